@@ -1,0 +1,3 @@
+from slopecli.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""The Typer application and the one place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from slopecli import __version__
+from slopecli.errors import SlopeError
+
+EXIT_OK = 0
+EXIT_DATA = 1
+"""The data or a value is wrong (a SlopeError): bad numbers, wrong counts, ragged rows."""
+EXIT_USAGE = 2
+"""The command line is malformed: unknown flag, missing value, a file that does not exist."""
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+class SlopeGroup(TyperGroup):
+    """Runs the command and turns every expected failure into one line on stderr.
+
+    Bugs are not caught: they should show a traceback.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except SlopeError as exc:
+            _say(f"{prog_name or 'slopecli'}: error: {exc}")
+            code = exc.exit_code
+        except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
+            command = getattr(getattr(exc, "ctx", None), "command_path", prog_name or "slopecli")
+            _say(f"{command}: usage error: {exc.format_message()} (see '{command} --help')")
+            code = getattr(exc, "exit_code", EXIT_USAGE)
+        except typer.Abort:
+            _say("slopecli: interrupted")
+            code = EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, and keep Python from complaining
+            # about the unflushable stdout at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            code = EXIT_BROKEN_PIPE
+        code = code if isinstance(code, int) else EXIT_OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+
+
+app = typer.Typer(
+    cls=SlopeGroup,
+    name="slopecli",
+    help="Gradients of a linear model under squared error: exact, explained, scriptable.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"slopecli {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Gradients of a linear model under squared error: exact, explained, scriptable.
+
+    preds = Σ w·x · error = preds − target · slope = 2·x·error · gradient = mean of the row slopes.
+    """
+
+
+def main() -> None:
+    """The console script ``slopecli``."""
+    app(prog_name="slopecli")

@@ -1,0 +1,136 @@
+"""Where a command's weights and rows come from: flags, a weights file, a CSV file or stdin."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from slopecli.errors import InputError
+from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for
+from slopecli.values import parse_number, parse_vector, parse_weights_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from slopecli.core import Vector
+
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Rows ready to evaluate: a name for messages, the feature names and a chunk stream."""
+
+    name: str
+    features: tuple[str, ...]
+    chunks: Callable[[], Iterable[Chunk]]
+
+
+def read_weights(weights: str | None, weights_file: Path | None) -> Vector:
+    """The weights from ``--weights`` or ``--weights-file`` (exactly one of them)."""
+    if weights is not None and weights_file is not None:
+        msg = "--weights and --weights-file: give one of them, not both"
+        raise InputError(msg)
+    if weights is not None:
+        return parse_vector(weights, "--weights")
+    if weights_file is not None:
+        try:
+            text = weights_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            msg = f"--weights-file: {weights_file}: cannot read it: {_reason(exc)}"
+            raise InputError(msg) from None
+        return parse_weights_file(text, f"--weights-file {weights_file}")
+    msg = "missing weights: give --weights 0,2,1 or --weights-file FILE"
+    raise InputError(msg)
+
+
+def flag_rows(inputs: list[str], targets: list[str]) -> Source:
+    """Rows typed as ``-x 1,2,3 -y 0 -x 4,5,6 -y 1``, paired by position."""
+    if len(inputs) != len(targets):
+        msg = f"{len(inputs)} --input but {len(targets)} --target: give one --target per --input"
+        raise InputError(msg)
+    rows = [parse_vector(text, f"--input {i}") for i, text in enumerate(inputs, start=1)]
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(rows[0]):
+            msg = f"--input {i}: {len(row)} values, but --input 1 has {len(rows[0])}"
+            raise InputError(msg)
+    y = np.array([parse_number(t, f"--target {i}") for i, t in enumerate(targets, start=1)])
+    chunk = Chunk(np.vstack(rows), y, 0)
+    features = tuple(f"x{i}" for i in range(1, len(rows[0]) + 1))
+    return Source("--input", features, lambda: [chunk])
+
+
+def csv_options(
+    file: Path,
+    header: bool,
+    target_column: str | None,
+    features: str | None,
+    delimiter: str | None,
+) -> CsvOptions:
+    """Reading options from the flags; the delimiter follows the file's suffix unless given."""
+    if delimiter is not None:
+        delimiter = "\t" if delimiter in ("tab", "\\t") else delimiter
+        if len(delimiter) != 1 or delimiter in "\r\n\"":
+            msg = f"--delimiter: expected one character (or 'tab'), got {delimiter!r}"
+            raise InputError(msg)
+    names = None
+    if features is not None:
+        names = tuple(f.strip() for f in features.split(","))
+        if not all(names):
+            msg = f"--features: empty column name in {features!r}"
+            raise InputError(msg)
+    return CsvOptions(
+        delimiter=delimiter_for(str(file), delimiter),
+        header=header,
+        target_column=target_column,
+        features=names,
+    )
+
+
+@contextmanager
+def open_rows(
+    file: Path | None, inputs: list[str] | None, targets: list[str] | None, options: CsvOptions
+) -> Iterator[Source]:
+    """The rows of the file (``-`` for stdin) or of the flags; exactly one must be given."""
+    if file is not None and (inputs or targets):
+        msg = "give either a FILE or --input/--target, not both"
+        raise InputError(msg)
+    if file is None:
+        if not inputs and not targets:
+            msg = "no data: give a CSV FILE (or - for stdin), or --input and --target"
+            raise InputError(msg)
+        yield flag_rows(inputs or [], targets or [])
+        return
+    if str(file) == STDIN:
+        table = CsvTable(sys.stdin.buffer, "<stdin>", options)
+        yield Source(table.name, table.features, table.chunks)
+        return
+    try:
+        fp = file.open("rb")
+    except OSError as exc:
+        msg = f"{file}: cannot open it: {_reason(exc)}"
+        raise InputError(msg) from None
+    with fp:
+        table = CsvTable(fp, str(file), options)
+        yield Source(table.name, table.features, table.chunks)
+
+
+def check_counts(weights: Vector, source: Source, weights_flag: str) -> None:
+    """One weight per feature, said with both counts when it is not so."""
+    if len(weights) != len(source.features):
+        shown = ", ".join(source.features[:8]) + (", …" if len(source.features) > 8 else "")
+        msg = (
+            f"{weights_flag}: {len(weights)} weights, but {source.name} has"
+            f" {len(source.features)} features ({shown})"
+        )
+        raise InputError(msg)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)

@@ -1,0 +1,110 @@
+"""Flags shared by the commands, declared once with ``Annotated``."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+DATA = "Data (a CSV file, or flags)"
+OUTPUT = "Output"
+
+Weights = Annotated[
+    str | None,
+    typer.Option("--weights", "-w", help="Weights, comma-separated: 0,2,1.", rich_help_panel=DATA),
+]
+WeightsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--weights-file",
+        help="Weights from a file: a JSON array, a JSON object with \"weights\", or one CSV line.",
+        rich_help_panel=DATA,
+    ),
+]
+Inputs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        "-x",
+        help="One data point, comma-separated: 1,2,3. Repeat with --target for more rows.",
+        rich_help_panel=DATA,
+    ),
+]
+Targets = Annotated[
+    list[str] | None,
+    typer.Option("--target", "-y", help="The target of the --input in the same position.", rich_help_panel=DATA),
+]
+Header = Annotated[
+    bool,
+    typer.Option("--header/--no-header", help="Whether the file's first line names the columns.", rich_help_panel=DATA),
+]
+TargetColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--target-column",
+        metavar="NAME",
+        help="The target column. Default: the one named 'target', else the last.",
+        rich_help_panel=DATA,
+    ),
+]
+Features = Annotated[
+    str | None,
+    typer.Option(
+        "--features",
+        metavar="A,B,C",
+        help="The feature columns, in weight order. Default: all but the target.",
+        rich_help_panel=DATA,
+    ),
+]
+Delimiter = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        "-d",
+        metavar="CHAR",
+        help="Field separator: one character, or 'tab'. Default: tab for .tsv, else comma.",
+        rich_help_panel=DATA,
+    ),
+]
+Format = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="How to print the result.", rich_help_panel=OUTPUT),
+]
+Json = Annotated[
+    bool, typer.Option("--json", help="Shorthand for --format json.", rich_help_panel=OUTPUT)
+]
+Summary = Annotated[
+    bool,
+    typer.Option(
+        "--summary",
+        help="Only n, gradient and MSE: no per-row records (json, jsonl, table).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+Precision = Annotated[
+    int,
+    typer.Option(
+        "--precision",
+        min=1,
+        max=17,
+        help="Significant digits of non-integers in tables (JSON is always exact).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+ShowRows = Annotated[
+    int,
+    typer.Option("--show-rows", min=0, metavar="N", help="Rows listed in the per-row table.", rich_help_panel=OUTPUT),
+]
+AllRows = Annotated[
+    bool, typer.Option("--all-rows", help="List every row in the per-row table.", rich_help_panel=OUTPUT)
+]

@@ -1,0 +1,101 @@
+"""Choosing the renderer, and holding machine output back until the run has succeeded."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING
+
+from slopecli.cli.options import OutputFormat
+from slopecli.errors import InputError
+
+if TYPE_CHECKING:
+    from slopecli.render.machine import Sink
+
+HOLD_BYTES = 4 << 20
+"""Output up to this size is held until the run ends, so a failed run prints nothing."""
+
+
+class HeldOutput:
+    """A byte stream that keeps the first ``limit`` bytes back, then streams.
+
+    A run that fails on a small input leaves stdout empty; a large output still streams in
+    constant memory (and a failure late in it leaves what was already written).
+    """
+
+    def __init__(self, out: IO[bytes], limit: int = HOLD_BYTES) -> None:
+        self._out = out
+        self._limit = limit
+        self._held: list[bytes] = []
+        self._size = 0
+        self._streaming = False
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        if self._streaming:
+            self._out.write(data)
+        else:
+            self._held.append(bytes(data))
+            self._size += len(data)
+            if self._size > self._limit:
+                self.release()
+        return len(data)
+
+    def release(self) -> None:
+        """Write what is held and stream from now on."""
+        self._out.write(b"".join(self._held))
+        self._held.clear()
+        self._streaming = True
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        if self._streaming:
+            self._out.flush()
+
+
+@contextmanager
+def held_stdout() -> Iterator[HeldOutput]:
+    """stdout behind a :class:`HeldOutput`, released only if the block succeeds."""
+    held = HeldOutput(sys.stdout.buffer)
+    yield held
+    held.release()
+    sys.stdout.buffer.flush()
+
+
+def choose_format(fmt: OutputFormat, json_flag: bool) -> OutputFormat:
+    """``--json`` is ``--format json``; contradicting it is an error."""
+    if json_flag:
+        if fmt not in (OutputFormat.table, OutputFormat.json):
+            msg = f"--json contradicts --format {fmt.value}: give one of them"
+            raise InputError(msg)
+        return OutputFormat.json
+    return fmt
+
+
+def make_sink(
+    fmt: OutputFormat,
+    out: IO[bytes],
+    *,
+    summary: bool,
+    precision: int,
+    show_rows: int | None,
+    title: str,
+) -> Sink:
+    """The writer for ``fmt``. Rich is imported only for tables."""
+    from slopecli.render import machine
+
+    if fmt is OutputFormat.json:
+        return machine.JsonWriter(out, with_rows=not summary)
+    if fmt is OutputFormat.jsonl:
+        return machine.JsonlWriter(out, with_rows=not summary)
+    if fmt is OutputFormat.csv:
+        if summary:
+            msg = "--summary has no per-row CSV to write: use --format json or jsonl"
+            raise InputError(msg)
+        return machine.CsvWriter(out)
+    from slopecli.render.tables import TableWriter, stdout_console
+
+    return TableWriter(stdout_console(), precision=precision, show_rows=show_rows, title=title)

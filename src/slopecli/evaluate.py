@@ -1,0 +1,79 @@
+"""Fold a stream of chunks into per-row results and the mergeable :class:`~slopecli.core.Sums`.
+
+This is what every command runs, whether its rows came from flags, one file or many: the core's
+formulas applied chunk by chunk, with a check that nothing overflowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from slopecli.core import Matrix, Sums, Vector, error, predict, slope
+from slopecli.errors import InputError, NumericError
+from slopecli.loaders import Chunk
+
+
+@dataclass(frozen=True)
+class RowBatch:
+    """Per-row results of one chunk: inputs, targets, predictions, errors and slopes."""
+
+    first_row: int
+    X: Matrix
+    y: Vector
+    preds: Vector
+    error: Vector
+    slopes: Matrix
+
+
+def evaluate(
+    chunks: Iterable[Chunk],
+    weights: Vector,
+    on_rows: Callable[[RowBatch], None] | None = None,
+    source: str = "input",
+) -> Sums:
+    """The sums over all rows of ``chunks``; ``on_rows`` sees each chunk's per-row results.
+
+    Args:
+        chunks: the data, in order.
+        weights: one weight per feature.
+        on_rows: called once per chunk with its per-row results; None skips computing slopes.
+        source: how messages name the data.
+
+    Raises:
+        InputError: the data has a different number of features than there are weights.
+        NumericError: a prediction, error, slope or sum overflowed.
+    """
+    total = Sums.zero(len(weights))
+    for chunk in chunks:
+        if chunk.X.shape[1] != len(weights):
+            msg = (
+                f"{source}: {len(weights)} weights but {chunk.X.shape[1]} features"
+                " (one weight per feature)"
+            )
+            raise InputError(msg)
+        with np.errstate(over="ignore", invalid="ignore"):
+            preds = predict(chunk.X, weights)
+            err = error(preds, chunk.y)
+            _check_finite(err, "error", chunk.first_row, source)
+            if on_rows is not None:
+                slopes = slope(chunk.X, err)
+                _check_finite(slopes, "slope", chunk.first_row, source)
+                on_rows(RowBatch(chunk.first_row, chunk.X, chunk.y, preds, err, slopes))
+            total = total + Sums.of_error(chunk.X, err)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(total.sse) and np.isfinite(total.gradient).all()
+    if total.n and not finite:
+        msg = f"{source}: the gradient or MSE overflows float64; the values are too large"
+        raise NumericError(msg)
+    return total
+
+
+def _check_finite(values: np.ndarray, what: str, first_row: int, source: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = first_row + int(np.flatnonzero(bad.reshape(len(values), -1).any(axis=1))[0]) + 1
+        msg = f"{source}: data row {row}: the {what} overflows float64; the values are too large"
+        raise NumericError(msg)

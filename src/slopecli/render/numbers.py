@@ -1,0 +1,33 @@
+"""How numbers look to a person: integers without ".0", a chosen number of significant digits,
+negative factors in parentheses, and long vectors with their middle elided as numpy does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+ELLIPSIS = "…"
+
+
+def num(value: float, precision: int = 6) -> str:
+    """``7.0`` -> ``"7"``, ``5.04`` -> ``"5.04"``, ``1/3`` -> ``"0.333333"`` (precision 6)."""
+    if abs(value) < 1e15 and value == int(value):
+        return str(int(value))
+    return f"{value:.{precision}g}"
+
+
+def factor(value: float, precision: int = 6) -> str:
+    """A number as the operand of ``·``: negatives in parentheses, ``2·(-1)``."""
+    text = num(value, precision)
+    return f"({text})" if text.startswith("-") else text
+
+
+def elide(items: Sequence[str], edge: int = 3, threshold: int = 8) -> list[str]:
+    """The first and last ``edge`` items with ``…`` between, once there are more than ``threshold``."""
+    if len(items) <= threshold:
+        return list(items)
+    return [*items[:edge], ELLIPSIS, *items[-edge:]]
+
+
+def vec(values: Sequence[float], precision: int = 6, edge: int = 3, threshold: int = 8) -> str:
+    """``[14, 28, 42]``; a long vector as ``[1, 2, 3, …, 8, 9, 10]``."""
+    return "[" + ", ".join(elide([num(v, precision) for v in values], edge, threshold)) + "]"

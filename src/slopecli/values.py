@@ -1,0 +1,93 @@
+"""Numbers typed by people: comma-separated vectors on flags and weights files.
+
+Each parser is told ``where`` the text came from (a flag, a file) so that its errors can say so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from slopecli.core import Vector
+from slopecli.errors import InputError
+
+
+def parse_number(text: str, where: str) -> float:
+    """One finite number, e.g. ``"-1.5e3"``; surrounding spaces are allowed.
+
+    Raises:
+        InputError: the text is empty, not a number, or NaN/infinite.
+    """
+    item = text.strip()
+    if not item:
+        msg = f"{where}: expected a number, got an empty value"
+        raise InputError(msg)
+    try:
+        value = float(item)
+    except ValueError:
+        msg = f"{where}: {item!r} is not a number"
+        raise InputError(msg) from None
+    if not math.isfinite(value):
+        msg = f"{where}: {item!r} is not a finite number"
+        raise InputError(msg)
+    return value
+
+
+def parse_vector(text: str, where: str) -> Vector:
+    """Comma-separated finite numbers, e.g. ``"0, 2, -1e-3"``.
+
+    Raises:
+        InputError: naming the item (1-based) that is empty or not a finite number.
+    """
+    items = text.split(",")
+    if len(items) == 1 and not items[0].strip():
+        msg = f"{where}: expected comma-separated numbers, got an empty value"
+        raise InputError(msg)
+    values = [
+        parse_number(item, f"{where}: item {i} of {text.strip()!r}")
+        for i, item in enumerate(items, start=1)
+    ]
+    return np.array(values, dtype=np.float64)
+
+
+def parse_weights_file(text: str, where: str) -> Vector:
+    """Weights from a file's text: a JSON array, a JSON object with ``"weights"``, or one line
+    of comma-separated numbers (the format ``--save-weights`` writes is the JSON object).
+
+    Raises:
+        InputError: the text is none of these, or holds a value that is not a finite number.
+    """
+    stripped = text.strip()
+    if not stripped:
+        msg = f"{where}: the weights file is empty"
+        raise InputError(msg)
+    if stripped[0] not in "[{":
+        lines = stripped.splitlines()
+        if len(lines) > 1:
+            msg = f"{where}: expected one line of comma-separated weights, found {len(lines)} lines"
+            raise InputError(msg)
+        return parse_vector(lines[0], where)
+    try:
+        document = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        msg = f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        raise InputError(msg) from None
+    if isinstance(document, dict):
+        if "weights" not in document:
+            msg = f'{where}: the JSON object has no "weights" key'
+            raise InputError(msg)
+        document = document["weights"]
+    if not isinstance(document, list) or not document:
+        msg = f"{where}: weights must be a non-empty JSON array of numbers"
+        raise InputError(msg)
+    for i, value in enumerate(document, start=1):
+        # bool is an int subclass in Python, but true/false are not weights.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            msg = f"{where}: weight {i} is {json.dumps(value)}, not a number"
+            raise InputError(msg)
+        if not math.isfinite(value):
+            msg = f"{where}: weight {i} is not a finite number"
+            raise InputError(msg)
+    return np.array(document, dtype=np.float64)
