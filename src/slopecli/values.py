@@ -70,7 +70,9 @@ def parse_weights_file(text: str, where: str) -> Vector:
             raise InputError(msg)
         return parse_vector(lines[0], where)
     try:
-        document = json.loads(stripped)
+        # Integers parse as floats: a huge one becomes inf (rejected below) instead of an
+        # OverflowError in isfinite, or a ValueError past Python's int digit limit.
+        document = json.loads(stripped, parse_int=float)
     except json.JSONDecodeError as exc:
         msg = f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
         raise InputError(msg) from None

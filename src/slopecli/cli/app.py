@@ -43,21 +43,28 @@ class SlopeGroup(TyperGroup):
             code = exc.exit_code
         except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
             command = getattr(getattr(exc, "ctx", None), "command_path", prog_name or "slopecli")
-            _say(f"{command}: usage error: {exc.format_message()} (see '{command} --help')")
+            # Typer validates choices through pydantic, whose messages carry a "Value error, " prefix.
+            message = exc.format_message().replace("Value error, ", "")
+            _say(f"{command}: usage error: {message} (see '{command} --help')")
             code = getattr(exc, "exit_code", EXIT_USAGE)
         except typer.Abort:
             _say("slopecli: interrupted")
             code = EXIT_INTERRUPTED
-        except BrokenPipeError:
-            # The reader went away (`| head`): stop quietly, and keep Python from complaining
-            # about the unflushable stdout at exit.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            code = EXIT_BROKEN_PIPE
         code = code if isinstance(code, int) else EXIT_OK
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, as a Unix filter killed by SIGPIPE
+            # would, and keep Python from complaining about the unflushable stdout at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
 def _say(line: str) -> None:

@@ -16,6 +16,7 @@ def compute(
     file: Annotated[
         Path | None,
         typer.Argument(
+            metavar="FILE",
             help="A CSV/TSV file with a header row, or - for stdin. Omit it to use --input/--target.",
             show_default=False,
         ),
@@ -37,8 +38,9 @@ def compute(
 ) -> None:
     """Compute preds, error and slope for each row, then the gradient and MSE, step by step.
 
-    preds = Σ w·x, error = preds − target, slope = 2·x·error; gradient = mean of the row
-    slopes = (2/n)·Xᵀ(Xw − y); mse = mean(error²).
+    preds = Σ w·x · error = preds − target · slope = 2·x·error
+
+    gradient = mean of the row slopes = (2/n)·Xᵀ(Xw − y) · mse = mean(error²)
 
     Example: slopecli compute --weights 0,2,1 --input 1,2,3 --target 0
     """
@@ -58,7 +60,7 @@ def compute(
                 summary=summary,
                 precision=precision,
                 show_rows=None if all_rows else show_rows,
-                title=source.name,
+                title="flags" if file is None else source.name,
             )
             sink.begin(source.features, w)
             sums = evaluate(source.chunks(), w, None if summary else sink.rows, source.name)

@@ -21,12 +21,13 @@ OUTPUT = "Output"
 
 Weights = Annotated[
     str | None,
-    typer.Option("--weights", "-w", help="Weights, comma-separated: 0,2,1.", rich_help_panel=DATA),
+    typer.Option("--weights", "-w", metavar="W1,W2,…", help="Weights, comma-separated: 0,2,1.", rich_help_panel=DATA),
 ]
 WeightsFile = Annotated[
     Path | None,
     typer.Option(
         "--weights-file",
+        metavar="FILE",
         help="Weights from a file: a JSON array, a JSON object with \"weights\", or one CSV line.",
         rich_help_panel=DATA,
     ),
@@ -36,13 +37,14 @@ Inputs = Annotated[
     typer.Option(
         "--input",
         "-x",
+        metavar="X1,X2,…",
         help="One data point, comma-separated: 1,2,3. Repeat with --target for more rows.",
         rich_help_panel=DATA,
     ),
 ]
 Targets = Annotated[
     list[str] | None,
-    typer.Option("--target", "-y", help="The target of the --input in the same position.", rich_help_panel=DATA),
+    typer.Option("--target", "-y", metavar="Y", help="The target of the --input in the same position.", rich_help_panel=DATA),
 ]
 Header = Annotated[
     bool,

@@ -68,6 +68,8 @@ class JsonWriter:
         self._out.write((text + (', "rows": [' if self._with_rows else "")).encode())
 
     def rows(self, batch: RowBatch) -> None:
+        if not self._with_rows:
+            return
         lines = []
         for record in row_records(batch):
             lines.append(("\n" if self._first else ",\n") + _dumps(record))
@@ -91,6 +93,8 @@ class JsonlWriter:
         self._head = {"features": list(features), "weights": weights.tolist()}
 
     def rows(self, batch: RowBatch) -> None:
+        if not self._with_rows:
+            return
         lines = [_dumps({"kind": "row", **r}) + "\n" for r in row_records(batch)]
         self._out.write("".join(lines).encode())
 

@@ -46,27 +46,21 @@ class TableWriter:
         self._weights: Vector = np.zeros(0)
         self._kept: list[RowBatch] = []
         self._kept_rows = 0
+        self._first: RowBatch | None = None
 
     def begin(self, features: Sequence[str], weights: Vector) -> None:
         self._features = list(features)
         self._weights = weights
 
     def rows(self, batch: RowBatch) -> None:
+        if self._first is None:
+            # A one-row input is drawn step by step whatever --show-rows says.
+            self._first = _head(batch, 1)
         room = len(batch.error) if self._limit is None else self._limit - self._kept_rows
-        if room <= 0 and self._kept:
-            return
-        # Keep at least one row, for the step-by-step table of a one-row input.
-        room = max(room, 1)
-        kept = RowBatch(
-            batch.first_row,
-            batch.X[:room],
-            batch.y[:room],
-            batch.preds[:room],
-            batch.error[:room],
-            batch.slopes[:room],
-        )
-        self._kept.append(kept)
-        self._kept_rows += len(kept.error)
+        if room > 0:
+            kept = _head(batch, room)
+            self._kept.append(kept)
+            self._kept_rows += len(kept.error)
 
     def end(self, sums: Sums) -> None:
         for table in self.tables(sums):
@@ -74,8 +68,8 @@ class TableWriter:
 
     def tables(self, sums: Sums) -> list[Table]:
         """The tables to draw: one row's steps, or the per-row table and the aggregate."""
-        if sums.n == 1 and self._kept:
-            return [self._steps_one_row(self._kept[0]), self._per_weight_one_row(self._kept[0])]
+        if sums.n == 1 and self._first is not None:
+            return [self._steps_one_row(self._first), self._per_weight_one_row(self._first)]
         tables = [self._per_row(sums.n)] if self._kept else []
         return [*tables, self._aggregate(sums), self._per_weight(sums)]
 
@@ -146,16 +140,16 @@ class TableWriter:
     def _aggregate(self, sums: Sums) -> Table:
         p, n = self._p, sums.n
         table = self._steps(self._caption(n))
-        rows = [r for b in self._kept for r in range(len(b.error))]
-        if n <= EXPLICIT_MEAN_ROWS and len(rows) == n:
+        if n <= EXPLICIT_MEAN_ROWS and self._kept_rows == n:
             slopes = [vec(s, p) for b in self._kept for s in b.slopes]
             squares = [f"{factor(float(e), p)}²" for b in self._kept for e in b.error]
-            grad_numbers = f"(1/{n})·({' + '.join(slopes)})"
+            grad_formula, grad_numbers = "(1/n)·Σ slope", f"(1/{n})·({' + '.join(slopes)})"
             mse_numbers = f"(1/{n})·({' + '.join(squares)})"
         else:
-            grad_numbers = f"(2/{n:,})·{vec(sums.xte, p)}"
+            # Σ slope = 2·Σ x·error: the sums are all a stream keeps, and they say the same.
+            grad_formula, grad_numbers = "(2/n)·Σ x·error", f"(2/{n:,})·{vec(sums.xte, p)}"
             mse_numbers = f"{num(sums.sse, p)} / {n:,}"
-        table.add_row("1", "gradient", "(1/n)·Σ slope = (2/n)·Σ x·error", grad_numbers, vec(sums.gradient, p))
+        table.add_row("1", "gradient", grad_formula, grad_numbers, vec(sums.gradient, p))
         table.add_row("2", "mse", "(1/n)·Σ error²", mse_numbers, num(sums.mse, p))
         return table
 
@@ -182,6 +176,17 @@ class TableWriter:
     def _caption(self, n: int) -> str:
         what = f"{n:,} row{'s' if n != 1 else ''} · {len(self._weights)} weights"
         return f"{self._title} · {what}" if self._title else what
+
+
+def _head(batch: RowBatch, rows: int) -> RowBatch:
+    return RowBatch(
+        batch.first_row,
+        batch.X[:rows],
+        batch.y[:rows],
+        batch.preds[:rows],
+        batch.error[:rows],
+        batch.slopes[:rows],
+    )
 
 
 def stdout_console() -> Console:

@@ -1,0 +1,126 @@
+"""Bad input: one line on stderr naming what and where, a documented exit code, empty stdout."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SAMPLES, invoke, run_installed
+
+W3 = ("-w", "0,2,1")
+
+# (case id, file contents or None, extra args, exit code, expected stderr line; {f} is the file)
+FILE_CASES = [
+    ("non-number", "a,b,target\n1,2,3\n1,x,3\n", ("-w", "1,2"), 1, "{f}:3:2: column 'b': 'x' is not a number"),
+    ("empty value", "a,b,target\n1,2,3\n1,,3\n", ("-w", "1,2"), 1, "{f}:3:2: column 'b': empty value"),
+    ("nan", "a,b,target\n1,2,nan\n", ("-w", "1,2"), 1, "{f}:2:3: column 'target': 'nan' is not a finite number"),
+    ("infinity", "a,b,target\n1,-inf,3\n", ("-w", "1,2"), 1, "{f}:2:2: column 'b': '-inf' is not a finite number"),
+    ("empty file", "", ("-w", "1,2"), 1, "{f}: the file is empty"),
+    ("blank lines only", "\n\n", ("-w", "1,2"), 1, "{f}: the file is empty"),
+    ("header only", "a,b,target\n", ("-w", "1,2"), 1, "{f}: the file has a header but no data rows"),
+    ("ragged long", "a,b,target\n1,2,3\n1,2,3,4\n", ("-w", "1,2"), 1, "{f}:3: expected 3 fields, found 4"),
+    ("ragged short", "a,b,target\n1,2,3\n4,5\n", ("-w", "1,2"), 1, "{f}:3: expected 3 fields, found 2"),
+    ("missing target column", "a,b,c\n1,2,3\n", ("-w", "1,2", "--target-column", "y"), 1,
+     "{f}: --target-column: no column named 'y' (columns: a, b, c)"),
+    ("missing feature column", "a,b,c\n1,2,3\n", ("-w", "1", "--features", "q"), 1,
+     "{f}: --features: no column named 'q' (columns: a, b, c)"),
+    ("duplicate column", "a,a,target\n1,2,3\n", ("-w", "1,2"), 1,
+     "{f}:1: column name 'a' appears more than once (columns 1 and 2)"),
+    ("binary garbage", b"\x7fELF\x02\x01\x01\x00\x00\x00garbage", ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 7)"),
+    ("not utf-8", b"a,b,target\n1,2,3\n\xff,2,3\n", ("-w", "1,2"), 1, "{f}:3:1: not UTF-8 text (byte 0xff)"),
+    ("weights count", "a,b,target\n1,2,3\n", W3, 1, "--weights: 3 weights, but {f} has 2 features (a, b)"),
+    ("overflow", "a,b,target\n1e300,1e300,0\n", ("-w", "1e300,1"), 1,
+     "{f}: data row 1: the error overflows float64; the values are too large"),
+    ("target only", "target\n1\n", ("-w", "1"), 1, "{f}: no feature columns: the file has only the target column 'target'"),
+]
+
+
+def _check(run, code: int, line: str) -> None:
+    assert run.exit_code == code, run.stderr
+    assert run.stdout == ""
+    assert run.stderr == f"slopecli: error: {line}\n"
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("content", "args", "code", "line"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES])
+def test_bad_file(tmp_path, content, args, code, line):
+    path = tmp_path / "data.csv"
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_bytes(content)
+    _check(invoke("compute", str(path), *args), code, line.format(f=path))
+
+
+@pytest.mark.parametrize(("content", "args", "code", "line"), [c[1:] for c in FILE_CASES[:3]], ids=[c[0] for c in FILE_CASES[:3]])
+def test_bad_stdin_through_the_installed_command(content, args, code, line):
+    _check(run_installed("compute", "-", *args, input=content), code, line.format(f="<stdin>"))
+
+
+FLAG_CASES = [
+    ("weights not a number", ("compute", "-w", "0,two,1", "-x", "1,2,3", "-y", "0"), 1,
+     "--weights: item 2 of '0,two,1': 'two' is not a number"),
+    ("weights empty item", ("compute", "-w", "0,,1", "-x", "1,2,3", "-y", "0"), 1,
+     "--weights: item 2 of '0,,1': expected a number, got an empty value"),
+    ("weights empty", ("compute", "-w", "", "-x", "1,2,3", "-y", "0"), 1,
+     "--weights: expected comma-separated numbers, got an empty value"),
+    ("input nan", ("compute", "-w", "0,2,1", "-x", "1,nan,3", "-y", "0"), 1,
+     "--input 1: item 2 of '1,nan,3': 'nan' is not a finite number"),
+    ("target inf", ("compute", "-w", "0,2,1", "-x", "1,2,3", "-y", "inf"), 1, "--target 1: 'inf' is not a finite number"),
+    ("target overflow", ("compute", "-w", "1", "-x", "1", "-y", "1e999"), 1, "--target 1: '1e999' is not a finite number"),
+    ("count mismatch", ("compute", "-w", "0,2", "-x", "1,2,3", "-y", "0"), 1,
+     "--weights: 2 weights, but --input has 3 features (x1, x2, x3)"),
+    ("unpaired target", ("compute", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "-x", "1,2,3"), 1,
+     "2 --input but 1 --target: give one --target per --input"),
+    ("ragged inputs", ("compute", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "-x", "1,2", "-y", "0"), 1,
+     "--input 2: 2 values, but --input 1 has 3"),
+    ("no weights", ("compute", "-x", "1,2,3", "-y", "0"), 1, "missing weights: give --weights 0,2,1 or --weights-file FILE"),
+    ("no data", ("compute", "-w", "1"), 1, "no data: give a CSV FILE (or - for stdin), or --input and --target"),
+    ("file and flags", ("compute", str(SAMPLES / "course.csv"), "-w", "0,2,1", "-x", "1", "-y", "0"), 1,
+     "give either a FILE or --input/--target, not both"),
+    ("missing file", ("compute", "nope.csv", "-w", "1"), 1, "nope.csv: cannot open it: No such file or directory"),
+    ("directory", ("compute", str(SAMPLES), "-w", "1"), 1, f"{SAMPLES}: cannot open it: Is a directory"),
+    ("bad delimiter", ("compute", str(SAMPLES / "course.csv"), "-w", "1", "--delimiter", ";;"), 1,
+     "--delimiter: expected one character (or 'tab'), got ';;'"),
+    ("json contradicts csv", ("compute", *W3, "-x", "1,2,3", "-y", "0", "--json", "--format", "csv"), 1,
+     "--json contradicts --format csv: give one of them"),
+    ("weights file missing", ("compute", str(SAMPLES / "course.csv"), "--weights-file", "none.json"), 1,
+     "--weights-file: none.json: cannot read it: No such file or directory"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "line"), [c[1:] for c in FLAG_CASES], ids=[c[0] for c in FLAG_CASES])
+def test_bad_flags(args, code, line):
+    _check(invoke(*args), code, line)
+
+
+WEIGHTS_FILE_CASES = [
+    ("wrong shape object", '{"w": [1, 2]}', '--weights-file {f}: the JSON object has no "weights" key'),
+    ("nested", "[[0, 2, 1]]", "--weights-file {f}: weight 1 is [0.0, 2.0, 1.0], not a number"),
+    ("string", '["a"]', '--weights-file {f}: weight 1 is "a", not a number'),
+    ("empty array", "[]", "--weights-file {f}: weights must be a non-empty JSON array of numbers"),
+    ("bad json", "[0, 2,", "--weights-file {f}:1:7: not valid JSON: Expecting value"),
+    ("two lines", "0,2\n1\n", "--weights-file {f}: expected one line of comma-separated weights, found 2 lines"),
+    ("wrong count", "[1, 2]", "--weights-file: 2 weights, but {c} has 3 features (x1, x2, x3)"),
+]
+
+
+@pytest.mark.parametrize(("content", "line"), [c[1:] for c in WEIGHTS_FILE_CASES], ids=[c[0] for c in WEIGHTS_FILE_CASES])
+def test_bad_weights_file(tmp_path, content, line):
+    path = tmp_path / "w.json"
+    path.write_text(content)
+    course = SAMPLES / "course.csv"
+    _check(invoke("compute", str(course), "--weights-file", str(path)), 1, line.format(f=path, c=course))
+
+
+def test_usage_errors_are_one_line_with_exit_2(slopecli):
+    run = slopecli("compute", "--bogus")
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr == "slopecli compute: usage error: No such option: --bogus (see 'slopecli compute --help')\n"
+    run = slopecli("compute", "-w", "1", "--format", "xml")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "slopecli compute: usage error: Invalid value for '--format' / '-f': 'xml' is not one of"
+        " 'table', 'json', 'jsonl', 'csv'. (see 'slopecli compute --help')\n"
+    )
+    assert run.stderr.count("\n") == 1
