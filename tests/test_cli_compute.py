@@ -8,6 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
+
 from conftest import SAMPLES, invoke, run_installed
 from oracle import assert_close, exact
 
@@ -182,7 +183,7 @@ def test_all_rows_and_show_rows(tmp_path):
 
 
 def test_broken_pipe_ends_quietly(tmp_path):
-    X, y, w = random_data(1, n=200_000, d=2)
+    X, y, _ = random_data(1, n=200_000, d=2)
     path = tmp_path / "big.csv"
     path.write_text(as_csv(X, y))
     from conftest import installed_slopecli

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import SAMPLES, invoke, run_installed
 
 W3 = ("-w", "0,2,1")

@@ -7,8 +7,9 @@ from importlib import resources
 
 import jsonschema
 import pytest
-from conftest import SAMPLES, invoke
 from referencing import Registry, Resource
+
+from conftest import SAMPLES, invoke
 
 
 def schema(name: str) -> dict:

@@ -49,10 +49,7 @@ def evaluate(
     total = Sums.zero(len(weights))
     for chunk in chunks:
         if chunk.X.shape[1] != len(weights):
-            msg = (
-                f"{source}: {len(weights)} weights but {chunk.X.shape[1]} features"
-                " (one weight per feature)"
-            )
+            msg = f"{source}: {len(weights)} weights but {chunk.X.shape[1]} features (one weight per feature)"
             raise InputError(msg)
         with np.errstate(over="ignore", invalid="ignore"):
             preds = predict(chunk.X, weights)

@@ -189,7 +189,7 @@ def _layout(record: list[str] | None, name: str, options: CsvOptions) -> Layout:
     if options.header:
         names = tuple(field.strip() for field in record)
     else:
-        names = tuple(f"x{i}" for i in range(1, len(record))) + ("target",)
+        names = (*(f"x{i}" for i in range(1, len(record))), "target")
 
     def position(column: str, flag: str) -> int:
         hits = [i for i, n in enumerate(names) if n == column]

@@ -46,8 +46,7 @@ def parse_vector(text: str, where: str) -> Vector:
         msg = f"{where}: expected comma-separated numbers, got an empty value"
         raise InputError(msg)
     values = [
-        parse_number(item, f"{where}: item {i} of {text.strip()!r}")
-        for i, item in enumerate(items, start=1)
+        parse_number(item, f"{where}: item {i} of {text.strip()!r}") for i, item in enumerate(items, start=1)
     ]
     return np.array(values, dtype=np.float64)
 

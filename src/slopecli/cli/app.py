@@ -55,8 +55,7 @@ class SlopeGroup(TyperGroup):
             sys.exit(code)
         return code
 
-
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except BrokenPipeError:

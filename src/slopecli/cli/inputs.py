@@ -76,7 +76,7 @@ def csv_options(
     """Reading options from the flags; the delimiter follows the file's suffix unless given."""
     if delimiter is not None:
         delimiter = "\t" if delimiter in ("tab", "\\t") else delimiter
-        if len(delimiter) != 1 or delimiter in "\r\n\"":
+        if len(delimiter) != 1 or delimiter in '\r\n"':
             msg = f"--delimiter: expected one character (or 'tab'), got {delimiter!r}"
             raise InputError(msg)
     names = None

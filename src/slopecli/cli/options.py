@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
@@ -21,14 +21,16 @@ OUTPUT = "Output"
 
 Weights = Annotated[
     str | None,
-    typer.Option("--weights", "-w", metavar="W1,W2,…", help="Weights, comma-separated: 0,2,1.", rich_help_panel=DATA),
+    typer.Option(
+        "--weights", "-w", metavar="W1,W2,…", help="Weights, comma-separated: 0,2,1.", rich_help_panel=DATA
+    ),
 ]
 WeightsFile = Annotated[
     Path | None,
     typer.Option(
         "--weights-file",
         metavar="FILE",
-        help="Weights from a file: a JSON array, a JSON object with \"weights\", or one CSV line.",
+        help='Weights from a file: a JSON array, a JSON object with "weights", or one CSV line.',
         rich_help_panel=DATA,
     ),
 ]
@@ -44,11 +46,19 @@ Inputs = Annotated[
 ]
 Targets = Annotated[
     list[str] | None,
-    typer.Option("--target", "-y", metavar="Y", help="The target of the --input in the same position.", rich_help_panel=DATA),
+    typer.Option(
+        "--target",
+        "-y",
+        metavar="Y",
+        help="The target of the --input in the same position.",
+        rich_help_panel=DATA,
+    ),
 ]
 Header = Annotated[
     bool,
-    typer.Option("--header/--no-header", help="Whether the file's first line names the columns.", rich_help_panel=DATA),
+    typer.Option(
+        "--header/--no-header", help="Whether the file's first line names the columns.", rich_help_panel=DATA
+    ),
 ]
 TargetColumn = Annotated[
     str | None,
@@ -82,9 +92,7 @@ Format = Annotated[
     OutputFormat,
     typer.Option("--format", "-f", help="How to print the result.", rich_help_panel=OUTPUT),
 ]
-Json = Annotated[
-    bool, typer.Option("--json", help="Shorthand for --format json.", rich_help_panel=OUTPUT)
-]
+Json = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.", rich_help_panel=OUTPUT)]
 Summary = Annotated[
     bool,
     typer.Option(
@@ -105,7 +113,9 @@ Precision = Annotated[
 ]
 ShowRows = Annotated[
     int,
-    typer.Option("--show-rows", min=0, metavar="N", help="Rows listed in the per-row table.", rich_help_panel=OUTPUT),
+    typer.Option(
+        "--show-rows", min=0, metavar="N", help="Rows listed in the per-row table.", rich_help_panel=OUTPUT
+    ),
 ]
 AllRows = Annotated[
     bool, typer.Option("--all-rows", help="List every row in the per-row table.", rich_help_panel=OUTPUT)

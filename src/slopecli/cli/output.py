@@ -11,7 +11,7 @@ from slopecli.cli.options import OutputFormat
 from slopecli.errors import InputError
 
 if TYPE_CHECKING:
-    from slopecli.render.machine import Sink
+    from slopecli.render.machine import ByteStream, Sink
 
 HOLD_BYTES = 4 << 20
 """Output up to this size is held until the run ends, so a failed run prints nothing."""
@@ -77,7 +77,7 @@ def choose_format(fmt: OutputFormat, json_flag: bool) -> OutputFormat:
 
 def make_sink(
     fmt: OutputFormat,
-    out: IO[bytes],
+    out: ByteStream,
     *,
     summary: bool,
     precision: int,

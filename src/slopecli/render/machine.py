@@ -11,12 +11,18 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from slopecli.core import Sums, Vector
 from slopecli.evaluate import RowBatch
 
 FORMAT_VERSION = 1
+
+
+class ByteStream(Protocol):
+    """Where machine output goes: stdout's buffer, a file, or a held-back buffer."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 class Sink(Protocol):
@@ -57,7 +63,7 @@ class JsonWriter:
     ``n`` follows the rows because it is only known once they have all been read.
     """
 
-    def __init__(self, out: IO[bytes], with_rows: bool = True) -> None:
+    def __init__(self, out: ByteStream, with_rows: bool = True) -> None:
         self._out = out
         self._with_rows = with_rows
         self._first = True
@@ -84,7 +90,7 @@ class JsonWriter:
 class JsonlWriter:
     """JSON Lines: one ``{"kind": "row", ...}`` line per row, then one ``{"kind": "summary", ...}``."""
 
-    def __init__(self, out: IO[bytes], with_rows: bool = True) -> None:
+    def __init__(self, out: ByteStream, with_rows: bool = True) -> None:
         self._out = out
         self._with_rows = with_rows
         self._head: dict[str, Any] = {}
@@ -109,7 +115,7 @@ class CsvWriter:
     Values are written by Arrow's C++ writer in their shortest round-trip form (``14``, ``0.1``).
     """
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: ByteStream) -> None:
         self._out = out
         self._columns: list[str] = []
 

@@ -3,7 +3,7 @@ negative factors in parentheses, and long vectors with their middle elided as nu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 ELLIPSIS = "…"
 
@@ -28,6 +28,6 @@ def elide(items: Sequence[str], edge: int = 3, threshold: int = 8) -> list[str]:
     return [*items[:edge], ELLIPSIS, *items[-edge:]]
 
 
-def vec(values: Sequence[float], precision: int = 6, edge: int = 3, threshold: int = 8) -> str:
+def vec(values: Iterable[float], precision: int = 6, edge: int = 3, threshold: int = 8) -> str:
     """``[14, 28, 42]``; a long vector as ``[1, 2, 3, …, 8, 9, 10]``."""
-    return "[" + ", ".join(elide([num(v, precision) for v in values], edge, threshold)) + "]"
+    return "[" + ", ".join(elide([num(float(v), precision) for v in values], edge, threshold)) + "]"

@@ -90,9 +90,7 @@ class TableWriter:
         table = self._steps(self._caption(1))
         table.add_row("1", "preds", "Σ w·x", " + ".join(products), num(preds, p))
         table.add_row("2", "error", "preds − target", f"{num(preds, p)} − {factor(y, p)}", num(err, p))
-        table.add_row(
-            "3", "slope", "2·x·error", f"2·{vec(x, p)}·{factor(err, p)}", vec(row.slopes[0], p)
-        )
+        table.add_row("3", "slope", "2·x·error", f"2·{vec(x, p)}·{factor(err, p)}", vec(row.slopes[0], p))
         table.add_row("4", "gradient", "mean of the row slopes", "one row: its slope", vec(row.slopes[0], p))
         table.add_row("5", "mse", "mean(error²)", f"{factor(err, p)}²", num(err * err, p))
         return table
@@ -115,10 +113,10 @@ class TableWriter:
         p = self._p
         table = Table(title="Per row", title_justify="left")
         table.add_column("Row", justify="right", style="dim")
-        table.add_column("input x")
-        for name in ("target", "preds = Σ w·x", "error = preds − target"):
+        table.add_column("input\nx", no_wrap=True)
+        for name in ("target\ny", "preds\nΣ w·x", "error\npreds − target"):
             table.add_column(name, justify="right")
-        table.add_column("slope = 2·x·error")
+        table.add_column("slope\n2·x·error", no_wrap=True)
         shown = 0
         for batch in self._kept:
             for i in range(len(batch.error)):
