@@ -8,6 +8,7 @@ point is exact, and hypothesis properties of the gradient and of the ``Sums`` re
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
 from fractions import Fraction
@@ -21,23 +22,27 @@ from hypothesis.extra import numpy as hnp
 from slopecli.core import Sums, error, gradient, mse, predict, slope, update
 
 EPS = np.finfo(np.float64).eps
+Dataset = tuple[np.ndarray, np.ndarray, np.ndarray]  # X (n×d), y (n), w (d)
 
 # ---------------------------------------------------------------------------------------------
 # Oracles and tolerances
 
 
-def exact_gradient_and_mse(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[list[Fraction], Fraction]:
-    """(2/n)·Σ x·error and mean(error²), one row at a time in exact rational arithmetic."""
-    n, d = X.shape
+def exact_errors(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[Fraction]:
+    """error_i = Σ_k x_ik·w_k − y_i, one row at a time in exact rational arithmetic."""
     wf = [Fraction(v) for v in w.tolist()]
-    xte = [Fraction(0)] * d
-    sse = Fraction(0)
-    for row, target in zip(X.tolist(), y.tolist(), strict=True):
-        xf = [Fraction(v) for v in row]
-        err = sum((a * b for a, b in zip(xf, wf, strict=True)), Fraction(0)) - Fraction(target)
-        xte = [s + v * err for s, v in zip(xte, xf, strict=True)]
-        sse += err * err
-    return [2 * s / n for s in xte], sse / n
+    return [
+        sum((Fraction(a) * b for a, b in zip(row, wf, strict=True)), Fraction(0)) - Fraction(target)
+        for row, target in zip(X.tolist(), y.tolist(), strict=True)
+    ]
+
+
+def exact_gradient_and_mse(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[list[Fraction], Fraction]:
+    """(2/n)·Σ x·error and mean(error²) in exact rational arithmetic."""
+    n, d = X.shape
+    errors = exact_errors(X, y, w)
+    xte = [sum((Fraction(X[i, j]) * errors[i] for i in range(n)), Fraction(0)) for j in range(d)]
+    return [2 * s / n for s in xte], sum((e * e for e in errors), Fraction(0)) / n
 
 
 def term_scales(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
@@ -54,7 +59,9 @@ def term_scales(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray
     return 2.0 * (np.abs(X).T @ T) / len(y), float(np.mean(T * T))
 
 
-def assert_vectors_close(actual: np.ndarray, expected: np.ndarray, scale: np.ndarray, rel: float = 1e-12) -> None:
+def assert_vectors_close(
+    actual: np.ndarray, expected: np.ndarray, scale: np.ndarray, rel: float = 1e-12
+) -> None:
     assert actual.shape == expected.shape
     assert np.all(np.abs(actual - expected) <= rel * scale), (actual, expected, scale)
 
@@ -77,11 +84,13 @@ def batch_mse(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
 
 # Magnitudes in [1e-6, 1e3], or exactly zero: no product underflows into subnormal numbers, which
 # carry fewer bits than any relative tolerance assumes. Overflow has its own tests in test_evaluate.
-ELEMENTS = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False).map(lambda v: v if abs(v) >= 1e-6 else 0.0)
+ELEMENTS = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False).map(
+    lambda v: v if abs(v) >= 1e-6 else 0.0
+)
 
 
 @st.composite
-def datasets(draw: st.DrawFn, max_rows: int = 20, max_features: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def datasets(draw: st.DrawFn, max_rows: int = 20, max_features: int = 5) -> Dataset:
     n = draw(st.integers(1, max_rows))
     d = draw(st.integers(1, max_features))
     X = draw(hnp.arrays(np.float64, (n, d), elements=ELEMENTS))
@@ -91,7 +100,7 @@ def datasets(draw: st.DrawFn, max_rows: int = 20, max_features: int = 5) -> tupl
 
 
 @st.composite
-def integer_datasets(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def integer_datasets(draw: st.DrawFn) -> Dataset:
     """Small integers: every product and sum is an integer far below 2**53, so exact in float64."""
     n = draw(st.integers(1, 20))
     d = draw(st.integers(1, 5))
@@ -174,20 +183,22 @@ def test_gradient_of_a_single_feature_is_the_familiar_formula() -> None:
     x = np.array([1.0, 2.0, 4.0])
     y = np.array([3.0, 3.0, 3.0])
     w = 2.0
-    expected = 2 / 3 * ((2 - 3) * 1 + (4 - 3) * 2 + (8 - 3) * 4)
-    assert gradient(x[:, np.newaxis], y, np.array([w])).tolist() == [expected]
+    expected = 2 * ((2 - 3) * 1 + (4 - 3) * 2 + (8 - 3) * 4) / 3  # = 2·21/3 = 14
+    assert gradient(x[:, np.newaxis], y, np.array([w])).tolist() == [expected] == [14.0]
 
 
 @given(integer_datasets())
-def test_integer_data_is_computed_exactly(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_integer_data_is_computed_exactly(data: Dataset) -> None:
     X, y, w = data
     n = len(y)
     exact_grad, exact_mse = exact_gradient_and_mse(X, y, w)
     err = error(predict(X, w), y)
     # Every product and partial sum is an integer below 2**53, so these are exact ...
-    assert err.tolist() == [float(sum(Fraction(a) * Fraction(b) for a, b in zip(r, w.tolist(), strict=True)) - Fraction(t))
-                            for r, t in zip(X.tolist(), y.tolist(), strict=True)]
-    assert slope(X, err).tolist() == (2 * X * err[:, np.newaxis]).tolist()
+    exact_err = exact_errors(X, y, w)
+    assert err.tolist() == [float(e) for e in exact_err]
+    assert slope(X, err).tolist() == [
+        [float(2 * Fraction(x) * e) for x in row] for row, e in zip(X.tolist(), exact_err, strict=True)
+    ]
     sums = Sums.of(X, y, w)
     assert sums.n == n
     assert sums.xte.tolist() == [float(g * n / 2) for g in exact_grad]
@@ -222,10 +233,10 @@ def test_gradient_and_mse_match_exact_arithmetic_on_random_data(seed: int) -> No
 
 
 def test_cancelling_gradient_component_is_accurate_relative_to_its_terms() -> None:
-    # Component 0 sums 1e8·e₀ − 1e8·e₁ with e₀ ≈ e₁: the result is tiny next to its terms.
-    X = np.array([[1e8, 1.0], [-1e8, 1.0]])
-    w = np.array([1e-8, 0.3])
-    y = np.array([0.1, 0.1 + 2e-16])
+    # Component 0 sums 1e8·e₀ + 1e8·e₁ with e₀ ≈ −e₁ ≈ 0.9: the result is tiny next to its terms.
+    X = np.array([[1e8, 1.0], [1e8, 1.0]])
+    w = np.array([1e-8, 0.0])
+    y = np.array([0.1, 1.9])
     exact_grad, _ = exact_gradient_and_mse(X, y, w)
     grad_scale, _ = term_scales(X, y, w)
     actual = gradient(X, y, w)
@@ -255,12 +266,12 @@ def test_gradient_matches_central_finite_differences_of_the_mse(seed: int) -> No
     rng = np.random.default_rng(seed)
     X, y, w = rng.normal(size=(40, 5)), rng.normal(size=40), rng.normal(size=5)
     # The MSE is quadratic in w, so a central difference has no truncation error at all; what is
-    # left is rounding in the two MSE values, about eps·mse/h ≈ 1e-14 with h = 0.01 and mse ~ 5.
+    # left is rounding in the two MSE values, about eps·mse/h ≈ 1e-13 with h = 0.01 and mse ~ 6.
     # A tolerance of 1e-9 relative to the gradient's size leaves a wide margin.
     h = 1e-2
-    numeric = np.array([
-        (batch_mse(X, y, w + h * unit) - batch_mse(X, y, w - h * unit)) / (2 * h) for unit in np.eye(len(w))
-    ])
+    numeric = np.array(
+        [(batch_mse(X, y, w + h * unit) - batch_mse(X, y, w - h * unit)) / (2 * h) for unit in np.eye(len(w))]
+    )
     np.testing.assert_allclose(gradient(X, y, w), numeric, rtol=0, atol=1e-9 * np.abs(numeric).max())
 
 
@@ -271,7 +282,7 @@ def test_forward_difference_error_is_the_curvature_term() -> None:
     y = np.array([1.0, -1.0])
     w = np.array([0.5, 0.25])
     h = 0.5  # a binary fraction: every value below is exact
-    forward = (batch_mse(X, y, w + [h, 0.0]) - batch_mse(X, y, w)) / h
+    forward = (batch_mse(X, y, w + np.array([h, 0.0])) - batch_mse(X, y, w)) / h
     curvature = (1.0**2 + 3.0**2) / 2
     assert forward == gradient(X, y, w)[0] + h * curvature
 
@@ -281,9 +292,7 @@ def test_forward_difference_error_is_the_curvature_term() -> None:
 
 
 @given(datasets(), st.data())
-def test_gradient_does_not_depend_on_the_order_of_rows(
-    data: tuple[np.ndarray, np.ndarray, np.ndarray], draw: st.DataObject
-) -> None:
+def test_gradient_does_not_depend_on_the_order_of_rows(data: Dataset, draw: st.DataObject) -> None:
     X, y, w = data
     order = np.array(draw.draw(st.permutations(range(len(y)))), dtype=np.intp)
     grad_scale, mse_scale = term_scales(X, y, w)
@@ -292,7 +301,7 @@ def test_gradient_does_not_depend_on_the_order_of_rows(
 
 
 @given(datasets())
-def test_batch_gradient_is_the_mean_of_the_row_slopes(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_batch_gradient_is_the_mean_of_the_row_slopes(data: Dataset) -> None:
     X, y, w = data
     slopes = slope(X, error(predict(X, w), y))
     assert slopes.shape == X.shape
@@ -301,23 +310,23 @@ def test_batch_gradient_is_the_mean_of_the_row_slopes(data: tuple[np.ndarray, np
 
 
 @given(datasets())
-def test_each_row_slope_is_the_gradient_of_that_row_alone(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_each_row_slope_is_the_gradient_of_that_row_alone(data: Dataset) -> None:
     X, y, w = data
     slopes = slope(X, error(predict(X, w), y))
     for i in range(len(y)):
-        # Same operations on one row, so bit-for-bit equal, not merely close.
-        assert gradient(X[i : i + 1], y[i : i + 1], w).tolist() == slopes[i].tolist()
+        # Close, not bit-for-bit: numpy may order (or fuse) the products of X·w differently for
+        # one row than for many.
+        one = X[i : i + 1], y[i : i + 1], w
+        assert_vectors_close(gradient(*one), slopes[i], term_scales(*one)[0])
 
 
 @given(datasets(max_rows=30), st.data())
-def test_merging_sums_over_any_split_equals_one_pass(
-    data: tuple[np.ndarray, np.ndarray, np.ndarray], draw: st.DataObject
-) -> None:
+def test_merging_sums_over_any_split_equals_one_pass(data: Dataset, draw: st.DataObject) -> None:
     X, y, w = data
     n = len(y)
     cuts = sorted(draw.draw(st.lists(st.integers(0, n), max_size=6)))
     bounds = [0, *cuts, n]
-    parts = [Sums.of(X[a:b], y[a:b], w) for a, b in zip(bounds, bounds[1:], strict=False)]
+    parts = [Sums.of(X[a:b], y[a:b], w) for a, b in itertools.pairwise(bounds)]
     merged = functools.reduce(operator.add, parts, Sums.zero(len(w)))
     assert_sums_close(merged, Sums.of(X, y, w), X, y, w)
     grad_scale, mse_scale = term_scales(X, y, w)
@@ -326,7 +335,7 @@ def test_merging_sums_over_any_split_equals_one_pass(
 
 
 @given(datasets())
-def test_sums_zero_is_the_identity_of_addition(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_sums_zero_is_the_identity_of_addition(data: Dataset) -> None:
     X, y, w = data
     sums = Sums.of(X, y, w)
     for merged in (Sums.zero(len(w)) + sums, sums + Sums.zero(len(w))):
@@ -337,7 +346,7 @@ def test_sums_zero_is_the_identity_of_addition(data: tuple[np.ndarray, np.ndarra
 
 
 @given(datasets())
-def test_sums_of_error_equals_sums_of(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_sums_of_error_equals_sums_of(data: Dataset) -> None:
     X, y, w = data
     direct = Sums.of(X, y, w)
     via_error = Sums.of_error(X, error(predict(X, w), y))
@@ -346,7 +355,7 @@ def test_sums_of_error_equals_sums_of(data: tuple[np.ndarray, np.ndarray, np.nda
 
 @given(datasets())
 def test_a_small_step_against_the_gradient_does_not_increase_the_mse(
-    data: tuple[np.ndarray, np.ndarray, np.ndarray],
+    data: Dataset,
 ) -> None:
     X, y, w = data
     g = gradient(X, y, w)
@@ -364,20 +373,12 @@ def test_a_small_step_against_the_gradient_does_not_increase_the_mse(
     new_w = update(w, g, lr)
     before, after = batch_mse(X, y, w), batch_mse(X, y, new_w)
     # Rounding in each MSE (and in new_w itself) is bounded by a few eps of the squared terms.
-    rounding = 16 * EPS * (term_scales(X, y, w)[1] + term_scales(X, y, new_w)[1])
+    rounding = 64 * EPS * (term_scales(X, y, w)[1] + term_scales(X, y, new_w)[1])
     assert after <= before + rounding
     # The decrease is the one the quadratic predicts: lr·G·(1 − 1e-3), up to the same rounding
     # and the 1e-6 by which g may differ from the true gradient.
     predicted = before - lr * G + lr * lr * H
     assert abs(after - predicted) <= rounding + 1e-5 * lr * G
-
-
-@given(datasets())
-def test_update_is_elementwise_w_minus_lr_times_gradient(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-    X, y, w = data
-    g = gradient(X, y, w)
-    lr = 0.125  # a power of two: lr·g is exact, leaving one rounding in the subtraction
-    assert update(w, g, lr).tolist() == [wi - lr * gi for wi, gi in zip(w.tolist(), g.tolist(), strict=True)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,9 +392,16 @@ def test_sums_zero_has_no_rows_and_zero_sums() -> None:
     assert zero.sse == 0.0
 
 
-def test_sums_gradient_of_no_rows_is_nan_as_documented() -> None:
-    with np.errstate(invalid="ignore"):
-        assert all(math.isnan(v) for v in Sums.zero(2).gradient.tolist())
+def test_sums_of_no_rows_have_no_mean() -> None:
+    with pytest.raises(ZeroDivisionError, match="no rows"):
+        _ = Sums.zero(2).gradient
+    with pytest.raises(ZeroDivisionError, match="no rows"):
+        _ = Sums.zero(2).mse
+
+
+def test_gradient_near_the_float64_limit_stays_finite() -> None:
+    sums = Sums(2, np.array([1.5e308]), 0.0)
+    assert sums.gradient.tolist() == [1.5e308]
 
 
 def test_sums_of_course_example() -> None:

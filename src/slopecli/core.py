@@ -56,7 +56,7 @@ def update(w: Vector, grad: Vector, learning_rate: float) -> Vector:
     return w - learning_rate * grad
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sums:
     """The sufficient statistics of a batch: ``n``, ``Σ Xᵀe`` and ``Σ e²``.
 
@@ -94,10 +94,25 @@ class Sums:
 
     @property
     def gradient(self) -> Vector:
-        """``(2/n)·Σ x·error``, the mean of the row slopes. Undefined (NaN) for n = 0."""
-        return 2.0 * self.xte / self.n
+        """``(2/n)·Σ x·error``, the mean of the row slopes.
+
+        Raises:
+            ZeroDivisionError: there are no rows, so there is no mean.
+        """
+        # Dividing first keeps a Σ x·error near the float64 limit finite; ·2 is exact either way.
+        return self.xte / self._rows() * 2.0
 
     @property
     def mse(self) -> float:
-        """``Σ error² / n``."""
-        return self.sse / self.n
+        """``Σ error² / n``.
+
+        Raises:
+            ZeroDivisionError: there are no rows, so there is no mean.
+        """
+        return self.sse / self._rows()
+
+    def _rows(self) -> int:
+        if self.n == 0:
+            msg = "no rows: the mean of zero slopes is undefined"
+            raise ZeroDivisionError(msg)
+        return self.n

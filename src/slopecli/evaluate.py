@@ -60,9 +60,11 @@ def evaluate(
                 _check_finite(slopes, "slope", chunk.first_row, source)
                 on_rows(RowBatch(chunk.first_row, chunk.X, chunk.y, preds, err, slopes))
             total = total + Sums.of_error(chunk.X, err)
+    if total.n == 0:
+        return total
     with np.errstate(over="ignore", invalid="ignore"):
         finite = np.isfinite(total.sse) and np.isfinite(total.gradient).all()
-    if total.n and not finite:
+    if not finite:
         msg = f"{source}: the gradient or MSE overflows float64; the values are too large"
         raise NumericError(msg)
     return total

@@ -16,6 +16,7 @@ import codecs
 import csv
 import io
 import math
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -74,6 +75,8 @@ class Layout:
     names: tuple[str, ...]
     feature_positions: tuple[int, ...]
     target_position: int
+    header_lines: int = 0
+    """Physical lines up to the end of the header record (blank lines before it included)."""
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -106,9 +109,22 @@ class CsvTable:
     def __init__(self, fp: IO[bytes], name: str, options: CsvOptions) -> None:
         self.name = name
         self.options = options
-        self._fp = fp if _seekable(fp) else _spool(fp)
+        self._spooled = not _seekable(fp)
+        self._fp = _spool(fp) if self._spooled else fp
         self._start = self._fp.tell()
-        self.layout = _layout(self._first_record(), name, options)
+        record, lines = self._first_record()
+        self.layout = _layout(record, name, options, lines if options.header else 0)
+
+    def close(self) -> None:
+        """Release the spooled copy of a pipe (a file object passed in stays the caller's)."""
+        if self._spooled:
+            self._fp.close()
+
+    def __enter__(self) -> CsvTable:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -146,7 +162,8 @@ class CsvTable:
             raise self._diagnosis("a value is not finite")
         return Chunk(X, np.ascontiguousarray(y), first_row)
 
-    def _first_record(self) -> list[str] | None:
+    def _first_record(self) -> tuple[list[str] | None, int]:
+        """The first non-blank record and the number of physical lines up to its end."""
         head = self._fp.read(_HEADER_PEEK_BYTES)
         self._fp.seek(self._start)
         nul = head.find(b"\0")
@@ -154,8 +171,12 @@ class CsvTable:
             msg = f"{self.name}: not a CSV text file (a NUL byte at offset {nul})"
             raise DataError(msg)
         text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(head)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.options.delimiter)
         try:
-            return next(csv.reader(io.StringIO(text, newline=""), delimiter=self.options.delimiter), None)
+            for record in reader:
+                if any(field.strip() for field in record):
+                    return record, reader.line_num
+            return None, 0
         except csv.Error as exc:
             msg = f"{self.name}:1: cannot read the first line as CSV: {exc}"
             raise DataError(msg) from None
@@ -182,7 +203,7 @@ def _spool(fp: IO[bytes]) -> IO[bytes]:
     return spooled
 
 
-def _layout(record: list[str] | None, name: str, options: CsvOptions) -> Layout:
+def _layout(record: list[str] | None, name: str, options: CsvOptions, header_lines: int) -> Layout:
     if not record or all(not field.strip() for field in record):
         msg = f"{name}: the file is empty"
         raise DataError(msg)
@@ -211,6 +232,10 @@ def _layout(record: list[str] | None, name: str, options: CsvOptions) -> Layout:
         target = len(names) - 1
     if options.features is not None:
         features = tuple(position(f, "--features") for f in options.features)
+        if len(set(features)) != len(features):
+            twice = next(f for f in options.features if options.features.count(f) > 1)
+            msg = f"{name}: --features: {twice!r} is named more than once"
+            raise DataError(msg)
         if target in features:
             msg = f"{name}: --features: {names[target]!r} is the target column, not a feature"
             raise DataError(msg)
@@ -221,7 +246,7 @@ def _layout(record: list[str] | None, name: str, options: CsvOptions) -> Layout:
     if not features:
         msg = f"{name}: no feature columns: the file has only the target column {names[target]!r}"
         raise DataError(msg)
-    return Layout(names, features, target)
+    return Layout(names, features, target, header_lines)
 
 
 def _arrow_reader(fp: IO[bytes], layout: Layout, options: CsvOptions) -> pa.RecordBatchReader:
@@ -235,7 +260,8 @@ def _arrow_reader(fp: IO[bytes], layout: Layout, options: CsvOptions) -> pa.Reco
         fp,
         read_options=pacsv.ReadOptions(
             column_names=internal,
-            skip_rows=1 if options.header else 0,
+            # Arrow counts physical lines here, so blank lines before the header count too.
+            skip_rows=layout.header_lines,
             block_size=options.block_bytes,
         ),
         parse_options=pacsv.ParseOptions(delimiter=options.delimiter),
@@ -259,12 +285,16 @@ def _diagnose(
     used = {i: layout.names[i] for i in (*layout.feature_positions, layout.target_position)}
     width = len(layout.names)
     line = 0
+    header_pending = options.header
     try:
         for record in reader:
             start, line = line + 1, reader.line_num
-            if start == 1 and options.header:
+            blank = not any(field.strip() for field in record)
+            # Arrow skips empty lines; before the header, blank-looking ones were skipped too.
+            if not record or (header_pending and blank):
                 continue
-            if not record:
+            if header_pending:
+                header_pending = False
                 continue
             if len(record) != width:
                 msg = f"{name}:{start}: expected {width} fields, found {len(record)}"
@@ -293,18 +323,21 @@ def _decoded_lines(fp: IO[bytes], name: str) -> Iterator[str]:
             yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
             bad = exc.object[exc.start]
-            msg = f"{name}:{number}:{exc.start + 1}: not UTF-8 text (byte {bad:#04x})"
+            msg = f"{name}:{number}: not UTF-8 text (byte {bad:#04x} at offset {exc.start} in the line)"
             raise _NotText(DataError(msg)) from None
+
+
+# The decimal syntax Arrow accepts; Python's float() also takes "1_000", which Arrow rejects.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
 
 
 def _field_problem(field: str) -> str | None:
     value = field.strip()
     if not value:
         return "empty value"
-    try:
-        number = float(value)
-    except ValueError:
+    if not _NUMBER.fullmatch(value):
         return f"{value[:40]!r} is not a number"
+    number = float(value)
     if not math.isfinite(number):
         return f"{value!r} is not a finite number"
     return None

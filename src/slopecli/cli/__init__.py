@@ -5,6 +5,7 @@ become a one-line message and an exit code in one place, :class:`~slopecli.cli.a
 Nothing here imports numpy at module level, so ``slopecli --help`` stays fast.
 """
 
+from slopecli.cli import batch as _batch  # noqa: F401 - registers the command
 from slopecli.cli import compute as _compute  # noqa: F401 - registers the command
 from slopecli.cli.app import app, main
 

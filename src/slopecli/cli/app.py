@@ -39,16 +39,16 @@ class SlopeGroup(TyperGroup):
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except SlopeError as exc:
-            _say(f"{prog_name or 'slopecli'}: error: {exc}")
+            report(f"{prog_name or 'slopecli'}: error: {exc}")
             code = exc.exit_code
         except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
             command = getattr(getattr(exc, "ctx", None), "command_path", prog_name or "slopecli")
             # Typer validates choices through pydantic, whose messages carry a "Value error, " prefix.
             message = exc.format_message().replace("Value error, ", "")
-            _say(f"{command}: usage error: {message} (see '{command} --help')")
+            report(f"{command}: usage error: {message} (see '{command} --help')")
             code = getattr(exc, "exit_code", EXIT_USAGE)
         except typer.Abort:
-            _say("slopecli: interrupted")
+            report("slopecli: interrupted")
             code = EXIT_INTERRUPTED
         code = code if isinstance(code, int) else EXIT_OK
         if standalone_mode:
@@ -66,8 +66,10 @@ class SlopeGroup(TyperGroup):
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
-def _say(line: str) -> None:
+def report(line: str) -> None:
+    """One line on stderr: newlines in data-derived text must not split it."""
     sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()
 
 
 app = typer.Typer(

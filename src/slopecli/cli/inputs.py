@@ -74,11 +74,7 @@ def csv_options(
     delimiter: str | None,
 ) -> CsvOptions:
     """Reading options from the flags; the delimiter follows the file's suffix unless given."""
-    if delimiter is not None:
-        delimiter = "\t" if delimiter in ("tab", "\\t") else delimiter
-        if len(delimiter) != 1 or delimiter in '\r\n"':
-            msg = f"--delimiter: expected one character (or 'tab'), got {delimiter!r}"
-            raise InputError(msg)
+    delimiter = parse_delimiter(delimiter)
     names = None
     if features is not None:
         names = tuple(f.strip() for f in features.split(","))
@@ -91,6 +87,17 @@ def csv_options(
         target_column=target_column,
         features=names,
     )
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """``--delimiter``: one character, or ``tab`` (also ``\\t``); None leaves it to the suffix."""
+    if text is None:
+        return None
+    delimiter = "\t" if text in ("tab", "\\t") else text
+    if len(delimiter) != 1 or delimiter in '\r\n"':
+        msg = f"--delimiter: expected one character (or 'tab'), got {text!r}"
+        raise InputError(msg)
+    return delimiter
 
 
 @contextmanager
@@ -108,8 +115,8 @@ def open_rows(
         yield flag_rows(inputs or [], targets or [])
         return
     if str(file) == STDIN:
-        table = CsvTable(sys.stdin.buffer, "<stdin>", options)
-        yield Source(table.name, table.features, table.chunks)
+        with CsvTable(sys.stdin.buffer, "<stdin>", options) as table:
+            yield Source(table.name, table.features, table.chunks)
         return
     try:
         fp = file.open("rb")

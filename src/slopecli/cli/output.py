@@ -11,6 +11,7 @@ from slopecli.cli.options import OutputFormat
 from slopecli.errors import InputError
 
 if TYPE_CHECKING:
+    from slopecli.render.batch import BatchSink
     from slopecli.render.machine import ByteStream, Sink
 
 HOLD_BYTES = 4 << 20
@@ -99,3 +100,21 @@ def make_sink(
     from slopecli.render.tables import TableWriter, stdout_console
 
     return TableWriter(stdout_console(), precision=precision, show_rows=show_rows, title=title)
+
+
+def make_batch_sink(
+    fmt: OutputFormat, out: ByteStream, *, combine: bool, precision: int, d: int
+) -> BatchSink:
+    """The writer of per-file results for ``fmt``."""
+    from slopecli.render import batch
+
+    if fmt is OutputFormat.json:
+        return batch.BatchJsonWriter(out, combine)
+    if fmt is OutputFormat.jsonl:
+        return batch.BatchJsonlWriter(out, combine)
+    if fmt is OutputFormat.csv:
+        return batch.BatchCsvWriter(out, combine, d)
+    from slopecli.render.batch_table import BatchTableWriter
+    from slopecli.render.tables import stdout_console
+
+    return BatchTableWriter(stdout_console(), precision=precision, combine=combine)

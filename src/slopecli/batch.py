@@ -1,0 +1,250 @@
+"""Many files at once: one result per file, in input order, computed by worker processes.
+
+Every file goes through the same loader and evaluator as ``compute``; its :class:`Sums` come back
+to the parent, so ``--combine`` merges shards without reading them again. A bad file becomes a
+failed :class:`FileResult` carrying its one-line reason; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from slopecli.core import Sums, Vector
+from slopecli.errors import InputError, SlopeError
+from slopecli.evaluate import RowBatch, evaluate
+from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for
+from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
+
+DATA_SUFFIXES = (".csv", ".tsv")
+
+
+class RowWriter(Protocol):
+    """Writes per-row results to a byte stream (the CLI passes the CSV renderer)."""
+
+    def begin(self, features: Sequence[str], weights: Vector) -> None: ...
+    def rows(self, batch: RowBatch) -> None: ...
+    def end(self, sums: Sums) -> None: ...
+
+
+@dataclass(frozen=True)
+class Task:
+    """One input file and what to do with it.
+
+    ``out`` and ``row_writer`` go together: per-row results are written to ``out`` by a writer
+    made from the atomic file. A class is picklable, so the task can go to a worker process.
+    """
+
+    path: Path
+    weights: Vector
+    options: CsvOptions
+    out: Path | None = None
+    force: bool = False
+    row_writer: Callable[[IO[bytes]], RowWriter] | None = None
+
+
+@dataclass
+class FileResult:
+    """What became of one file: its sums, or the reason it failed."""
+
+    path: Path
+    features: tuple[str, ...] = ()
+    sums: Sums | None = None
+    error: str | None = None
+    out: Path | None = None
+    size: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def expand_paths(arguments: Iterable[str]) -> list[Path]:
+    """Files named on the command line: a directory means its ``*.csv`` and ``*.tsv`` files
+    (sorted), a quoted pattern is expanded as the shell would, anything else is kept as given
+    (a missing file then fails on its own, with its reason).
+    """
+    paths: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in DATA_SUFFIXES and p.is_file())
+            if not found:
+                msg = f"{argument}: the directory has no .csv or .tsv files"
+                raise InputError(msg)
+            paths.extend(found)
+        elif not path.exists() and glob.has_magic(argument):
+            matches = sorted(glob.glob(argument))
+            if not matches:
+                msg = f"{argument}: no file matches this pattern"
+                raise InputError(msg)
+            paths.extend(Path(m) for m in matches)
+        else:
+            paths.append(path)
+    return paths
+
+
+def read_path_list(text: str) -> list[str]:
+    """``--files-from``: one path per line; blank lines and ``#`` comments are skipped."""
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def plan_outputs(paths: list[Path], out_dir: Path) -> dict[Path, Path]:
+    """Where each input's per-row results go; two inputs may not share an output name.
+
+    Raises:
+        InputError: two inputs would write the same output file, or an output is an input.
+    """
+    planned: dict[Path, Path] = {}
+    taken: dict[Path, Path] = {}
+    inputs = {p.resolve() for p in paths}
+    for path in paths:
+        target = output_path_for(path, out_dir)
+        if target.resolve() in inputs:
+            msg = f"--out: the results of {path} would overwrite the input {target}; choose another --out"
+            raise InputError(msg)
+        if target in taken and taken[target] != path:
+            msg = f"--out: {path} and {taken[target]} would both write {target}; rename one"
+            raise InputError(msg)
+        taken[target] = path
+        planned[path] = target
+    return planned
+
+
+def process(task: Task, on_progress: Callable[[int], None] | None = None) -> FileResult:
+    """Evaluate one file; any expected failure becomes the result's ``error``."""
+    result = FileResult(task.path)
+    try:
+        result.size = task.path.stat().st_size
+        with task.path.open("rb") as fp:
+            table = CsvTable(fp, str(task.path), task.options)
+            result.features = table.features
+            if len(task.weights) != len(table.features):
+                msg = (
+                    f"{task.path}: {len(task.weights)} weights, but the file has"
+                    f" {len(table.features)} features"
+                )
+                raise InputError(msg)
+            chunks = table.chunks()
+            if on_progress is not None:
+                chunks = _reporting(chunks, fp, on_progress)
+            if task.out is None or task.row_writer is None:
+                result.sums = evaluate(chunks, task.weights, None, str(task.path))
+            else:
+                result.sums = _evaluate_to_file(task, task.out, task.row_writer, table.features, chunks)
+                result.out = task.out
+    except SlopeError as exc:
+        result.error = str(exc)
+    except OSError as exc:
+        result.error = f"{task.path}: {exc.strerror or exc}"
+    return result
+
+
+def _reporting(chunks: Iterable[Chunk], fp: IO[bytes], on_progress: Callable[[int], None]) -> Iterator[Chunk]:
+    done = 0
+    for chunk in chunks:
+        position = fp.tell()
+        on_progress(position - done)
+        done = position
+        yield chunk
+
+
+def _evaluate_to_file(
+    task: Task,
+    out: Path,
+    row_writer: Callable[[IO[bytes]], RowWriter],
+    features: tuple[str, ...],
+    chunks: Iterable[Chunk],
+) -> Sums:
+    try:
+        with AtomicFile(out, overwrite=task.force) as fp:
+            writer = row_writer(fp)
+            writer.begin(features, task.weights)
+            sums = evaluate(chunks, task.weights, writer.rows, str(task.path))
+            writer.end(sums)
+    except OutputExists:
+        msg = f"{out}: already exists (--force overwrites it)"
+        raise InputError(msg) from None
+    return sums
+
+
+def run(
+    tasks: list[Task],
+    jobs: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[FileResult]:
+    """Each task's result, in input order, as soon as it and those before it are done.
+
+    With ``jobs`` > 1 and several tasks, worker processes share the files; otherwise they run
+    here, one after the other, and ``on_progress`` hears of each chunk's bytes as it is read.
+    """
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield process(task, on_progress)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+        pending: list[Future[FileResult]] = []
+        try:
+            # A bounded window keeps memory flat for millions of files and lets --fail-fast stop soon.
+            window = 4 * jobs
+            queue = iter(tasks)
+            for task in queue:
+                pending.append(pool.submit(process, task))
+                if len(pending) >= window:
+                    break
+            while pending:
+                result = pending.pop(0).result()
+                for task in queue:
+                    pending.append(pool.submit(process, task))
+                    break
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+class Combiner:
+    """Merges the sums of files that are shards of one dataset.
+
+    A shard whose features differ from the first good shard's is turned into a failure: its
+    rows cannot belong to the same model.
+    """
+
+    def __init__(self) -> None:
+        self.total: Sums | None = None
+        self.features: tuple[str, ...] | None = None
+
+    def add(self, result: FileResult) -> None:
+        if result.sums is None:
+            return
+        if self.features is None:
+            self.features = result.features
+        elif result.features != self.features:
+            result.error = (
+                f"{result.path}: columns ({', '.join(result.features)}) differ from the first"
+                f" file's ({', '.join(self.features)}); --combine needs shards of one dataset"
+            )
+            result.sums = None
+            return
+        self.total = result.sums if self.total is None else self.total + result.sums
+
+
+def default_jobs() -> int:
+    """One worker per core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def options_for(path: Path, options: CsvOptions, delimiter: str | None) -> CsvOptions:
+    """The options for one file: its own delimiter follows its suffix unless one was given."""
+    from dataclasses import replace
+
+    return replace(options, delimiter=delimiter_for(str(path), delimiter))

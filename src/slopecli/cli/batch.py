@@ -1,0 +1,168 @@
+"""``slopecli batch``: the gradient and MSE of many files, one result per file."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from slopecli.cli import options as o
+from slopecli.cli.app import app, report
+
+EXIT_TERMINATED = 143
+
+
+@app.command()
+def batch(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILES…",
+            help="CSV/TSV files (shell globs work); a directory means its *.csv and *.tsv files.",
+            show_default=False,
+        ),
+    ] = None,
+    files_from: Annotated[
+        str | None,
+        typer.Option(
+            "--files-from",
+            metavar="FILE",
+            help="Read more paths from FILE (- for stdin), one per line.",
+            rich_help_panel=o.DATA,
+        ),
+    ] = None,
+    weights: o.Weights = None,
+    weights_file: o.WeightsFile = None,
+    header: o.Header = True,
+    target_column: o.TargetColumn = None,
+    features: o.Features = None,
+    delimiter: o.Delimiter = None,
+    combine: Annotated[
+        bool,
+        typer.Option(
+            "--combine",
+            help="The files are shards of one dataset: also report their combined gradient and MSE.",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Write per-row results (preds, error, slope per feature) to DIR/NAME.slopes.csv.",
+            file_okay=False,
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite existing files in --out.", rich_help_panel=o.OUTPUT)
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, metavar="N", help="Worker processes. Default: the number of cores."
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first file that fails.")
+    ] = False,
+    fmt: o.Format = o.OutputFormat.table,
+    json_flag: o.Json = False,
+    precision: o.Precision = 6,
+) -> None:
+    """Compute the gradient and MSE of each of many CSV files, in parallel, in constant memory.
+
+    Results come in input order. A bad file is reported with its reason and skipped; the others
+    complete, and the exit code is 1 if any failed.
+
+    Example: slopecli batch samples/ --weights 0,2,1 --combine
+    """
+    from slopecli import batch as b
+    from slopecli.cli.inputs import csv_options, parse_delimiter, read_weights
+    from slopecli.cli.output import choose_format, held_stdout, make_batch_sink
+    from slopecli.errors import InputError
+
+    output = choose_format(fmt, json_flag)
+    w = read_weights(weights, weights_file)
+    delimiter_flag = parse_delimiter(delimiter)
+    base = csv_options(Path(), header, target_column, features, delimiter)
+    arguments = list(files or [])
+    if files_from is not None:
+        arguments += b.read_path_list(_read_list(files_from))
+    if not arguments:
+        msg = "no files: give FILES… (or a directory), or --files-from FILE"
+        raise InputError(msg)
+    paths = b.expand_paths(arguments)
+    planned: dict[Path, Path] = {}
+    if out is not None:
+        planned = b.plan_outputs(paths, out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"--out: {out}: cannot create it: {exc.strerror or exc}"
+            raise InputError(msg) from None
+    from slopecli.render.machine import CsvWriter
+
+    tasks = [
+        b.Task(p, w, b.options_for(p, base, delimiter_flag), planned.get(p), force, CsvWriter)
+        for p in paths
+    ]
+
+    # kill (SIGTERM) unwinds like Ctrl-C, so that no half-written output is left behind.
+    signal.signal(signal.SIGTERM, _terminate)
+    failed = 0
+    with held_stdout() as stdout, _progress(paths) as progress:
+        sink = make_batch_sink(output, stdout, combine=combine, precision=precision, d=len(w))
+        sink.begin(w)
+        combiner = b.Combiner()
+        done = 0
+        for result in b.run(tasks, jobs or b.default_jobs(), progress.chunk):
+            done += 1
+            if combine:
+                combiner.add(result)
+            if not result.ok:
+                failed += 1
+                report(f"slopecli: error: {result.error}")
+            sink.file(result)
+            progress.file_done(result.sums.n if result.sums else 0, result.size)
+            if failed and fail_fast:
+                break
+        sink.end((done - failed, failed), combiner.total, combiner.features)
+    if failed:
+        stopped = (
+            f"; stopped after {done} of {len(tasks)} (--fail-fast)" if fail_fast and done < len(tasks) else ""
+        )
+        msg = f"batch: {failed} of {done} files failed{stopped}"
+        raise InputError(msg)
+
+
+def _read_list(source: str) -> str:
+    from slopecli.errors import InputError
+
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"--files-from: {source}: cannot read it: {getattr(exc, 'strerror', None) or exc}"
+        raise InputError(msg) from None
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(EXIT_TERMINATED)
+
+
+def _progress(paths: list[Path]):  # type: ignore[no-untyped-def]
+    from slopecli.render.progress import FileProgress
+
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):  # a missing file fails later, with its reason
+            total += path.stat().st_size
+    return FileProgress(len(paths), total)

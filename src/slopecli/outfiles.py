@@ -1,0 +1,125 @@
+"""Output files that appear whole or not at all.
+
+Per-row results are written to an unnamed file (Linux ``O_TMPFILE``) that is linked into place
+(``linkat``) only when complete: a run interrupted by Ctrl-C, ``kill`` or even ``kill -9`` leaves nothing
+behind. Where unnamed files are not supported, a hidden ``.NAME.part`` file is renamed instead
+(and removed on any error).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from slopecli.errors import SlopeError
+
+OUTPUT_SUFFIX = ".slopes.csv"
+
+
+class OutputExists(SlopeError):
+    """The output file exists and overwriting was not asked for."""
+
+
+def output_path_for(source: Path, out_dir: Path) -> Path:
+    """``data/part-1.csv`` -> ``OUT/part-1.slopes.csv``."""
+    return out_dir / (source.stem + OUTPUT_SUFFIX)
+
+
+class AtomicFile:
+    """A binary file that appears at ``path`` only when the ``with`` block succeeds.
+
+    Args:
+        path: where the finished file goes.
+        overwrite: replace an existing file; otherwise :class:`OutputExists` is raised, before
+            anything is written and again if the file appeared meanwhile.
+    """
+
+    def __init__(self, path: Path, overwrite: bool = False) -> None:
+        self.path = path
+        self.overwrite = overwrite
+        self._fp: IO[bytes] | None = None
+        self._named: str | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        if not self.overwrite and self.path.exists():
+            raise OutputExists(str(self.path))
+        directory = self.path.parent
+        fd = _unnamed_file(directory)
+        if fd is None:
+            fd, self._named = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".part")
+        self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
+        return self._fp
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        fp = self._fp
+        if fp is None:
+            return
+        try:
+            if exc_type is None:
+                fp.flush()
+                self._publish(fp.fileno())
+        finally:
+            fp.close()
+            if self._named is not None and os.path.exists(self._named):
+                os.unlink(self._named)
+
+    def _publish(self, fd: int) -> None:
+        def link(target: Path) -> None:
+            if self._named is not None:
+                os.link(self._named, target)
+            else:
+                _link_unnamed(fd, target)
+
+        if not self.overwrite:
+            # A link never replaces: a file that appeared meanwhile is not clobbered.
+            try:
+                link(self.path)
+            except FileExistsError:
+                raise OutputExists(str(self.path)) from None
+            return
+        staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+        link(staging)
+        os.replace(staging, self.path)
+
+
+_AT_FDCWD = -100
+_AT_SYMLINK_FOLLOW = 0x400
+
+
+def _unnamed_file(directory: Path) -> int | None:
+    """An ``O_TMPFILE`` descriptor in ``directory``, or None where the system has none."""
+    if _linkat() is None:
+        return None
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o666)
+    except (AttributeError, OSError):
+        return None
+
+
+def _linkat() -> Any:
+    # os.link() cannot name an unnamed file: it links the /proc symlink itself (EXDEV) because
+    # it does not pass AT_SYMLINK_FOLLOW. libc's linkat does.
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.linkat
+    except (OSError, AttributeError):
+        return None
+
+
+def _link_unnamed(fd: int, target: Path) -> None:
+    import ctypes
+
+    source = f"/proc/self/fd/{fd}".encode()
+    if _linkat()(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(target), _AT_SYMLINK_FOLLOW) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), str(target))

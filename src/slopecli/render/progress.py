@@ -1,0 +1,71 @@
+"""A progress display for long runs, on stderr, only when stderr is a terminal."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+
+class FileProgress:
+    """Files done, rows read, MB/s and the time left, measured in bytes of input.
+
+    Silent (and free) when stderr is not a terminal, so logs and pipes stay clean. Never
+    captures stdout: machine output must reach its reader untouched.
+    """
+
+    def __init__(self, files: int, total_bytes: int, console: Console | None = None) -> None:
+        self._console = console or Console(stderr=True)
+        self.enabled = console is not None or sys.stderr.isatty()
+        self._progress = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]}"),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self._console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            disable=not self.enabled,
+        )
+        self._files = files
+        self._done = 0
+        self._rows = 0
+        self._bytes = 0
+        self._task = self._progress.add_task("batch", total=max(total_bytes, 1), files=self._count(), rows=0)
+
+    def _count(self) -> str:
+        return f"{self._done}/{self._files} files"
+
+    def chunk(self, nbytes: int) -> None:
+        """Bytes of the current file read so far (in-process runs report as they go)."""
+        self._progress.advance(self._task, nbytes)
+
+    def file_done(self, rows: int, size: int) -> None:
+        """A file finished: its ``size`` bytes count as read, whatever chunks reported."""
+        self._done += 1
+        self._rows += rows
+        self._bytes += size
+        self._progress.update(self._task, completed=self._bytes, files=self._count(), rows=self._rows)
+
+    def __enter__(self) -> FileProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._progress.stop()

@@ -1,0 +1,307 @@
+"""slopecli batch: many files, merged sums, bad files skipped, outputs that appear whole or not at all."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from slopecli.batch import (
+    Combiner,
+    FileResult,
+    Task,
+    expand_paths,
+    plan_outputs,
+    process,
+    read_path_list,
+    run,
+)
+from slopecli.core import Sums
+from slopecli.errors import InputError
+from slopecli.loaders import CsvOptions
+
+from conftest import SAMPLES, installed_slopecli, invoke, run_installed
+from oracle import assert_close, exact
+
+FEATURES = ["a", "b", "c"]
+
+
+def write_csv(path: Path, X: np.ndarray, y: np.ndarray) -> Path:
+    lines = [",".join([*FEATURES, "target"])]
+    lines += [",".join(repr(v) for v in [*row, t]) for row, t in zip(X.tolist(), y.tolist(), strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def shards(tmp_path):
+    """Five shards of one random dataset, and the whole of it."""
+    rng = np.random.default_rng(42)
+    X = rng.normal(scale=5, size=(503, 3)).round(5)
+    y = rng.normal(size=503).round(5)
+    cuts = [0, 1, 100, 250, 400, 503]
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for i, (a, b) in enumerate(itertools.pairwise(cuts)):
+        write_csv(folder / f"part-{i}.csv", X[a:b], y[a:b])
+    return folder, X, y
+
+
+W = np.array([0.5, -1.25, 2.0])
+WEIGHTS = "0.5,-1.25,2"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_combined_shards_equal_one_pass_and_the_exact_oracle(shards, tmp_path, jobs):
+    folder, X, y = shards
+    run_ = invoke("batch", str(folder), "-w", WEIGHTS, "--combine", "--jobs", jobs, "--json")
+    assert run_.exit_code == 0, run_.stderr
+    doc = run_.json()
+    assert [Path(f["file"]).name for f in doc["files"]] == [f"part-{i}.csv" for i in range(5)]
+    assert doc["succeeded"] == 5 and doc["failed"] == 0
+    combined = doc["combined"]
+    whole = invoke("compute", str(write_csv(tmp_path / "whole.csv", X, y)), "-w", WEIGHTS, "--json", "--summary").json()
+    want = exact(X.tolist(), y.tolist(), W.tolist())
+    assert combined["n"] == whole["n"] == 503
+    terms = 2 * np.abs(X).T @ np.abs(X @ W - y) / len(y)
+    for got, one_pass, expected, scale in zip(combined["gradient"], whole["gradient"], want["gradient"], terms, strict=True):
+        assert_close(got, one_pass, scale)
+        assert_close(got, expected, scale)
+    assert_close(combined["mse"], whole["mse"], whole["mse"])
+    assert_close(combined["mse"], want["mse"], want["mse"])
+
+
+def test_per_file_results_match_compute(shards):
+    folder, _, _ = shards
+    doc = invoke("batch", str(folder), "-w", WEIGHTS, "--json").json()
+    for record in doc["files"]:
+        single = invoke("compute", record["file"], "-w", WEIGHTS, "--json", "--summary").json()
+        assert record["n"] == single["n"]
+        assert record["gradient"] == single["gradient"]
+        assert record["mse"] == single["mse"]
+    assert "combined" not in doc
+
+
+def test_worker_processes_return_the_same_sums_as_in_process(shards):
+    folder, _, _ = shards
+    tasks = [Task(p, W, CsvOptions()) for p in sorted(folder.iterdir())]
+    here = list(run(tasks, jobs=1))
+    pool = list(run(tasks, jobs=2))
+    assert [r.path for r in pool] == [t.path for t in tasks]
+    for a, b in zip(here, pool, strict=True):
+        assert a.sums is not None and b.sums is not None
+        assert a.sums.n == b.sums.n
+        np.testing.assert_array_equal(a.sums.xte, b.sums.xte)
+        assert a.sums.sse == b.sums.sse
+
+
+def test_bad_files_are_reported_and_skipped(shards, tmp_path):
+    folder, _, _ = shards
+    (folder / "part-2.csv").write_text("a,b,c,target\n1,2,3,4\n1,2,oops,4\n")
+    (folder / "zz-ragged.csv").write_text("a,b,c,target\n1,2,3\n")
+    missing = tmp_path / "missing.csv"
+    run_ = run_installed("batch", str(folder), str(missing), "-w", WEIGHTS, "--format", "jsonl", "--jobs", "2")
+    assert run_.exit_code == 1
+    records = run_.jsonl()
+    files = records[:-1]
+    assert [r["ok"] for r in files] == [True, True, False, True, True, False, False]
+    assert files[2]["error"] == f"{folder / 'part-2.csv'}:3:3: column 'c': 'oops' is not a number"
+    assert files[5]["error"] == f"{folder / 'zz-ragged.csv'}:2: expected 4 fields, found 3"
+    assert files[6]["error"] == f"{missing}: No such file or directory"
+    assert records[-1] == {"kind": "summary", "format_version": 1, "weights": [0.5, -1.25, 2.0], "succeeded": 4, "failed": 3}
+    assert run_.stderr.splitlines() == [
+        f"slopecli: error: {files[2]['error']}",
+        f"slopecli: error: {files[5]['error']}",
+        f"slopecli: error: {files[6]['error']}",
+        "slopecli: error: batch: 3 of 7 files failed",
+    ]
+
+
+def test_fail_fast_stops_at_the_first_failure(shards):
+    folder, _, _ = shards
+    (folder / "part-1.csv").write_text("a,b,c,target\n1,2,x,4\n")
+    run_ = invoke("batch", str(folder), "-w", WEIGHTS, "--format", "jsonl", "--fail-fast", "--jobs", "1")
+    assert run_.exit_code == 1
+    assert [r.get("ok") for r in run_.jsonl()[:-1]] == [True, False]
+    assert run_.stderr.splitlines()[-1] == "slopecli: error: batch: 1 of 2 files failed; stopped after 2 of 5 (--fail-fast)"
+
+
+def test_combine_rejects_a_shard_with_other_columns(shards):
+    folder, _, _ = shards
+    (folder / "part-3.csv").write_text("x,b,c,target\n1,2,3,4\n")
+    doc = invoke("batch", str(folder), "-w", WEIGHTS, "--combine", "--json").json()
+    bad = doc["files"][3]
+    assert bad["ok"] is False
+    assert "columns (x, b, c) differ from the first file's (a, b, c)" in bad["error"]
+    assert doc["combined"]["n"] == 503 - 150
+
+
+def test_out_writes_per_row_csv_atomically_and_never_overwrites(shards, tmp_path):
+    folder, X, y = shards
+    out = tmp_path / "out"
+    first = invoke("batch", str(folder), "-w", WEIGHTS, "--out", str(out), "--json")
+    assert first.exit_code == 0, first.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"part-{i}.slopes.csv" for i in range(5)]
+    rows = np.loadtxt(out / "part-2.slopes.csv", delimiter=",", skiprows=1)
+    err = X[100:250] @ W - y[100:250]
+    np.testing.assert_allclose(rows[:, 1], err, rtol=1e-12)
+    np.testing.assert_allclose(rows[:, 2:], 2 * X[100:250] * err[:, None], rtol=1e-12)
+    assert (out / "part-0.slopes.csv").read_text().splitlines()[0] == "preds,error,slope_a,slope_b,slope_c"
+
+    (out / "part-0.slopes.csv").write_text("keep me\n")
+    again = invoke("batch", str(folder), "-w", WEIGHTS, "--out", str(out), "--json")
+    assert again.exit_code == 1
+    assert (out / "part-0.slopes.csv").read_text() == "keep me\n"
+    assert f"{out / 'part-0.slopes.csv'}: already exists (--force overwrites it)" in again.stderr
+    forced = invoke("batch", str(folder), "-w", WEIGHTS, "--out", str(out), "--force", "--json")
+    assert forced.exit_code == 0
+    assert (out / "part-0.slopes.csv").read_text().startswith("preds,error")
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_an_output_may_not_overwrite_an_input(tmp_path):
+    (tmp_path / "a.csv").write_text("a,target\n1,2\n")
+    (tmp_path / "a.slopes.csv").write_text("a,target\n1,2\n")
+    run_ = invoke("batch", str(tmp_path), "-w", "1", "--out", str(tmp_path))
+    assert run_.exit_code == 1
+    assert run_.stderr == (
+        f"slopecli: error: --out: the results of {tmp_path / 'a.csv'} would overwrite the input"
+        f" {tmp_path / 'a.slopes.csv'}; choose another --out\n"
+    )
+    assert (tmp_path / "a.slopes.csv").read_text() == "a,target\n1,2\n"
+
+
+def _unnamed_output_open(pid: int) -> bool:
+    try:
+        return any("(deleted)" in os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_run_killed_mid_write_leaves_no_output_file(tmp_path, sig, code):
+    rng = np.random.default_rng(0)
+    big = write_csv(tmp_path / "big.csv", rng.normal(size=(400_000, 3)).round(4), rng.normal(size=400_000).round(4))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [installed_slopecli(), "batch", str(big), "-w", WEIGHTS, "--out", str(out), "--jobs", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while not _unnamed_output_open(proc.pid):
+        assert proc.poll() is None, "finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == code
+    assert "Traceback" not in stderr.decode()
+    assert list(out.iterdir()) == []
+
+
+def test_files_from_a_list_and_stdin(shards, tmp_path):
+    folder, _, _ = shards
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# shards\n{folder / 'part-0.csv'}\n\n{folder / 'part-4.csv'}\n")
+    from_file = invoke("batch", "--files-from", str(listing), "-w", WEIGHTS, "--json").json()
+    from_stdin = run_installed("batch", "--files-from", "-", "-w", WEIGHTS, "--json", input=listing.read_text()).json()
+    assert [Path(f["file"]).name for f in from_file["files"]] == ["part-0.csv", "part-4.csv"]
+    assert from_stdin["files"] == from_file["files"]
+
+
+def test_csv_and_table_formats(shards):
+    folder, _, _ = shards
+    text = invoke("batch", str(folder), "-w", WEIGHTS, "--format", "csv", "--combine").stdout.splitlines()
+    assert text[0] == "file,ok,n,mse,gradient_a,gradient_b,gradient_c,error"
+    assert text[-1].startswith("(combined),true,503,")
+    assert len(text) == 7
+    table = invoke("batch", str(folder), "-w", WEIGHTS, "--combine").stdout
+    assert "all files (combined)" in table
+    assert "5 succeeded" in table
+
+
+def test_glob_patterns_and_empty_directories(tmp_path, shards):
+    folder, _, _ = shards
+    assert [p.name for p in expand_paths([str(folder / "part-[12].csv")])] == ["part-1.csv", "part-2.csv"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"the directory has no \.csv or \.tsv files"):
+        expand_paths([str(empty)])
+    with pytest.raises(InputError, match="no file matches this pattern"):
+        expand_paths([str(tmp_path / "*.nothing")])
+    assert read_path_list("a.csv\n  \n# note\n b.csv \n") == ["a.csv", "b.csv"]
+
+
+def test_plan_outputs_refuses_colliding_names(tmp_path):
+    with pytest.raises(InputError, match="would both write"):
+        plan_outputs([tmp_path / "x" / "p.csv", tmp_path / "y" / "p.csv"], tmp_path / "out")
+
+
+def test_combiner_merges_only_matching_shards():
+    one = FileResult(Path("1.csv"), ("a",), Sums(2, np.array([1.0]), 3.0))
+    two = FileResult(Path("2.csv"), ("a",), Sums(3, np.array([2.0]), 4.0))
+    odd = FileResult(Path("3.csv"), ("b",), Sums(1, np.array([5.0]), 5.0))
+    combiner = Combiner()
+    for result in (one, FileResult(Path("bad.csv"), error="x"), two, odd):
+        combiner.add(result)
+    assert combiner.total is not None
+    assert (combiner.total.n, combiner.total.xte.tolist(), combiner.total.sse) == (5, [3.0], 7.0)
+    assert odd.error is not None and odd.sums is None
+
+
+def test_process_reports_chunk_progress_in_bytes(tmp_path):
+    rng = np.random.default_rng(3)
+    path = write_csv(tmp_path / "p.csv", rng.normal(size=(20_000, 3)), rng.normal(size=20_000))
+    seen: list[int] = []
+    result = process(Task(path, W, CsvOptions(block_bytes=64 << 10)), seen.append)
+    assert result.ok and result.sums is not None and result.sums.n == 20_000
+    assert len(seen) > 5
+    assert 0 < sum(seen) <= path.stat().st_size
+
+
+def test_progress_goes_to_stderr_only(shards):
+    """With stderr on a terminal the progress display draws there; stdout stays pure JSON."""
+    folder, _, _ = shards
+    primary, secondary = os.openpty()
+    try:
+        done = subprocess.run(
+            [installed_slopecli(), "batch", str(folder), "-w", WEIGHTS, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            timeout=60,
+            check=False,
+            env={**os.environ, "TERM": "xterm"},
+        )
+        os.close(secondary)
+        drawn = b""
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            drawn += data
+    finally:
+        os.close(primary)
+    assert done.returncode == 0
+    assert b"\x1b" not in done.stdout
+    assert len(__import__("json").loads(done.stdout)["files"]) == 5
+    assert b"files" in drawn  # the progress line: "N/5 files"
+
+
+def test_batch_of_samples_through_the_installed_command():
+    run_ = run_installed("batch", str(SAMPLES / "shards"), "-w", "0,2,1", "--combine", "--json")
+    assert run_.exit_code == 0, run_.stderr
+    combined = run_.json()["combined"]
+    single = run_installed("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--json", "--summary").json()
+    assert combined["n"] == single["n"] == 5
+    np.testing.assert_allclose(combined["gradient"], single["gradient"], rtol=1e-12)
+    assert combined["mse"] == pytest.approx(single["mse"], rel=1e-12)
