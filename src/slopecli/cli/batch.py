@@ -110,8 +110,7 @@ def batch(
     from slopecli.render.machine import CsvWriter
 
     tasks = [
-        b.Task(p, w, b.options_for(p, base, delimiter_flag), planned.get(p), force, CsvWriter)
-        for p in paths
+        b.Task(p, w, b.options_for(p, base, delimiter_flag), planned.get(p), force, CsvWriter) for p in paths
     ]
 
     # kill (SIGTERM) unwinds like Ctrl-C, so that no half-written output is left behind.
