@@ -140,15 +140,26 @@ class CsvTable:
         import pyarrow as pa
 
         self._fp.seek(self._start)
+        reader = None
+        failure = None
+        first_row = 0
         try:
             reader = _arrow_reader(self._fp, self.layout, self.options)
-            first_row = 0
             for batch in reader:
                 chunk = self._chunk(batch, first_row)
                 first_row += batch.num_rows
                 yield chunk
         except pa.ArrowInvalid as exc:
-            raise self._diagnosis(str(exc)) from None
+            failure = str(exc)
+        except _NotFinite:
+            failure = "a value is not finite"
+        finally:
+            # Arrow reads ahead on its own thread: it must stop before anyone else touches the
+            # file (the diagnosis below) and before the interpreter exits.
+            if reader is not None:
+                reader.close()
+        if failure is not None:
+            raise self._diagnosis(failure)
         if first_row == 0:
             what = "has a header but no data rows" if self.options.header else "has no data rows"
             msg = f"{self.name}: the file {what}"
@@ -159,7 +170,7 @@ class CsvTable:
         X = np.column_stack(columns[:-1]) if len(columns) > 1 else np.empty((batch.num_rows, 0))
         y = columns[-1]
         if not (np.isfinite(X).all() and np.isfinite(y).all()):
-            raise self._diagnosis("a value is not finite")
+            raise _NotFinite
         return Chunk(X, np.ascontiguousarray(y), first_row)
 
     def _first_record(self) -> tuple[list[str] | None, int]:
@@ -309,6 +320,10 @@ def _diagnose(
     except csv.Error as exc:
         return DataError(f"{name}:{line + 1}: {exc}")
     return None
+
+
+class _NotFinite(Exception):
+    """A chunk holds NaN or infinity: the diagnosis will say where."""
 
 
 class _NotText(Exception):
