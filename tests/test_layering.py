@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "slopecli"
 # Module (dotted, relative to the package) -> the third-party top-level names it may import.
 ONLY_HERE = {
     "typer": lambda module: module == "cli" or module.startswith("cli."),
-    "rich": lambda module: module in {"render.tables", "render.batch_table", "render.progress"},
+    "rich": lambda module: module in {"render.tables", "render.batch_table", "render.descent_tables", "render.progress"},
 }
 
 

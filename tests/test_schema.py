@@ -16,7 +16,7 @@ def schema(name: str) -> dict:
     return json.loads(resources.files("slopecli").joinpath("schemas", name).read_text())
 
 
-def validator(name: str) -> jsonschema.Draft202012Validator:
+def schema_validator(name: str) -> jsonschema.Draft202012Validator:
     registry = Registry().with_resources(
         (f"https://slopecli.invalid/schemas/{n}", Resource.from_contents(schema(n)))
         for n in ("compute.schema.json", "compute-jsonl.schema.json")
@@ -37,14 +37,14 @@ CASES = [
 def test_json_output_is_valid(args):
     run = invoke(*args, "--json")
     assert run.exit_code == 0, run.stderr
-    validator("compute.schema.json").validate(run.json())
+    schema_validator("compute.schema.json").validate(run.json())
 
 
 @pytest.mark.parametrize("args", CASES)
 def test_jsonl_output_is_valid(args):
     run = invoke(*args, "--format", "jsonl")
     assert run.exit_code == 0, run.stderr
-    check = validator("compute-jsonl.schema.json")
+    check = schema_validator("compute-jsonl.schema.json")
     records = run.jsonl()
     for record in records:
         check.validate(record)
@@ -52,7 +52,7 @@ def test_jsonl_output_is_valid(args):
 
 
 def test_schema_rejects_what_the_contract_forbids():
-    check = validator("compute.schema.json")
+    check = schema_validator("compute.schema.json")
     good = invoke(*CASES[0], "--json").json()
     for broken in ({**good, "mse": "49"}, {**good, "format_version": 2}, {k: v for k, v in good.items() if k != "gradient"}):
         with pytest.raises(jsonschema.ValidationError):

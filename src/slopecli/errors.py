@@ -22,3 +22,9 @@ class DataError(SlopeError):
 
 class NumericError(SlopeError):
     """A value or a result is not finite (NaN, infinity, overflow)."""
+
+
+class CheckFailed(SlopeError):
+    """The analytic gradient and the finite differences disagree (``slopecli check``)."""
+
+    exit_code = 3

@@ -48,18 +48,37 @@ def evaluate(
     """
     total = Sums.zero(len(weights))
     for chunk in chunks:
-        if chunk.X.shape[1] != len(weights):
-            msg = f"{source}: {len(weights)} weights but {chunk.X.shape[1]} features (one weight per feature)"
-            raise InputError(msg)
+        if on_rows is not None:
+            rows = rows_of(chunk, weights, source)
+            on_rows(rows)
+            err = rows.error
+        else:
+            _, err = _predict(chunk, weights, source)
         with np.errstate(over="ignore", invalid="ignore"):
-            preds = predict(chunk.X, weights)
-            err = error(preds, chunk.y)
-            _check_finite(err, "error", chunk.first_row, source)
-            if on_rows is not None:
-                slopes = slope(chunk.X, err)
-                _check_finite(slopes, "slope", chunk.first_row, source)
-                on_rows(RowBatch(chunk.first_row, chunk.X, chunk.y, preds, err, slopes))
             total = total + Sums.of_error(chunk.X, err)
+    return checked(total, source)
+
+
+def rows_of(chunk: Chunk, weights: Vector, source: str = "input") -> RowBatch:
+    """Per-row results of one chunk: predictions, errors and slopes.
+
+    Raises:
+        InputError: the chunk has a different number of features than there are weights.
+        NumericError: a prediction, error or slope overflowed.
+    """
+    preds, err = _predict(chunk, weights, source)
+    with np.errstate(over="ignore", invalid="ignore"):
+        slopes = slope(chunk.X, err)
+    _check_finite(slopes, "slope", chunk.first_row, source)
+    return RowBatch(chunk.first_row, chunk.X, chunk.y, preds, err, slopes)
+
+
+def checked(total: Sums, source: str = "input") -> Sums:
+    """``total``, once its gradient and MSE are known to be finite.
+
+    Raises:
+        NumericError: the sums overflowed.
+    """
     if total.n == 0:
         return total
     with np.errstate(over="ignore", invalid="ignore"):
@@ -68,6 +87,17 @@ def evaluate(
         msg = f"{source}: the gradient or MSE overflows float64; the values are too large"
         raise NumericError(msg)
     return total
+
+
+def _predict(chunk: Chunk, weights: Vector, source: str) -> tuple[Vector, Vector]:
+    if chunk.X.shape[1] != len(weights):
+        msg = f"{source}: {len(weights)} weights but {chunk.X.shape[1]} features (one weight per feature)"
+        raise InputError(msg)
+    with np.errstate(over="ignore", invalid="ignore"):
+        preds = predict(chunk.X, weights)
+        err = error(preds, chunk.y)
+    _check_finite(err, "error", chunk.first_row, source)
+    return preds, err
 
 
 def _check_finite(values: np.ndarray, what: str, first_row: int, source: str) -> None:

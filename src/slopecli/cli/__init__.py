@@ -6,7 +6,10 @@ Nothing here imports numpy at module level, so ``slopecli --help`` stays fast.
 """
 
 from slopecli.cli import batch as _batch  # noqa: F401 - registers the command
+from slopecli.cli import check as _check  # noqa: F401 - registers the command
 from slopecli.cli import compute as _compute  # noqa: F401 - registers the command
+from slopecli.cli import descend as _descend  # noqa: F401 - registers the command
+from slopecli.cli import step as _step  # noqa: F401 - registers the command
 from slopecli.cli.app import app, main
 
 __all__ = ["app", "main"]

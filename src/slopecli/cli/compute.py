@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
-import typer
-
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
 
 @app.command()
 def compute(
-    file: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="FILE",
-            help="A CSV/TSV file with a header row, or - for stdin. Omit it to use --input/--target.",
-            show_default=False,
-        ),
-    ] = None,
+    file: o.File = None,
     weights: o.Weights = None,
     weights_file: o.WeightsFile = None,
     inputs: o.Inputs = None,
@@ -44,24 +32,21 @@ def compute(
 
     Example: slopecli compute --weights 0,2,1 --input 1,2,3 --target 0
     """
-    from slopecli.cli.inputs import check_counts, csv_options, open_rows, read_weights
+    from slopecli.cli.inputs import dataset
     from slopecli.cli.output import choose_format, held_stdout, make_sink
     from slopecli.evaluate import evaluate
 
     output = choose_format(fmt, json_flag)
-    w = read_weights(weights, weights_file)
-    options = csv_options(file or Path(), header, target_column, features, delimiter)
-    with open_rows(file, inputs, targets, options) as source:
-        check_counts(w, source, "--weights-file" if weights_file else "--weights")
-        with held_stdout() as out:
-            sink = make_sink(
-                output,
-                out,
-                summary=summary,
-                precision=precision,
-                show_rows=None if all_rows else show_rows,
-                title="flags" if file is None else source.name,
-            )
-            sink.begin(source.features, w)
-            sums = evaluate(source.chunks(), w, None if summary else sink.rows, source.name)
-            sink.end(sums)
+    data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
+    with data as (w, source), held_stdout() as out:
+        sink = make_sink(
+            output,
+            out,
+            summary=summary,
+            precision=precision,
+            show_rows=None if all_rows else show_rows,
+            title=source.title,
+        )
+        sink.begin(source.features, w)
+        sums = evaluate(source.chunks(), w, None if summary else sink.rows, source.name)
+        sink.end(sums)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from slopecli.core import Vector
 
 STDIN = "-"
+FLAGS = "--input"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Source:
     name: str
     features: tuple[str, ...]
     chunks: Callable[[], Iterable[Chunk]]
+
+    @property
+    def title(self) -> str:
+        """How tables name the data: its file, or "flags"."""
+        return "flags" if self.name == FLAGS else self.name
 
 
 def read_weights(weights: str | None, weights_file: Path | None) -> Vector:
@@ -63,7 +69,7 @@ def flag_rows(inputs: list[str], targets: list[str]) -> Source:
     y = np.array([parse_number(t, f"--target {i}") for i, t in enumerate(targets, start=1)])
     chunk = Chunk(np.vstack(rows), y, 0)
     features = tuple(f"x{i}" for i in range(1, len(rows[0]) + 1))
-    return Source("--input", features, lambda: [chunk])
+    return Source(FLAGS, features, lambda: [chunk])
 
 
 def csv_options(
@@ -126,6 +132,26 @@ def open_rows(
     with fp:
         table = CsvTable(fp, str(file), options)
         yield Source(table.name, table.features, table.chunks)
+
+
+@contextmanager
+def dataset(
+    file: Path | None,
+    inputs: list[str] | None,
+    targets: list[str] | None,
+    weights: str | None,
+    weights_file: Path | None,
+    header: bool,
+    target_column: str | None,
+    features: str | None,
+    delimiter: str | None,
+) -> Iterator[tuple[Vector, Source]]:
+    """The weights and the rows every data command reads, checked against each other."""
+    w = read_weights(weights, weights_file)
+    options = csv_options(file or Path(), header, target_column, features, delimiter)
+    with open_rows(file, inputs, targets, options) as source:
+        check_counts(w, source, "--weights-file" if weights_file else "--weights")
+        yield w, source
 
 
 def check_counts(weights: Vector, source: Source, weights_flag: str) -> None:

@@ -19,6 +19,14 @@ class OutputFormat(StrEnum):
 DATA = "Data (a CSV file, or flags)"
 OUTPUT = "Output"
 
+File = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="FILE",
+        help="A CSV/TSV file with a header row, or - for stdin. Omit it to use --input/--target.",
+        show_default=False,
+    ),
+]
 Weights = Annotated[
     str | None,
     typer.Option(
@@ -119,4 +127,8 @@ ShowRows = Annotated[
 ]
 AllRows = Annotated[
     bool, typer.Option("--all-rows", help="List every row in the per-row table.", rich_help_panel=OUTPUT)
+]
+LearningRate = Annotated[
+    float,
+    typer.Option("--learning-rate", "--lr", metavar="LR", help="The step size of each update (> 0)."),
 ]

@@ -69,3 +69,36 @@ class FileProgress:
         traceback: TracebackType | None,
     ) -> None:
         self._progress.stop()
+
+
+class StepProgress:
+    """Steps of gradient descent done, on stderr when it is a terminal and the run is long."""
+
+    def __init__(self, total: int, console: Console | None = None, minimum: int = 50) -> None:
+        self.enabled = (console is not None or sys.stderr.isatty()) and total >= minimum
+        self._progress = Progress(
+            TextColumn("descend"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps"),
+            TimeRemainingColumn(),
+            console=console or Console(stderr=True),
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            disable=not self.enabled,
+        )
+        self._task = self._progress.add_task("descend", total=total)
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+    def close(self) -> None:
+        """Clear the bar before the result is drawn on the same terminal."""
+        self._progress.stop()
+
+    def __enter__(self) -> StepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()

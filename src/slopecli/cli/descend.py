@@ -1,0 +1,110 @@
+"""``slopecli descend``: full-batch gradient descent, its history and its loss curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slopecli.cli import options as o
+from slopecli.cli.app import app
+
+
+@app.command()
+def descend(
+    file: o.File = None,
+    learning_rate: o.LearningRate = 0.01,
+    steps: Annotated[int, typer.Option("--steps", min=0, metavar="N", help="Updates to make at most.")] = 100,
+    tol: Annotated[
+        float | None,
+        typer.Option("--tol", metavar="TOL", help="Stop once the gradient norm falls below TOL."),
+    ] = None,
+    weights: o.Weights = None,
+    weights_file: o.WeightsFile = None,
+    inputs: o.Inputs = None,
+    targets: o.Targets = None,
+    header: o.Header = True,
+    target_column: o.TargetColumn = None,
+    features: o.Features = None,
+    delimiter: o.Delimiter = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE.svg",
+            help="Save the loss curve as an SVG image.",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = None,
+    save_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-weights",
+            metavar="FILE",
+            help="Save the final weights as JSON, for --weights-file.",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = None,
+    fmt: o.Format = o.OutputFormat.table,
+    json_flag: o.Json = False,
+    precision: o.Precision = 6,
+) -> None:
+    """Run gradient descent: each step one pass over the data, w ← w − learning_rate·gradient.
+
+    Stops after --steps updates, or when the gradient norm falls below --tol; a run whose MSE
+    keeps growing is stopped as diverging.
+
+    Example: slopecli descend samples/points.csv --weights 0,0,0 --lr 0.001 --steps 50
+    """
+    import json
+
+    from slopecli.cli.inputs import dataset
+    from slopecli.cli.learning import passes, positive, write_atomically
+    from slopecli.cli.output import choose_format, held_stdout
+    from slopecli.descent import descend as run_descent
+    from slopecli.errors import InputError
+
+    output = choose_format(fmt, json_flag)
+    lr = positive(learning_rate, "--learning-rate")
+    if tol is not None:
+        positive(tol, "--tol")
+    if plot is not None and plot.suffix.lower() != ".svg":
+        msg = f"--plot: {plot}: the loss curve is written as SVG; name the file *.svg"
+        raise InputError(msg)
+    data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
+    with data as (w, source), held_stdout() as out, _step_progress(steps) as progress:
+        writer = None
+        if output is not o.OutputFormat.table:
+            from slopecli.render.descent_machine import DescentWriter
+
+            writer = DescentWriter(out, output.value)
+            writer.begin(source.features, lr, steps, tol)
+
+        def on_step(record):  # type: ignore[no-untyped-def]
+            progress.advance()
+            if writer is not None:
+                writer.step(record)
+
+        run = run_descent(passes(source), w, lr, steps, tol, on_step=on_step, source=source.name)
+        progress.close()
+        if writer is not None:
+            writer.end(run)
+        else:
+            from slopecli.render.descent_tables import draw_descent
+            from slopecli.render.tables import stdout_console
+
+            draw_descent(stdout_console(), run, source.features, precision)
+        if save_weights is not None:
+            text = json.dumps({"weights": run.final.weights.tolist()}, allow_nan=False) + "\n"
+            write_atomically(save_weights, text, "--save-weights")
+        if plot is not None:
+            from slopecli.render.plot import loss_curve_svg
+
+            write_atomically(plot, loss_curve_svg([h.mse for h in run.history]), "--plot")
+
+
+def _step_progress(steps: int):  # type: ignore[no-untyped-def]
+    from slopecli.render.progress import StepProgress
+
+    return StepProgress(steps + 1)

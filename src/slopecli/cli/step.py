@@ -1,0 +1,52 @@
+"""``slopecli step``: one gradient-descent update, before and after."""
+
+from __future__ import annotations
+
+from slopecli.cli import options as o
+from slopecli.cli.app import app
+
+
+@app.command()
+def step(
+    file: o.File = None,
+    learning_rate: o.LearningRate = 0.01,
+    weights: o.Weights = None,
+    weights_file: o.WeightsFile = None,
+    inputs: o.Inputs = None,
+    targets: o.Targets = None,
+    header: o.Header = True,
+    target_column: o.TargetColumn = None,
+    features: o.Features = None,
+    delimiter: o.Delimiter = None,
+    fmt: o.Format = o.OutputFormat.table,
+    json_flag: o.Json = False,
+    summary: o.Summary = False,
+    precision: o.Precision = 6,
+    show_rows: o.ShowRows = 10,
+    all_rows: o.AllRows = False,
+) -> None:
+    """One update: weights_updated = weights − learning_rate·gradient, with the MSE before and after.
+
+    Example: slopecli step --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.01
+    """
+    from slopecli.cli.inputs import dataset
+    from slopecli.cli.learning import passes, positive
+    from slopecli.cli.output import choose_format, held_stdout
+    from slopecli.descent import step as one_step
+
+    output = choose_format(fmt, json_flag)
+    lr = positive(learning_rate, "--learning-rate")
+    data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
+    with data as (w, source), held_stdout() as out:
+        if output is o.OutputFormat.table:
+            from slopecli.render.descent_tables import StepTables
+            from slopecli.render.tables import stdout_console
+
+            tables = StepTables(stdout_console(), precision, None if all_rows else show_rows, source.title)
+            tables.end(one_step(passes(source), w, lr, None if summary else tables.rows, source.name))
+            return
+        from slopecli.render.descent_machine import StepWriter
+
+        writer = StepWriter(out, output.value, with_rows=not summary)
+        writer.begin(source.features, w.tolist(), lr)
+        writer.end(one_step(passes(source), w, lr, None if summary else writer.rows, source.name))

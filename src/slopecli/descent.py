@@ -1,0 +1,213 @@
+"""Using the slope: one update, many updates, and a check of the gradient itself.
+
+Each pass over the data is one call of ``data()``, a fresh stream of chunks, so a file larger
+than memory costs one streamed read per step. Nothing here prints or reads flags.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from slopecli.core import Sums, Vector, update
+from slopecli.errors import NumericError
+from slopecli.evaluate import RowBatch, checked, evaluate, rows_of
+from slopecli.loaders import Chunk
+
+Data = Callable[[], Iterable[Chunk]]
+"""A fresh pass over the rows, each time it is called."""
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+class DivergedError(NumericError):
+    """Gradient descent moved away from the minimum: the learning rate is too large."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One update ``w' = w − lr·gradient`` and the MSE before and after it."""
+
+    weights: Vector
+    learning_rate: float
+    before: Sums
+    updated: Vector
+    after: Sums
+
+    @property
+    def gradient(self) -> Vector:
+        return self.before.gradient
+
+    @property
+    def improved(self) -> bool:
+        return self.after.mse < self.before.mse
+
+
+def step(
+    data: Data,
+    weights: Vector,
+    learning_rate: float,
+    on_rows: Callable[[RowBatch, RowBatch], None] | None = None,
+    source: str = "input",
+) -> StepResult:
+    """One step of gradient descent, in two passes.
+
+    The first pass finds the gradient at ``w``; the second evaluates each chunk at ``w`` and at
+    the updated weights, so ``on_rows`` sees every row before and after the step together.
+
+    Raises:
+        NumericError: a value overflowed, before or after the update.
+    """
+    before = evaluate(data(), weights, None, source)
+    with np.errstate(over="ignore", invalid="ignore"):
+        updated = update(weights, before.gradient, learning_rate)
+    if not np.isfinite(updated).all():
+        msg = f"the updated weights overflow float64: --learning-rate {learning_rate:g} is too large"
+        raise DivergedError(msg)
+    if on_rows is None:
+        return StepResult(weights, learning_rate, before, updated, evaluate(data(), updated, None, source))
+    after = Sums.zero(len(weights))
+    for chunk in data():
+        old, new = rows_of(chunk, weights, source), rows_of(chunk, updated, source)
+        on_rows(old, new)
+        after = after + Sums.of_error(chunk.X, new.error)
+    return StepResult(weights, learning_rate, before, updated, checked(after, source))
+
+
+@dataclass(frozen=True)
+class Record:
+    """Where descent stood at one step: the weights, their MSE and the gradient's length."""
+
+    step: int
+    weights: Vector
+    mse: float
+    gradient: Vector
+
+    @property
+    def gradient_norm(self) -> float:
+        return float(np.linalg.norm(self.gradient))
+
+
+@dataclass(frozen=True)
+class Descent:
+    """The history of a run (step 0 is the starting point) and why it stopped."""
+
+    history: list[Record]
+    learning_rate: float
+    stopped: str
+    """``"steps"`` (all steps taken) or ``"tol"`` (the gradient norm fell below the tolerance)."""
+
+    @property
+    def final(self) -> Record:
+        return self.history[-1]
+
+
+def descend(
+    data: Data,
+    weights: Vector,
+    learning_rate: float,
+    steps: int,
+    tol: float | None = None,
+    patience: int = 5,
+    on_step: Callable[[Record], None] | None = None,
+    source: str = "input",
+) -> Descent:
+    """Full-batch gradient descent: ``steps`` updates, each from one pass over the data.
+
+    Stops early when the gradient norm falls below ``tol``.
+
+    Raises:
+        DivergedError: the MSE grew for ``patience`` steps in a row, or a value overflowed.
+    """
+    history: list[Record] = []
+    w = weights
+    growing = 0
+    for k in range(steps + 1):
+        try:
+            sums = evaluate(data(), w, None, source)
+        except NumericError:
+            raise _diverged(k, learning_rate, "the values overflow float64") from None
+        record = Record(k, w, sums.mse, sums.gradient)
+        history.append(record)
+        if on_step is not None:
+            on_step(record)
+        if k and record.mse > history[-2].mse:
+            growing += 1
+            if growing >= patience:
+                raise _diverged(k, learning_rate, f"the MSE grew for {patience} steps in a row")
+        else:
+            growing = 0
+        if tol is not None and record.gradient_norm < tol:
+            return Descent(history, learning_rate, "tol")
+        if k < steps:
+            with np.errstate(over="ignore", invalid="ignore"):
+                w = update(w, sums.gradient, learning_rate)
+            if not np.isfinite(w).all():
+                raise _diverged(k + 1, learning_rate, "the weights overflow float64")
+    return Descent(history, learning_rate, "steps")
+
+
+def _diverged(k: int, learning_rate: float, why: str) -> DivergedError:
+    msg = f"diverged at step {k}: {why}; try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
+    return DivergedError(msg)
+
+
+@dataclass(frozen=True)
+class WeightCheck:
+    """The analytic and numeric slope of the MSE along one weight."""
+
+    analytic: float
+    numeric: float
+    h: float
+    tolerance: float
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.analytic - self.numeric)
+
+    @property
+    def rel_error(self) -> float:
+        scale = max(abs(self.analytic), abs(self.numeric))
+        return self.abs_error / scale if scale else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.abs_error <= self.tolerance
+
+
+def analytic_gradient(data: Data, weights: Vector) -> Vector:
+    """The gradient the rest of slopecli computes: ``(2/n)·Xᵀ(Xw − y)``."""
+    return evaluate(data(), weights).gradient
+
+
+def check_gradient(
+    data: Data,
+    weights: Vector,
+    rtol: float = 1e-6,
+    atol: float | None = None,
+    analytic: Callable[[Data, Vector], Vector] = analytic_gradient,
+) -> list[WeightCheck]:
+    """Compare the analytic gradient with central finite differences of the MSE, per weight.
+
+    The step for weight i is ``h = ε^(1/3)·max(1, |w_i|)``, which balances truncation and
+    rounding error for a smooth function. The MSE is quadratic in w, so the central difference
+    has no truncation error at all: what remains is rounding, about ``ε·MSE/h``. That is the
+    default absolute tolerance (times 100), on top of ``rtol`` relative to the numeric value.
+    """
+    grad = analytic(data, weights)
+    mse0 = evaluate(data(), weights).mse
+    checks = []
+    for i in range(len(weights)):
+        h = EPS ** (1 / 3) * max(1.0, abs(float(weights[i])))
+        plus, minus = weights.copy(), weights.copy()
+        plus[i] += h
+        minus[i] -= h
+        # The step actually taken, after rounding w ± h to doubles.
+        width = float(plus[i] - minus[i])
+        numeric = (evaluate(data(), plus).mse - evaluate(data(), minus).mse) / width
+        floor = atol if atol is not None else 100 * EPS * max(mse0, math.ulp(1.0)) / h
+        checks.append(WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric)))
+    return checks

@@ -1,0 +1,149 @@
+"""slopecli step, descend and check from the command line."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import slopecli.cli.check as check_command
+from slopecli.descent import analytic_gradient
+from test_schema import schema_validator
+
+from conftest import SAMPLES, invoke
+
+COURSE = ("-w", "0,2,1", "-x", "1,2,3", "-y", "0")
+
+
+def test_step_of_the_course_example(slopecli):
+    run = slopecli("step", *COURSE, "--lr", "0.01", "--json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    schema_validator("step.schema.json").validate(doc)
+    assert doc["rows"][0]["error_before"] == 7.0
+    assert doc["rows"][0]["error_after"] == pytest.approx(5.04, rel=1e-15)
+    assert doc["weights_updated"] == pytest.approx([-0.14, 1.72, 0.58], rel=1e-15)
+    assert doc["gradient"] == [14.0, 28.0, 42.0]
+    assert doc["mse_before"] == 49.0
+    assert doc["improved"] is True
+
+
+def test_step_table_shows_the_update_with_numbers(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "140")
+    text = invoke("step", *COURSE, "--learning-rate", "0.01").stdout
+    lines = [line.strip("│ ") for line in text.splitlines()]
+    for expected in (
+        "1 │ slope = 2·x·error",
+        "= 2·[1, 2, 3]·7",
+        "= [14, 28, 42]",
+        "2 │ weights_updated = weights − lr·slope",
+        "= [0, 2, 1] − 0.01·[14, 28, 42]",
+        "= [-0.14, 1.72, 0.58]",
+    ):
+        assert expected in lines
+    assert "│ preds = Σ w·x          │      7 │    5.04 │" in text
+    assert "│ error = preds − target │      7 │    5.04 │" in text
+    assert "improved ✓" in text
+
+
+def test_step_jsonl_and_csv():
+    lines = [json.loads(line) for line in invoke("step", *COURSE, "--lr", "0.01", "-f", "jsonl").stdout.splitlines()]
+    assert [line["kind"] for line in lines] == ["row", "summary"]
+    assert lines[1]["mse_after"] == pytest.approx(5.04**2)
+    csv_text = invoke("step", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--lr", "0.001", "-f", "csv").stdout
+    assert csv_text.splitlines()[0] == "row,preds_before,error_before,preds_after,error_after"
+    assert len(csv_text.splitlines()) == 6
+
+
+def test_descend_json_history_final_weights_and_saved_weights(tmp_path):
+    saved = tmp_path / "w.json"
+    run = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--lr", "0.001", "--steps", "40",
+                 "--json", "--save-weights", str(saved))  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    schema_validator("descend.schema.json").validate(doc)
+    assert [h["step"] for h in doc["history"]] == list(range(41))
+    assert doc["weights"] == doc["history"][-1]["weights"]
+    assert json.loads(saved.read_text()) == {"weights": doc["weights"]}
+    # Chained: the saved weights start the next run where this one ended.
+    again = invoke("compute", str(SAMPLES / "points.csv"), "--weights-file", str(saved), "--json", "--summary").json()
+    assert again["mse"] == doc["mse"]
+
+
+def test_descend_converges_on_noiseless_data_to_lstsq(tmp_path):
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 3))
+    true_w = np.array([1.5, -2.0, 0.25])
+    y = X @ true_w
+    path = tmp_path / "lin.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,target", comments="", fmt="%.17g")
+    doc = invoke("descend", str(path), "-w", "0,0,0", "--lr", "0.2", "--steps", "5000", "--tol", "1e-12", "--json").json()
+    assert doc["stopped"] == "tol"
+    np.testing.assert_allclose(doc["weights"], true_w, atol=1e-6)
+    np.testing.assert_allclose(doc["weights"], np.linalg.lstsq(X, y, rcond=None)[0], atol=1e-6)
+
+
+def test_descend_divergence_is_an_error_without_nan():
+    run = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--lr", "0.5", "--steps", "200", "--json")
+    assert run.exit_code == 1
+    assert run.stdout == ""
+    assert run.stderr.startswith("slopecli: error: diverged at step ")
+    assert "try a smaller --learning-rate, e.g. 0.05" in run.stderr
+
+
+def test_descend_plot_is_a_valid_svg(tmp_path):
+    plot = tmp_path / "loss.svg"
+    run = invoke("descend", *COURSE, "--lr", "0.01", "--steps", "30", "--plot", str(plot))
+    assert run.exit_code == 0, run.stderr
+    root = ET.parse(plot).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    lines = root.findall(".//{http://www.w3.org/2000/svg}polyline")
+    assert lines and len(lines[0].get("points", "").split()) == 31
+    assert "MSE per step" in run.stdout
+
+
+def test_descend_plot_must_be_svg(tmp_path):
+    run = invoke("descend", *COURSE, "--plot", str(tmp_path / "loss.png"))
+    assert run.exit_code == 1
+    assert run.stderr == f"slopecli: error: --plot: {tmp_path / 'loss.png'}: the loss curve is written as SVG; name the file *.svg\n"
+    assert not (tmp_path / "loss.png").exists()
+
+
+def test_descend_jsonl_streams_one_line_per_step():
+    lines = [json.loads(x) for x in invoke("descend", *COURSE, "--steps", "5", "-f", "jsonl").stdout.splitlines()]
+    assert [line["kind"] for line in lines] == ["step"] * 6 + ["summary"]
+    assert lines[-1]["steps"] == 5
+
+
+@pytest.mark.parametrize("flag", ["--lr", "--learning-rate"])
+def test_learning_rate_must_be_positive(flag):
+    run = invoke("step", *COURSE, flag, "-0.1")
+    assert run.exit_code == 1
+    assert run.stderr == "slopecli: error: --learning-rate: expected a positive number, got -0.1\n"
+
+
+def test_check_passes_on_random_data(slopecli, tmp_path):
+    rng = np.random.default_rng(8)
+    path = tmp_path / "r.csv"
+    np.savetxt(path, rng.normal(size=(50, 4)) * 3, delimiter=",", header="a,b,c,target", comments="", fmt="%.17g")
+    run = slopecli("check", str(path), "-w", "0.3,-2,5", "--json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    schema_validator("check.schema.json").validate(doc)
+    assert doc["ok"] is True
+    assert [w["feature"] for w in doc["weights"]] == ["a", "b", "c"]
+
+
+def test_check_fails_with_exit_3_when_the_gradient_is_wrong(monkeypatch):
+    def wrong(data, weights):
+        return analytic_gradient(data, weights) * (1 + 1e-3)
+
+    monkeypatch.setattr(check_command, "analytic_gradient", lambda: wrong)
+    run = invoke("check", str(SAMPLES / "points.csv"), "-w", "0,2,1")
+    assert run.exit_code == 3
+    assert "✗" in run.stdout
+    assert run.stderr == (
+        "slopecli: error: check: the analytic gradient disagrees with finite differences for size, rooms, age\n"
+    )
