@@ -232,7 +232,7 @@ def test_glob_patterns_and_empty_directories(tmp_path, shards):
     assert [p.name for p in expand_paths([str(folder / "part-[12].csv")])] == ["part-1.csv", "part-2.csv"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match=r"the directory has no \.csv or \.tsv files"):
+    with pytest.raises(InputError, match=r"the directory has no \.csv, \.tsv or \.parquet files"):
         expand_paths([str(empty)])
     with pytest.raises(InputError, match="no file matches this pattern"):
         expand_paths([str(tmp_path / "*.nothing")])

@@ -18,10 +18,10 @@ from typing import IO, Protocol
 from slopecli.core import Sums, Vector
 from slopecli.errors import InputError, SlopeError
 from slopecli.evaluate import RowBatch, evaluate
-from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for
+from slopecli.loaders import Chunk, CsvOptions, delimiter_for, open_table
 from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
 
-DATA_SUFFIXES = (".csv", ".tsv")
+DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
 
 class RowWriter(Protocol):
@@ -65,7 +65,7 @@ class FileResult:
 
 
 def expand_paths(arguments: Iterable[str]) -> list[Path]:
-    """Files named on the command line: a directory means its ``*.csv`` and ``*.tsv`` files
+    """Files named on the command line: a directory means its CSV, TSV and Parquet files
     (sorted), a quoted pattern is expanded as the shell would, anything else is kept as given
     (a missing file then fails on its own, with its reason).
     """
@@ -75,7 +75,7 @@ def expand_paths(arguments: Iterable[str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in DATA_SUFFIXES and p.is_file())
             if not found:
-                msg = f"{argument}: the directory has no .csv or .tsv files"
+                msg = f"{argument}: the directory has no .csv, .tsv or .parquet files"
                 raise InputError(msg)
             paths.extend(found)
         elif not path.exists() and glob.has_magic(argument):
@@ -123,7 +123,7 @@ def process(task: Task, on_progress: Callable[[int], None] | None = None) -> Fil
     try:
         result.size = task.path.stat().st_size
         with task.path.open("rb") as fp:
-            table = CsvTable(fp, str(task.path), task.options)
+            table = open_table(fp, str(task.path), task.options)
             result.features = table.features
             if len(task.weights) != len(table.features):
                 msg = (

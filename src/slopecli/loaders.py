@@ -31,6 +31,8 @@ from slopecli.errors import DataError, NumericError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from slopecli.parquet import ParquetTable
+
 BLOCK_BYTES = 4 << 20
 """Bytes parsed per chunk: large enough to keep both cores busy, small enough for constant memory."""
 
@@ -113,7 +115,7 @@ class CsvTable:
         self._fp = _spool(fp) if self._spooled else fp
         self._start = self._fp.tell()
         record, lines = self._first_record()
-        self.layout = _layout(record, name, options, lines if options.header else 0)
+        self.layout = layout_of(record, name, options, lines if options.header else 0)
 
     def close(self) -> None:
         """Release the spooled copy of a pipe (a file object passed in stays the caller's)."""
@@ -214,7 +216,12 @@ def _spool(fp: IO[bytes]) -> IO[bytes]:
     return spooled
 
 
-def _layout(record: list[str] | None, name: str, options: CsvOptions, header_lines: int) -> Layout:
+def layout_of(record: list[str] | None, name: str, options: CsvOptions, header_lines: int = 0) -> Layout:
+    """Which columns are the features and the target, from the first record (or a schema's names).
+
+    Raises:
+        DataError: no columns, a column asked for is missing or named twice, or no features.
+    """
     if not record or all(not field.strip() for field in record):
         msg = f"{name}: the file is empty"
         raise DataError(msg)
@@ -356,3 +363,12 @@ def _field_problem(field: str) -> str | None:
     if not math.isfinite(number):
         return f"{value!r} is not a finite number"
     return None
+
+
+def open_table(fp: IO[bytes], name: str, options: CsvOptions) -> CsvTable | ParquetTable:
+    """A CSV/TSV table, or a Parquet one when the name says ``.parquet``."""
+    from slopecli.parquet import ParquetTable, is_parquet
+
+    if is_parquet(name):
+        return ParquetTable(fp, name, options)
+    return CsvTable(fp, name, options)

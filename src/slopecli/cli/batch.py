@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -72,11 +73,13 @@ def batch(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first file that fails.")
     ] = False,
+    engine: o.EngineOption = o.Engine.local,
+    scheduler: o.Scheduler = None,
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
     precision: o.Precision = 6,
 ) -> None:
-    """Compute the gradient and MSE of each of many CSV files, in parallel, in constant memory.
+    """Compute the gradient and MSE of each of many CSV or Parquet files, in parallel, in constant memory.
 
     Results come in input order. A bad file is reported with its reason and skipped; the others
     complete, and the exit code is 1 if any failed.
@@ -113,15 +116,28 @@ def batch(
         b.Task(p, w, b.options_for(p, base, delimiter_flag), planned.get(p), force, CsvWriter) for p in paths
     ]
 
+    if scheduler is not None and engine is not o.Engine.dask:
+        msg = "--scheduler needs --engine dask"
+        raise InputError(msg)
+    if engine is o.Engine.dask:
+        from slopecli import distributed
+
+        distributed.require_dask()
+
     # kill (SIGTERM) unwinds like Ctrl-C, so that no half-written output is left behind.
     signal.signal(signal.SIGTERM, _terminate)
     failed = 0
-    with held_stdout() as stdout, _progress(paths) as progress:
+    with held_stdout() as stdout, _progress(paths) as progress, contextlib.ExitStack() as stack:
+        if engine is o.Engine.dask:
+            client = stack.enter_context(distributed.connection(scheduler, jobs or b.default_jobs()))
+            results: Iterable[b.FileResult] = distributed.run(tasks, client)
+        else:
+            results = b.run(tasks, jobs or b.default_jobs(), progress.chunk)
         sink = make_batch_sink(output, stdout, combine=combine, precision=precision, d=len(w))
         sink.begin(w)
         combiner = b.Combiner()
         done = 0
-        for result in b.run(tasks, jobs or b.default_jobs(), progress.chunk):
+        for result in results:
             done += 1
             if combine:
                 combiner.add(result)

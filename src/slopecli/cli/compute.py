@@ -23,12 +23,17 @@ def compute(
     precision: o.Precision = 6,
     show_rows: o.ShowRows = 10,
     all_rows: o.AllRows = False,
+    engine: o.EngineOption = o.Engine.local,
+    scheduler: o.Scheduler = None,
 ) -> None:
     """Compute preds, error and slope for each row, then the gradient and MSE, step by step.
 
     preds = Σ w·x · error = preds − target · slope = 2·x·error
 
     gradient = mean of the row slopes = (2/n)·Xᵀ(Xw − y) · mse = mean(error²)
+
+    With --engine dask, FILE may be a glob or a directory of shards: their combined gradient and
+    MSE are computed on a Dask cluster (per-row results: use batch --out).
 
     Example: slopecli compute --weights 0,2,1 --input 1,2,3 --target 0
     """
@@ -37,6 +42,16 @@ def compute(
     from slopecli.evaluate import evaluate
 
     output = choose_format(fmt, json_flag)
+    if engine is o.Engine.dask:
+        from slopecli.cli.shards import compute_on_dask
+
+        compute_on_dask(file, weights, weights_file, header, target_column, features, delimiter, output,
+                        scheduler, precision)  # fmt: skip
+        return
+    if scheduler is not None:
+        from slopecli.errors import InputError
+
+        raise InputError("--scheduler needs --engine dask")
     data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
     with data as (w, source), held_stdout() as out:
         sink = make_sink(

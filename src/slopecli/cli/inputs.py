@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from slopecli.errors import InputError
-from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for
+from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for, open_table
 from slopecli.values import parse_number, parse_vector, parse_weights_file
 
 if TYPE_CHECKING:
@@ -129,8 +129,7 @@ def open_rows(
     except OSError as exc:
         msg = f"{file}: cannot open it: {_reason(exc)}"
         raise InputError(msg) from None
-    with fp:
-        table = CsvTable(fp, str(file), options)
+    with fp, open_table(fp, str(file), options) as table:
         yield Source(table.name, table.features, table.chunks)
 
 

@@ -132,3 +132,23 @@ LearningRate = Annotated[
     float,
     typer.Option("--learning-rate", "--lr", metavar="LR", help="The step size of each update (> 0)."),
 ]
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option("--engine", help="Where to compute: here, or on a Dask cluster (needs slopecli[dask])."),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: tcp://HOST:PORT of a running scheduler (default: $DASK_SCHEDULER_ADDRESS,"
+        " else a local cluster on 127.0.0.1), or synchronous/threads to compute in this process.",
+    ),
+]

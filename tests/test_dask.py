@@ -1,0 +1,258 @@
+"""--engine dask: the same sums as the local engine, on every kind of scheduler, loopback only."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from slopecli.batch import Task
+from slopecli.loaders import CsvOptions
+
+from conftest import invoke, run_installed
+
+pytest.importorskip("distributed", reason="the dask extra is part of the test install")
+
+W = "0.5,-1.25,2"
+WEIGHTS = np.array([0.5, -1.25, 2.0])
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Four CSV shards and two Parquet shards of one random dataset."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("shards")
+    rng = np.random.default_rng(21)
+    X = rng.normal(scale=4, size=(3000, 3)).round(6)
+    y = rng.normal(size=3000).round(6)
+    cuts = [0, 700, 1500, 2200, 2600, 2800, 3000]
+    for i, (a, b) in enumerate(itertools.pairwise(cuts)):
+        if i < 4:
+            rows = [
+                ",".join(map(repr, [*r, t])) for r, t in zip(X[a:b].tolist(), y[a:b].tolist(), strict=True)
+            ]
+            (folder / f"part-{i}.csv").write_text("a,b,c,target\n" + "\n".join(rows) + "\n")
+        else:
+            table = pa.table({"a": X[a:b, 0], "b": X[a:b, 1], "c": X[a:b, 2], "target": y[a:b]})
+            pq.write_table(table, folder / f"part-{i}.parquet", row_group_size=97)
+    return folder
+
+
+def local_results(folder: Path) -> dict:
+    run = invoke("batch", str(folder), "-w", W, "--combine", "--json", "--jobs", "1")
+    assert run.exit_code == 0, run.stderr
+    return run.json()
+
+
+def assert_same(dask_doc: dict, local_doc: dict) -> None:
+    assert [f["file"] for f in dask_doc["files"]] == [f["file"] for f in local_doc["files"]]
+    pairs = [
+        *zip(dask_doc["files"], local_doc["files"], strict=True),
+        (dask_doc["combined"], local_doc["combined"]),
+    ]
+    for got, want in pairs:
+        assert got["n"] == want["n"]
+        np.testing.assert_allclose(got["gradient"], want["gradient"], rtol=1e-12)
+        assert got["mse"] == pytest.approx(want["mse"], rel=1e-12)
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_in_process_schedulers_equal_the_local_engine(shards, scheduler):
+    run = invoke(
+        "batch", str(shards), "-w", W, "--combine", "--json", "--engine", "dask", "--scheduler", scheduler
+    )
+    assert run.exit_code == 0, run.stderr
+    assert_same(run.json(), local_results(shards))
+
+
+def test_a_two_process_local_cluster_equals_the_local_engine(shards):
+    run = run_installed(
+        "batch", str(shards), "-w", W, "--combine", "--json", "--engine", "dask", "--jobs", "2"
+    )
+    assert run.exit_code == 0, run.stderr
+    assert_same(run.json(), local_results(shards))
+
+
+def test_partitions_are_reduced_with_the_core_reducer(shards, monkeypatch):
+    """Small blocks make several partitions per file; their sums must add up to one pass."""
+    import slopecli.distributed as engine
+
+    monkeypatch.setattr(engine, "BLOCK_BYTES", 16 << 10)
+    tasks = [Task(p, WEIGHTS, CsvOptions()) for p in sorted(shards.glob("*.csv"))]
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        results = engine.run(tasks, None)
+    for task, result in zip(tasks, results, strict=True):
+        data = np.loadtxt(task.path, delimiter=",", skiprows=1)
+        err = data[:, :3] @ WEIGHTS - data[:, 3]
+        assert result.sums is not None
+        np.testing.assert_allclose(result.sums.gradient, 2 * data[:, :3].T @ err / len(err), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "scheduler", [["--scheduler", "synchronous"], ["--jobs", "2"]], ids=["synchronous", "cluster"]
+)
+def test_a_malformed_shard_gives_the_same_one_line_error(tmp_path, scheduler):
+    good = tmp_path / "good.csv"
+    good.write_text("a,target\n1,2\n3,4\n")
+    bad = tmp_path / "late.csv"
+    # The bad value lies past the sample dask.dataframe reads on the client: a worker finds it.
+    bad.write_text("a,target\n" + "1,2\n" * 200_000 + "1,oops\n")
+    run = run_installed(
+        "batch", str(good), str(bad), "-w", "1", "--format", "jsonl", "--engine", "dask", *scheduler
+    )
+    assert run.exit_code == 1
+    records = run.jsonl()
+    assert records[1]["error"] == f"{bad}:200002:2: column 'target': 'oops' is not a number"
+    assert run.stderr.splitlines() == [f"slopecli: error: {bad}:200002:2: column 'target': 'oops' is not a number",
+                                       "slopecli: error: batch: 1 of 2 files failed"]  # fmt: skip
+
+
+def test_an_early_malformed_value_is_diagnosed_too(tmp_path):
+    bad = tmp_path / "early.csv"
+    bad.write_text("a,target\n1,2\n1,\n")
+    run = invoke("batch", str(bad), "-w", "1", "--json", "--engine", "dask", "--scheduler", "synchronous")
+    assert run.json()["files"][0]["error"] == f"{bad}:3:2: column 'target': empty value"
+
+
+def test_workers_write_per_row_output(shards, tmp_path):
+    out = tmp_path / "out"
+    run = invoke(
+        "batch",
+        str(shards),
+        "-w",
+        W,
+        "--out",
+        str(out),
+        "--json",
+        "--engine",
+        "dask",
+        "--scheduler",
+        "threads",
+    )
+    assert run.exit_code == 0, run.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"part-{i}.slopes.csv" for i in range(6)]
+    rows = (out / "part-5.slopes.csv").read_text().splitlines()
+    assert rows[0] == "preds,error,slope_a,slope_b,slope_c" and len(rows) == 201
+
+
+def test_without_the_extra_the_message_names_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    run = invoke("batch", "samples/shards", "-w", "0,2,1", "--engine", "dask")
+    assert run.exit_code == 1
+    assert (
+        run.stderr
+        == 'slopecli: error: the dask engine needs the optional extra: pip install "slopecli[dask]"\n'
+    )
+
+
+def test_scheduler_needs_the_dask_engine():
+    run = invoke("batch", "samples/shards", "-w", "0,2,1", "--scheduler", "tcp://127.0.0.1:1")
+    assert (run.exit_code, run.stderr) == (1, "slopecli: error: --scheduler needs --engine dask\n")
+
+
+def _dask_command(name: str) -> list[str]:
+    script = Path(sys.executable).with_name("dask")
+    if script.exists():
+        return [str(script), name]
+    found = shutil.which("dask")
+    if found is None:
+        pytest.skip("the dask command is not installed")
+    return [found, name]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def test_a_real_scheduler_and_worker_on_loopback(shards, tmp_path):
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+    scheduler = subprocess.Popen(
+        [*_dask_command("scheduler"), "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+         "--scheduler-file", str(scheduler_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists():
+            assert scheduler.poll() is None, "the scheduler exited"
+            assert time.monotonic() < deadline, "the scheduler did not start"
+            time.sleep(0.1)
+        time.sleep(0.2)  # the file is written before it is complete on slow machines
+        import json
+
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        worker = subprocess.Popen(
+            [*_dask_command("worker"), address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+             "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        run = run_installed(
+            "batch", str(shards), "-w", W, "--combine", "--json", "--engine", "dask", "--scheduler", address
+        )
+        assert run.exit_code == 0, run.stderr
+        assert_same(run.json(), local_results(shards))
+        # The same through the environment variable.
+        env_run = subprocess.run(
+            [str(Path(sys.executable).with_name("slopecli")), "batch", str(shards), "-w", W, "--json", "--engine", "dask"],
+            capture_output=True, text=True, timeout=120, check=False, env={**env, "DASK_SCHEDULER_ADDRESS": address},
+        )  # fmt: skip
+        assert env_run.returncode == 0, env_run.stderr
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                _stop(proc)
+    assert scheduler.poll() is not None
+    assert worker is None or worker.poll() is not None
+
+
+def test_compute_on_a_glob_equals_the_combined_batch(shards):
+    run = invoke(
+        "compute",
+        str(shards / "part-*.csv"),
+        "-w",
+        W,
+        "--json",
+        "--engine",
+        "dask",
+        "--scheduler",
+        "synchronous",
+    )
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    csv_only = invoke(
+        "batch", *map(str, sorted(shards.glob("part-*.csv"))), "-w", W, "--combine", "--json"
+    ).json()
+    assert doc["n"] == csv_only["combined"]["n"] == 2600
+    np.testing.assert_allclose(doc["gradient"], csv_only["combined"]["gradient"], rtol=1e-12)
+    assert doc["features"] == ["a", "b", "c"]
+    assert "rows" not in doc
+
+
+def test_compute_on_dask_fails_as_a_whole_when_a_shard_is_bad(tmp_path):
+    (tmp_path / "a.csv").write_text("a,target\n1,2\n")
+    (tmp_path / "b.csv").write_text("a,target\nx,2\n")
+    run = invoke(
+        "compute", str(tmp_path), "-w", "1", "--json", "--engine", "dask", "--scheduler", "synchronous"
+    )
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == f"slopecli: error: {tmp_path / 'b.csv'}:2:1: column 'a': 'x' is not a number\n"
