@@ -17,8 +17,8 @@ from typing import IO, Protocol
 
 from slopecli.core import Sums, Vector
 from slopecli.errors import InputError, SlopeError
-from slopecli.evaluate import RowBatch, evaluate
-from slopecli.loaders import Chunk, CsvOptions, delimiter_for, open_table
+from slopecli.evaluate import RowBatch, evaluate, evaluate_split
+from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for, open_table
 from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
@@ -117,13 +117,16 @@ def plan_outputs(paths: list[Path], out_dir: Path) -> dict[Path, Path]:
     return planned
 
 
-def process(task: Task, on_progress: Callable[[int], None] | None = None) -> FileResult:
-    """Evaluate one file; any expected failure becomes the result's ``error``."""
+def process(task: Task, on_progress: Callable[[int], None] | None = None, threads: int = 1) -> FileResult:
+    """Evaluate one file; any expected failure becomes the result's ``error``.
+
+    With ``threads`` > 1, a large CSV file is read in that many parts at once (and progress is
+    then reported when the file is done, not chunk by chunk).
+    """
     result = FileResult(task.path)
     try:
         result.size = task.path.stat().st_size
-        with task.path.open("rb") as fp:
-            table = open_table(fp, str(task.path), task.options)
+        with task.path.open("rb") as fp, open_table(fp, str(task.path), task.options) as table:
             result.features = table.features
             if len(task.weights) != len(table.features):
                 msg = (
@@ -131,6 +134,10 @@ def process(task: Task, on_progress: Callable[[int], None] | None = None) -> Fil
                     f" {len(table.features)} features"
                 )
                 raise InputError(msg)
+            parts = table.parts(threads) if isinstance(table, CsvTable) and task.out is None else None
+            if parts:
+                result.sums = evaluate_split(table.chunks, parts, task.weights, str(task.path))
+                return result
             chunks = table.chunks()
             if on_progress is not None:
                 chunks = _reporting(chunks, fp, on_progress)
@@ -186,7 +193,7 @@ def run(
     """
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
-            yield process(task, on_progress)
+            yield process(task, on_progress, threads=jobs)
         return
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
         pending: list[Future[FileResult]] = []

@@ -6,13 +6,14 @@ formulas applied chunk by chunk, with a check that nothing overflowed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from slopecli.core import Matrix, Sums, Vector, error, predict, slope
-from slopecli.errors import InputError, NumericError
+from slopecli.errors import DataError, InputError, NumericError, SlopeError
 from slopecli.loaders import Chunk
 
 
@@ -57,6 +58,50 @@ def evaluate(
         with np.errstate(over="ignore", invalid="ignore"):
             total = total + Sums.of_error(chunk.X, err)
     return checked(total, source)
+
+
+def evaluate_parts(
+    parts: Sequence[Iterable[Chunk]],
+    weights: Vector,
+    source: str = "input",
+    retry: Callable[[], Sums] | None = None,
+) -> Sums:
+    """The sums of independent streams of the same data, read on one thread each.
+
+    Arrow's parser and numpy release the GIL, so the threads use all cores. The sums merge
+    exactly as one pass would (up to the order of additions). If a part fails, ``retry`` (one
+    sequential pass) runs to find the error and say exactly where it is.
+
+    Raises:
+        SlopeError: the data is wrong (from ``retry``, or the part's own error without it).
+    """
+    try:
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            futures = [pool.submit(evaluate, part, weights, None, source) for part in parts]
+            total = Sums.zero(len(weights))
+            for future in futures:
+                total = total + future.result()
+        if total.n == 0:
+            msg = f"{source}: no data rows"
+            raise DataError(msg)
+    except SlopeError:
+        if retry is None:
+            raise
+        return retry()
+    return checked(total, source)
+
+
+def evaluate_split(
+    chunks: Callable[[], Iterable[Chunk]],
+    parts: Sequence[Iterable[Chunk]] | None,
+    weights: Vector,
+    source: str = "input",
+) -> Sums:
+    """The sums of every row: from ``parts`` on threads when the data was split, else one pass
+    of ``chunks()``, which also gives the exact message when a part fails."""
+    if not parts:
+        return evaluate(chunks(), weights, None, source)
+    return evaluate_parts(parts, weights, source, retry=lambda: evaluate(chunks(), weights, None, source))
 
 
 def rows_of(chunk: Chunk, weights: Vector, source: str = "input") -> RowBatch:

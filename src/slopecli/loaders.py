@@ -15,16 +15,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import math
+import os
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from slopecli.arrow import to_numpy
 from slopecli.core import Matrix, Vector
 from slopecli.errors import DataError, NumericError
 
@@ -33,10 +36,15 @@ if TYPE_CHECKING:
 
     from slopecli.parquet import ParquetTable
 
-BLOCK_BYTES = 4 << 20
-"""Bytes parsed per chunk: large enough to keep both cores busy, small enough for constant memory."""
+BLOCK_BYTES = 128 << 10
+"""Bytes parsed per chunk. Arrow's streaming reader holds on to a few dozen blocks' worth of
+buffers, so peak memory grows with this (measured on 1M × 10: 86 MiB at 64 KiB, 95 at 256 KiB,
+232 at 4 MiB); throughput is flat from 128 KiB up (bench/README.md)."""
 
 _HEADER_PEEK_BYTES = 1 << 20
+
+SPLIT_BYTES = 16 << 20
+"""Files smaller than this are read in one stream: threads would cost more than they save."""
 
 
 @dataclass(frozen=True)
@@ -167,8 +175,54 @@ class CsvTable:
             msg = f"{self.name}: the file {what}"
             raise DataError(msg)
 
+    def parts(self, count: int) -> list[Iterator[Chunk]] | None:
+        """The data rows as ``count`` independent streams over consecutive byte ranges, for
+        reading on several threads; None when the file is too small to be worth it or is not a
+        plain file.
+
+        Ranges start at line starts. Arrow never lets a newline inside a quoted value (its
+        ``newlines_in_values`` is off), so a line start is a row start for it too. A part stops
+        at the first problem without saying where: read :meth:`chunks` for the exact message.
+        ``first_row`` counts from the start of each part.
+        """
+        try:
+            fd = self._fp.fileno()
+            size = os.fstat(fd).st_size
+        except (AttributeError, OSError, ValueError):
+            return None
+        if count < 2 or size - self._start < SPLIT_BYTES:
+            return None
+        self._fp.seek(self._start)
+        for _ in range(self.layout.header_lines):
+            self._fp.readline()
+        cuts = [self._fp.tell()]
+        for i in range(1, count):
+            self._fp.seek(max(cuts[-1], cuts[0] + (size - cuts[0]) * i // count))
+            self._fp.readline()
+            cuts.append(self._fp.tell())
+        cuts.append(size)
+        return [self._part(fd, a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+    def _part(self, fd: int, start: int, end: int) -> Iterator[Chunk]:
+        import pyarrow as pa
+
+        reader = None
+        first_row = 0
+        try:
+            reader = _arrow_reader(_Range(fd, start, end), self.layout, self.options, skip_rows=0)
+            for batch in reader:
+                chunk = self._chunk(batch, first_row)
+                first_row += batch.num_rows
+                yield chunk
+        except (pa.ArrowInvalid, _NotFinite):
+            msg = f"{self.name}: cannot read the file as CSV"
+            raise DataError(msg) from None
+        finally:
+            if reader is not None:
+                reader.close()
+
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
-        columns = [batch.column(i).to_numpy() for i in range(batch.num_columns)]
+        columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
         X = np.column_stack(columns[:-1]) if len(columns) > 1 else np.empty((batch.num_rows, 0))
         y = columns[-1]
         if not (np.isfinite(X).all() and np.isfinite(y).all()):
@@ -200,6 +254,29 @@ class CsvTable:
         if found is not None:
             return found
         return DataError(f"{self.name}: cannot read the file as CSV: {arrow_message}")
+
+
+class _Range(io.RawIOBase):
+    """Bytes ``start``..``end`` of a file descriptor, read with pread: threads sharing the
+    descriptor do not share a position."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._position = start
+        self._end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), self._end - self._position)
+        if size <= 0:
+            return 0
+        data = os.pread(self._fd, size, self._position)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
 
 
 def _seekable(fp: IO[bytes]) -> bool:
@@ -267,7 +344,9 @@ def layout_of(record: list[str] | None, name: str, options: CsvOptions, header_l
     return Layout(names, features, target, header_lines)
 
 
-def _arrow_reader(fp: IO[bytes], layout: Layout, options: CsvOptions) -> pa.RecordBatchReader:
+def _arrow_reader(
+    fp: IO[bytes] | io.RawIOBase, layout: Layout, options: CsvOptions, skip_rows: int | None = None
+) -> pa.RecordBatchReader:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -279,7 +358,7 @@ def _arrow_reader(fp: IO[bytes], layout: Layout, options: CsvOptions) -> pa.Reco
         read_options=pacsv.ReadOptions(
             column_names=internal,
             # Arrow counts physical lines here, so blank lines before the header count too.
-            skip_rows=layout.header_lines,
+            skip_rows=layout.header_lines if skip_rows is None else skip_rows,
             block_size=options.block_bytes,
         ),
         parse_options=pacsv.ParseOptions(delimiter=options.delimiter),

@@ -11,6 +11,7 @@ from typing import IO
 
 import numpy as np
 
+from slopecli.arrow import to_numpy
 from slopecli.errors import DataError, NumericError
 from slopecli.loaders import Chunk, CsvOptions, Layout, layout_of
 
@@ -63,10 +64,7 @@ class ParquetTable:
         used = [self.layout.names[i] for i in (*self.layout.feature_positions, self.layout.target_position)]
         first_row = 0
         for batch in self._file.iter_batches(batch_size=ROWS_PER_BATCH, columns=used):
-            columns = [
-                batch.column(i).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-                for i in range(batch.num_columns)
-            ]
+            columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
             for column, values in zip(used, columns, strict=True):
                 bad = ~np.isfinite(values)
                 if bad.any():

@@ -63,5 +63,5 @@ def compute(
             title=source.title,
         )
         sink.begin(source.features, w)
-        sums = evaluate(source.chunks(), w, None if summary else sink.rows, source.name)
+        sums = source.sums(w) if summary else evaluate(source.chunks(), w, sink.rows, source.name)
         sink.end(sums)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,15 +13,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from slopecli.errors import InputError
+from slopecli.evaluate import evaluate_split
 from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for, open_table
 from slopecli.values import parse_number, parse_vector, parse_weights_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from slopecli.core import Vector
+    from slopecli.core import Sums, Vector
 
 STDIN = "-"
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 FLAGS = "--input"
 
 
@@ -31,6 +34,13 @@ class Source:
     name: str
     features: tuple[str, ...]
     chunks: Callable[[], Iterable[Chunk]]
+    parts: Callable[[int], list[Iterator[Chunk]] | None] | None = None
+    """Independent streams over parts of the data, when it can be split (a large CSV file)."""
+
+    def sums(self, weights: Vector, threads: int = CORES) -> Sums:
+        """The sums of every row: split across threads when the data allows, else one pass."""
+        parts = self.parts(threads) if self.parts is not None else None
+        return evaluate_split(self.chunks, parts, weights, self.name)
 
     @property
     def title(self) -> str:
@@ -130,7 +140,8 @@ def open_rows(
         msg = f"{file}: cannot open it: {_reason(exc)}"
         raise InputError(msg) from None
     with fp, open_table(fp, str(file), options) as table:
-        yield Source(table.name, table.features, table.chunks)
+        parts = table.parts if isinstance(table, CsvTable) else None
+        yield Source(table.name, table.features, table.chunks, parts)
 
 
 @contextmanager

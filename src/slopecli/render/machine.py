@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from slopecli.arrow import from_numpy
 from slopecli.core import Sums, Vector
 from slopecli.evaluate import RowBatch
 
@@ -129,8 +130,8 @@ class CsvWriter:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        arrays = [batch.preds, batch.error, *batch.slopes.T]
-        table = pa.table(dict(zip(self._columns, arrays, strict=True)))
+        arrays = [from_numpy(a) for a in (batch.preds, batch.error, *batch.slopes.T)]
+        table = pa.Table.from_arrays(arrays, names=self._columns)
         options = pacsv.WriteOptions(include_header=False, quoting_style="none")
         pacsv.write_csv(table, self._out, write_options=options)
 
