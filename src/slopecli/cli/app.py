@@ -1,7 +1,5 @@
 """The Typer application and the one place where errors become messages and exit codes."""
 
-from __future__ import annotations
-
 import os
 import sys
 from collections.abc import Sequence

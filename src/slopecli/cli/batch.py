@@ -1,7 +1,5 @@
 """``slopecli batch``: the gradient and MSE of many files, one result per file."""
 
-from __future__ import annotations
-
 import contextlib
 import signal
 import sys

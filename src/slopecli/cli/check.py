@@ -1,7 +1,5 @@
 """``slopecli check``: is the analytic gradient right? Compared with central finite differences."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -74,7 +72,7 @@ def check(
         raise CheckFailed(msg)
 
 
-def analytic_gradient() -> Callable[[Data, Vector], Vector]:
+def analytic_gradient() -> "Callable[[Data, Vector], Vector]":
     """The gradient under test; tests replace it with a deliberately wrong one."""
     from slopecli.descent import analytic_gradient as gradient
 

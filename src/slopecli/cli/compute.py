@@ -1,7 +1,5 @@
 """``slopecli compute``: preds, error and slope per row, and the gradient and MSE."""
 
-from __future__ import annotations
-
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 

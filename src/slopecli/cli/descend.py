@@ -1,7 +1,5 @@
 """``slopecli descend``: full-batch gradient descent, its history and its loss curve."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``slopecli step``: one gradient-descent update, before and after."""
 
-from __future__ import annotations
-
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
