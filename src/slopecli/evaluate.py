@@ -28,6 +28,17 @@ class RowBatch:
     error: Vector
     slopes: Matrix
 
+    def head(self, rows: int) -> RowBatch:
+        """The first ``rows`` rows (views, not copies)."""
+        return RowBatch(
+            self.first_row,
+            self.X[:rows],
+            self.y[:rows],
+            self.preds[:rows],
+            self.error[:rows],
+            self.slopes[:rows],
+        )
+
 
 def evaluate(
     chunks: Iterable[Chunk],

@@ -104,4 +104,18 @@ def main() -> None:
     # Arrow's default allocator (mimalloc) keeps freed memory mapped for reuse; for a streaming
     # run that is ~10 MiB of peak memory for no speed. A user's own setting wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    app(prog_name="slopecli")
+    try:
+        app(prog_name="slopecli")
+        code = EXIT_OK
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else EXIT_DATA
+    # Every file is closed and every worker joined by now. Skipping the interpreter's teardown
+    # matters when a CSV read failed early: Arrow's read-ahead thread may still be waiting for
+    # the GIL to read the Python file object, and destroying its thread pool at exit then aborts
+    # ("terminate called without an active exception"), about one run in a few hundred.
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = EXIT_BROKEN_PIPE
+    sys.stderr.flush()
+    os._exit(code)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from slopecli.batch import FileResult
 from slopecli.core import Sums, Vector
-from slopecli.render.machine import FORMAT_VERSION, ByteStream
+from slopecli.render.machine import FORMAT_VERSION, ByteStream, csv_line, dumps
 
 
 class BatchSink(Protocol):
@@ -50,10 +47,6 @@ def combined_record(combined: Sums | None, features: Sequence[str] | None) -> di
     }
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
-
-
 class BatchJsonWriter:
     """One document: ``format_version``, ``weights``, ``files`` (one record each), ``succeeded``,
     ``failed`` and, with ``--combine``, ``combined``."""
@@ -64,18 +57,18 @@ class BatchJsonWriter:
         self._first = True
 
     def begin(self, weights: Vector) -> None:
-        head = _dumps({"format_version": FORMAT_VERSION, "weights": weights.tolist()})[:-1]
+        head = dumps({"format_version": FORMAT_VERSION, "weights": weights.tolist()})[:-1]
         self._out.write((head + ', "files": [').encode())
 
     def file(self, result: FileResult) -> None:
-        self._out.write((("\n" if self._first else ",\n") + _dumps(file_record(result))).encode())
+        self._out.write((("\n" if self._first else ",\n") + dumps(file_record(result))).encode())
         self._first = False
 
     def end(self, counts: tuple[int, int], combined: Sums | None, features: Sequence[str] | None) -> None:
         tail: dict[str, Any] = {"succeeded": counts[0], "failed": counts[1]}
         if self._combine:
             tail["combined"] = combined_record(combined, features)
-        self._out.write(("\n], " + _dumps(tail)[1:] + "\n").encode())
+        self._out.write(("\n], " + dumps(tail)[1:] + "\n").encode())
 
 
 class BatchJsonlWriter:
@@ -90,7 +83,7 @@ class BatchJsonlWriter:
         self._weights = weights.tolist()
 
     def file(self, result: FileResult) -> None:
-        self._out.write((_dumps({"kind": "file", **file_record(result)}) + "\n").encode())
+        self._out.write((dumps({"kind": "file", **file_record(result)}) + "\n").encode())
         flush = getattr(self._out, "flush", None)
         if flush is not None:
             flush()
@@ -105,7 +98,7 @@ class BatchJsonlWriter:
         }
         if self._combine:
             record["combined"] = combined_record(combined, features)
-        self._out.write((_dumps(record) + "\n").encode())
+        self._out.write((dumps(record) + "\n").encode())
 
 
 class BatchCsvWriter:
@@ -152,8 +145,4 @@ class BatchCsvWriter:
             self._line([str(result.path), "true", s.n, s.mse, *s.gradient.tolist(), ""])
 
     def _line(self, values: Sequence[object]) -> None:
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerow(
-            [repr(v) if isinstance(v, float) else v for v in values]
-        )
-        self._out.write(text.getvalue().encode())
+        self._out.write(csv_line(values))

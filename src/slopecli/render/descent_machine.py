@@ -6,25 +6,12 @@ the fields only known at the end.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from slopecli.descent import Descent, Record, StepResult, WeightCheck
 from slopecli.evaluate import RowBatch
-from slopecli.render.machine import FORMAT_VERSION, ByteStream
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
-
-
-def _csv_line(values: Sequence[object]) -> bytes:
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerow([repr(v) if isinstance(v, float) else v for v in values])
-    return text.getvalue().encode()
+from slopecli.render.machine import FORMAT_VERSION, ByteStream, csv_line, dumps
 
 
 def step_rows(old: RowBatch, new: RowBatch) -> list[dict[str, Any]]:
@@ -83,9 +70,9 @@ class StepWriter:
         }
         if self._fmt == "json":
             rows = ', "rows": [' if self._with_rows else ""
-            self._out.write((_dumps(self._head)[:-1] + rows).encode())
+            self._out.write((dumps(self._head)[:-1] + rows).encode())
         elif self._fmt == "csv":
-            self._out.write(_csv_line(["row", "preds_before", "error_before", "preds_after", "error_after"]))
+            self._out.write(csv_line(["row", "preds_before", "error_before", "preds_after", "error_after"]))
 
     def rows(self, old: RowBatch, new: RowBatch) -> None:
         if not self._with_rows:
@@ -93,23 +80,23 @@ class StepWriter:
         records = step_rows(old, new)
         if self._fmt == "json":
             text = "".join(
-                ("\n" if self._first and i == 0 else ",\n") + _dumps(r) for i, r in enumerate(records)
+                ("\n" if self._first and i == 0 else ",\n") + dumps(r) for i, r in enumerate(records)
             )
             self._first = False
             self._out.write(text.encode())
         elif self._fmt == "jsonl":
-            self._out.write("".join(_dumps({"kind": "row", **r}) + "\n" for r in records).encode())
+            self._out.write("".join(dumps({"kind": "row", **r}) + "\n" for r in records).encode())
         else:
             keys = ("row", "preds_before", "error_before", "preds_after", "error_after")
-            self._out.write(b"".join(_csv_line([r[k] for k in keys]) for r in records))
+            self._out.write(b"".join(csv_line([r[k] for k in keys]) for r in records))
 
     def end(self, result: StepResult) -> None:
         summary = step_summary(result)
         if self._fmt == "json":
             close = "\n]" if self._with_rows else ""
-            self._out.write((close + ", " + _dumps(summary)[1:] + "\n").encode())
+            self._out.write((close + ", " + dumps(summary)[1:] + "\n").encode())
         elif self._fmt == "jsonl":
-            self._out.write((_dumps({"kind": "summary", **self._head, **summary}) + "\n").encode())
+            self._out.write((dumps({"kind": "summary", **self._head, **summary}) + "\n").encode())
 
 
 def record(entry: Record) -> dict[str, Any]:
@@ -140,21 +127,21 @@ class DescentWriter:
             "tol": tol,
         }
         if self._fmt == "json":
-            self._out.write((_dumps(self._head)[:-1] + ', "history": [').encode())
+            self._out.write((dumps(self._head)[:-1] + ', "history": [').encode())
         elif self._fmt == "csv":
-            self._out.write(_csv_line(["step", "mse", "gradient_norm", *(f"w_{f}" for f in features)]))
+            self._out.write(csv_line(["step", "mse", "gradient_norm", *(f"w_{f}" for f in features)]))
 
     def step(self, entry: Record) -> None:
         if self._fmt == "json":
-            self._out.write((("\n" if self._first else ",\n") + _dumps(record(entry))).encode())
+            self._out.write((("\n" if self._first else ",\n") + dumps(record(entry))).encode())
             self._first = False
         elif self._fmt == "jsonl":
-            self._out.write((_dumps({"kind": "step", **record(entry)}) + "\n").encode())
+            self._out.write((dumps({"kind": "step", **record(entry)}) + "\n").encode())
             flush = getattr(self._out, "flush", None)
             if flush is not None:
                 flush()
         else:
-            self._out.write(_csv_line([entry.step, entry.mse, entry.gradient_norm, *entry.weights.tolist()]))
+            self._out.write(csv_line([entry.step, entry.mse, entry.gradient_norm, *entry.weights.tolist()]))
 
     def end(self, run: Descent) -> None:
         final = run.final
@@ -166,9 +153,9 @@ class DescentWriter:
             "gradient_norm": final.gradient_norm,
         }
         if self._fmt == "json":
-            self._out.write(("\n], " + _dumps(summary)[1:] + "\n").encode())
+            self._out.write(("\n], " + dumps(summary)[1:] + "\n").encode())
         elif self._fmt == "jsonl":
-            self._out.write((_dumps({"kind": "summary", **self._head, **summary}) + "\n").encode())
+            self._out.write((dumps({"kind": "summary", **self._head, **summary}) + "\n").encode())
 
 
 def check_records(features: Sequence[str], checks: Sequence[WeightCheck]) -> list[dict[str, Any]]:
@@ -195,11 +182,11 @@ def write_check(
     ok = all(c.ok for c in checks)
     if fmt == "json":
         doc = {"format_version": FORMAT_VERSION, "rtol": rtol, "ok": ok, "weights": records}
-        out.write((_dumps(doc) + "\n").encode())
+        out.write((dumps(doc) + "\n").encode())
     elif fmt == "jsonl":
-        lines = [_dumps({"kind": "weight", **r}) for r in records]
-        lines.append(_dumps({"kind": "summary", "format_version": FORMAT_VERSION, "rtol": rtol, "ok": ok}))
+        lines = [dumps({"kind": "weight", **r}) for r in records]
+        lines.append(dumps({"kind": "summary", "format_version": FORMAT_VERSION, "rtol": rtol, "ok": ok}))
         out.write(("\n".join(lines) + "\n").encode())
     else:
         keys = list(records[0]) if records else ["feature"]
-        out.write(_csv_line(keys) + b"".join(_csv_line([r[k] for k in keys]) for r in records))
+        out.write(csv_line(keys) + b"".join(csv_line([r[k] for k in keys]) for r in records))

@@ -41,7 +41,7 @@ class StepTables:
         if self._count == 0:
             room = max(room, 1)  # a one-row step is drawn in full whatever --show-rows says
         if room:
-            self._kept.append((_head(old, room), _head(new, room)))
+            self._kept.append((old.head(room), new.head(room)))
             self._count += min(room, len(old.error))
 
     def end(self, result: StepResult) -> None:
@@ -119,17 +119,6 @@ def _derivation(name: str, formula: str, numbers: str, value: str) -> Text:
     text = Text(f"{name} = {formula}\n{indent}= {numbers}\n{indent}= ")
     text.append(value, style="bold")
     return text
-
-
-def _head(batch: RowBatch, rows: int) -> RowBatch:
-    return RowBatch(
-        batch.first_row,
-        batch.X[:rows],
-        batch.y[:rows],
-        batch.preds[:rows],
-        batch.error[:rows],
-        batch.slopes[:rows],
-    )
 
 
 def draw_descent(

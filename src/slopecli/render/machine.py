@@ -32,8 +32,16 @@ class Sink(Protocol):
     def end(self, sums: Sums) -> None: ...
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """Compact JSON text; NaN or Infinity would be a bug upstream, so they raise."""
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+
+def csv_line(values: Sequence[object]) -> bytes:
+    """One CSV record; floats in their shortest round-trip form."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow([repr(v) if isinstance(v, float) else v for v in values])
+    return text.getvalue().encode()
 
 
 def row_records(batch: RowBatch) -> list[dict[str, Any]]:
@@ -71,7 +79,7 @@ class JsonWriter:
 
     def begin(self, features: Sequence[str], weights: Vector) -> None:
         head = {"format_version": FORMAT_VERSION, "features": list(features), "weights": weights.tolist()}
-        text = _dumps(head)[:-1]
+        text = dumps(head)[:-1]
         self._out.write((text + (', "rows": [' if self._with_rows else "")).encode())
 
     def rows(self, batch: RowBatch) -> None:
@@ -79,13 +87,13 @@ class JsonWriter:
             return
         lines = []
         for record in row_records(batch):
-            lines.append(("\n" if self._first else ",\n") + _dumps(record))
+            lines.append(("\n" if self._first else ",\n") + dumps(record))
             self._first = False
         self._out.write("".join(lines).encode())
 
     def end(self, sums: Sums) -> None:
         close = "\n]" if self._with_rows else ""
-        self._out.write((close + ", " + _dumps(summary(sums))[1:] + "\n").encode())
+        self._out.write((close + ", " + dumps(summary(sums))[1:] + "\n").encode())
 
 
 class JsonlWriter:
@@ -102,12 +110,12 @@ class JsonlWriter:
     def rows(self, batch: RowBatch) -> None:
         if not self._with_rows:
             return
-        lines = [_dumps({"kind": "row", **r}) + "\n" for r in row_records(batch)]
+        lines = [dumps({"kind": "row", **r}) + "\n" for r in row_records(batch)]
         self._out.write("".join(lines).encode())
 
     def end(self, sums: Sums) -> None:
         record = {"kind": "summary", "format_version": FORMAT_VERSION, **self._head, **summary(sums)}
-        self._out.write((_dumps(record) + "\n").encode())
+        self._out.write((dumps(record) + "\n").encode())
 
 
 class CsvWriter:
@@ -122,9 +130,7 @@ class CsvWriter:
 
     def begin(self, features: Sequence[str], weights: Vector) -> None:
         self._columns = ["preds", "error", *(f"slope_{f}" for f in features)]
-        header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(self._columns)
-        self._out.write(header.getvalue().encode())
+        self._out.write(csv_line(self._columns))
 
     def rows(self, batch: RowBatch) -> None:
         import pyarrow as pa

@@ -55,10 +55,10 @@ class TableWriter:
     def rows(self, batch: RowBatch) -> None:
         if self._first is None:
             # A one-row input is drawn step by step whatever --show-rows says.
-            self._first = _head(batch, 1)
+            self._first = batch.head(1)
         room = len(batch.error) if self._limit is None else self._limit - self._kept_rows
         if room > 0:
-            kept = _head(batch, room)
+            kept = batch.head(room)
             self._kept.append(kept)
             self._kept_rows += len(kept.error)
 
@@ -174,17 +174,6 @@ class TableWriter:
     def _caption(self, n: int) -> str:
         what = f"{n:,} row{'s' if n != 1 else ''} · {len(self._weights)} weights"
         return f"{self._title} · {what}" if self._title else what
-
-
-def _head(batch: RowBatch, rows: int) -> RowBatch:
-    return RowBatch(
-        batch.first_row,
-        batch.X[:rows],
-        batch.y[:rows],
-        batch.preds[:rows],
-        batch.error[:rows],
-        batch.slopes[:rows],
-    )
 
 
 def stdout_console() -> Console:
