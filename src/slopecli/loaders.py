@@ -36,10 +36,11 @@ if TYPE_CHECKING:
 
     from slopecli.parquet import ParquetTable
 
-BLOCK_BYTES = 128 << 10
-"""Bytes parsed per chunk. Arrow's streaming reader holds on to a few dozen blocks' worth of
-buffers, so peak memory grows with this (measured on 1M × 10: 86 MiB at 64 KiB, 95 at 256 KiB,
-232 at 4 MiB); throughput is flat from 128 KiB up (bench/README.md)."""
+BLOCK_BYTES = 96 << 10
+"""Bytes parsed per chunk. Arrow's streaming reader queues up to 32 blocks (not configurable),
+so peak memory grows with this: on the 10M × 3 benchmark file, 94 MiB at 64 KiB, 99 at 96 KiB,
+103 at 128 KiB, 232 at 4 MiB. Below ~96 KiB the per-chunk numpy overhead starts to show
+(1M × 10: 0.37 s at 64 KiB, 0.34 s at 96 KiB). See bench/README.md."""
 
 _HEADER_PEEK_BYTES = 1 << 20
 
@@ -209,7 +210,7 @@ class CsvTable:
         reader = None
         first_row = 0
         try:
-            reader = _arrow_reader(_Range(fd, start, end), self.layout, self.options, skip_rows=0)
+            reader = _arrow_reader(self._stream(fd, start, end), self.layout, self.options, skip_rows=0)
             for batch in reader:
                 chunk = self._chunk(batch, first_row)
                 first_row += batch.num_rows
@@ -221,13 +222,30 @@ class CsvTable:
             if reader is not None:
                 reader.close()
 
+    def _stream(self, fd: int, start: int, end: int) -> Any:
+        """Bytes ``start``..``end``: read natively by Arrow when the file has a path (no GIL, no
+        copies through Python), else through ``pread`` on the descriptor."""
+        import pyarrow as pa
+
+        path = getattr(self._fp, "name", None)
+        if isinstance(path, str) and os.path.isfile(path):
+            try:
+                return pa.OSFile(path).get_stream(start, end - start)
+            except OSError:
+                pass
+        return _Range(fd, start, end)
+
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
         columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
         X = np.column_stack(columns[:-1]) if len(columns) > 1 else np.empty((batch.num_rows, 0))
         y = columns[-1]
-        if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        # A finite sum means no NaN or infinity (either would poison it): one cheap pass, and
+        # the element-wise check only when the sum says there may be one (or merely overflowed).
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = X.sum() + y.sum()
+        if not np.isfinite(total) and not (np.isfinite(X).all() and np.isfinite(y).all()):
             raise _NotFinite
-        return Chunk(X, np.ascontiguousarray(y), first_row)
+        return Chunk(X, y, first_row)
 
     def _first_record(self) -> tuple[list[str] | None, int]:
         """The first non-blank record and the number of physical lines up to its end."""

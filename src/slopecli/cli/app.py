@@ -104,6 +104,9 @@ def main() -> None:
     # Arrow's default allocator (mimalloc) keeps freed memory mapped for reuse; for a streaming
     # run that is ~10 MiB of peak memory for no speed. A user's own setting wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    # Tall, thin matrices gain nothing from BLAS threads, whose spinning takes the core that
+    # the second CSV reader needs (numpy is not imported yet, so this still applies).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app(prog_name="slopecli")
         code = EXIT_OK
