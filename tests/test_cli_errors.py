@@ -117,7 +117,7 @@ def test_usage_errors_are_one_line_with_exit_2(slopecli):
     run = slopecli("compute", "--bogus")
     assert run.exit_code == 2
     assert run.stdout == ""
-    assert run.stderr == "slopecli compute: usage error: No such option: --bogus (see 'slopecli compute --help')\n"
+    assert run.stderr == "slopecli compute: usage error: No such option: --bogus (Possible options: --bias) (see 'slopecli compute --help')\n"
     run = slopecli("compute", "-w", "1", "--format", "xml")
     assert run.exit_code == 2
     assert run.stderr == (

@@ -103,3 +103,4 @@ def test_check_fails_for_a_deliberately_wrong_gradient():
     checks = check_gradient(data_of(X, y), np.ones(3), analytic=perturbed)
     assert [c.ok for c in checks] == [True, False, True]
     assert checks[1].rel_error > 1e-4
+

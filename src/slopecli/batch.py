@@ -18,7 +18,7 @@ from typing import IO, Protocol
 from slopecli.core import Sums, Vector
 from slopecli.errors import InputError, SlopeError
 from slopecli.evaluate import RowBatch, evaluate, evaluate_split
-from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for, open_table
+from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
 from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
@@ -46,6 +46,8 @@ class Task:
     out: Path | None = None
     force: bool = False
     row_writer: Callable[[IO[bytes]], RowWriter] | None = None
+    bias: bool = False
+    """Append the constant feature ``bias`` (the last weight is the intercept)."""
 
 
 @dataclass
@@ -127,24 +129,26 @@ def process(task: Task, on_progress: Callable[[int], None] | None = None, thread
     try:
         result.size = task.path.stat().st_size
         with task.path.open("rb") as fp, open_table(fp, str(task.path), task.options) as table:
-            result.features = table.features
-            if len(task.weights) != len(table.features):
+            result.features = (*table.features, BIAS) if task.bias else table.features
+            if len(task.weights) != len(result.features):
                 msg = (
                     f"{task.path}: {len(task.weights)} weights, but the file has"
-                    f" {len(table.features)} features"
+                    f" {len(result.features)} features{' (with --bias)' if task.bias else ''}"
                 )
                 raise InputError(msg)
+            add = with_bias if task.bias else iter
             parts = table.parts(threads) if isinstance(table, CsvTable) and task.out is None else None
             if parts:
-                result.sums = evaluate_split(table.chunks, parts, task.weights, str(task.path))
+                every = [add(p) for p in parts]
+                result.sums = evaluate_split(lambda: add(table.chunks()), every, task.weights, str(task.path))
                 return result
-            chunks = table.chunks()
+            chunks = add(table.chunks())
             if on_progress is not None:
                 chunks = _reporting(chunks, fp, on_progress)
             if task.out is None or task.row_writer is None:
                 result.sums = evaluate(chunks, task.weights, None, str(task.path))
             else:
-                result.sums = _evaluate_to_file(task, task.out, task.row_writer, table.features, chunks)
+                result.sums = _evaluate_to_file(task, task.out, task.row_writer, result.features, chunks)
                 result.out = task.out
     except SlopeError as exc:
         result.error = str(exc)

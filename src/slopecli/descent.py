@@ -21,6 +21,8 @@ Data = Callable[[], Iterable[Chunk]]
 """A fresh pass over the rows, each time it is called."""
 
 EPS = float(np.finfo(np.float64).eps)
+GROWTH_NOISE = 1e-9
+"""Relative MSE growth that counts as noise, not divergence (rounding at the minimum)."""
 
 
 class DivergedError(NumericError):
@@ -134,7 +136,8 @@ def descend(
         history.append(record)
         if on_step is not None:
             on_step(record)
-        if k and record.mse > history[-2].mse:
+        # Near the minimum the MSE jitters by rounding; only growth beyond that is divergence.
+        if k and record.mse > history[-2].mse * (1 + GROWTH_NOISE):
             growing += 1
             if growing >= patience:
                 raise _diverged(k, learning_rate, f"the MSE grew for {patience} steps in a row")

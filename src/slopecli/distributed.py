@@ -28,7 +28,7 @@ from slopecli.batch import FileResult, Task, process
 from slopecli.core import Sums, Vector
 from slopecli.errors import InputError, SlopeError
 from slopecli.evaluate import evaluate
-from slopecli.loaders import Chunk, CsvOptions, Layout, open_table
+from slopecli.loaders import BIAS, Chunk, CsvOptions, Layout, open_table, with_bias
 from slopecli.parquet import is_parquet
 
 INSTALL = 'the dask engine needs the optional extra: pip install "slopecli[dask]"'
@@ -131,10 +131,11 @@ def _run(tasks: list[Task], client: Any) -> list[FileResult]:
 
 def _layout(task: Task) -> tuple[Layout, tuple[str, ...]]:
     with task.path.open("rb") as fp, open_table(fp, str(task.path), task.options) as table:
-        if len(task.weights) != len(table.features):
-            msg = f"{task.path}: {len(task.weights)} weights, but the file has {len(table.features)} features"
+        features = (*table.features, BIAS) if task.bias else table.features
+        if len(task.weights) != len(features):
+            msg = f"{task.path}: {len(task.weights)} weights, but the file has {len(features)} features"
             raise InputError(msg)
-        return table.layout, table.features
+        return table.layout, features
 
 
 def _file_sums(task: Task, layout: Layout) -> Any:
@@ -163,7 +164,7 @@ def _file_sums(task: Task, layout: Layout) -> Any:
     features = [internal[i] for i in layout.feature_positions]
     target = internal[layout.target_position]
     parts = [
-        dask.delayed(_partition_sums)(part, features, target, task.weights, str(task.path))
+        dask.delayed(_partition_sums)(part, features, target, task.weights, str(task.path), task.bias)
         for part in frame.to_delayed()
     ]
     while len(parts) > 1:
@@ -171,7 +172,9 @@ def _file_sums(task: Task, layout: Layout) -> Any:
     return parts[0]
 
 
-def _partition_sums(frame: Any, features: list[str], target: str, weights: Vector, name: str) -> Sums:
+def _partition_sums(
+    frame: Any, features: list[str], target: str, weights: Vector, name: str, bias: bool
+) -> Sums:
     """One partition through the core's reducer. Runs on a worker."""
     import numpy as np
 
@@ -181,7 +184,8 @@ def _partition_sums(frame: Any, features: list[str], target: str, weights: Vecto
         # Empty fields read as NaN here; the local loader will say which line and column.
         msg = f"{name}: a value is empty, NaN or infinite"
         raise ValueError(msg)
-    return evaluate([Chunk(X, y, 0)], weights, None, name)
+    chunks = [Chunk(X, y, 0)]
+    return evaluate(with_bias(chunks) if bias else chunks, weights, None, name)
 
 
 def _add(*sums: Sums) -> Sums:

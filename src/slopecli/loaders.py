@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -460,6 +460,18 @@ def _field_problem(field: str) -> str | None:
     if not math.isfinite(number):
         return f"{value!r} is not a finite number"
     return None
+
+
+BIAS = "bias"
+"""The name of the constant-1 feature that ``--bias`` adds: its weight is the intercept."""
+
+
+def with_bias(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+    """The chunks with a last column of ones, so that ``Σ w·x`` includes an intercept ``b``
+    (the last weight) and the slope of ``b`` is ``2·error``."""
+    for chunk in chunks:
+        X = np.column_stack([chunk.X, np.ones(len(chunk.y))])
+        yield Chunk(X, chunk.y, chunk.first_row)
 
 
 def open_table(fp: IO[bytes], name: str, options: CsvOptions) -> CsvTable | ParquetTable:

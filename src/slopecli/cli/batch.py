@@ -41,6 +41,7 @@ def batch(
     target_column: o.TargetColumn = None,
     features: o.Features = None,
     delimiter: o.Delimiter = None,
+    bias: o.Bias = False,
     combine: Annotated[
         bool,
         typer.Option(
@@ -111,7 +112,8 @@ def batch(
     from slopecli.render.machine import CsvWriter
 
     tasks = [
-        b.Task(p, w, b.options_for(p, base, delimiter_flag), planned.get(p), force, CsvWriter) for p in paths
+        b.Task(p, w, b.options_for(p, base, delimiter_flag), planned.get(p), force, CsvWriter, bias)
+        for p in paths
     ]
 
     if scheduler is not None and engine is not o.Engine.dask:

@@ -24,6 +24,7 @@ def check(
     target_column: o.TargetColumn = None,
     features: o.Features = None,
     delimiter: o.Delimiter = None,
+    bias: o.Bias = False,
     rtol: Annotated[
         float, typer.Option("--rtol", metavar="R", help="Relative tolerance, against the numeric value.")
     ] = 1e-6,
@@ -54,7 +55,9 @@ def check(
     positive(rtol, "--rtol")
     if atol is not None:
         positive(atol, "--atol")
-    data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
+    data = dataset(
+        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
+    )
     with data as (w, source), held_stdout() as out:
         checks = check_gradient(passes(source), w, rtol=rtol, atol=atol, analytic=analytic_gradient())
         if output is o.OutputFormat.table:

@@ -15,6 +15,7 @@ def compute(
     target_column: o.TargetColumn = None,
     features: o.Features = None,
     delimiter: o.Delimiter = None,
+    bias: o.Bias = False,
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
     summary: o.Summary = False,
@@ -44,13 +45,15 @@ def compute(
         from slopecli.cli.shards import compute_on_dask
 
         compute_on_dask(file, weights, weights_file, header, target_column, features, delimiter, output,
-                        scheduler, precision)  # fmt: skip
+                        scheduler, precision, bias)  # fmt: skip
         return
     if scheduler is not None:
         from slopecli.errors import InputError
 
         raise InputError("--scheduler needs --engine dask")
-    data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
+    data = dataset(
+        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
+    )
     with data as (w, source), held_stdout() as out:
         sink = make_sink(
             output,

@@ -26,6 +26,7 @@ def descend(
     target_column: o.TargetColumn = None,
     features: o.Features = None,
     delimiter: o.Delimiter = None,
+    bias: o.Bias = False,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -70,7 +71,9 @@ def descend(
     if plot is not None and plot.suffix.lower() != ".svg":
         msg = f"--plot: {plot}: the loss curve is written as SVG; name the file *.svg"
         raise InputError(msg)
-    data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
+    data = dataset(
+        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
+    )
     with data as (w, source), held_stdout() as out, _step_progress(steps) as progress:
         writer = None
         if output is not o.OutputFormat.table:

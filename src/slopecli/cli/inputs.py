@@ -14,7 +14,7 @@ import numpy as np
 
 from slopecli.errors import InputError
 from slopecli.evaluate import evaluate_split
-from slopecli.loaders import Chunk, CsvOptions, CsvTable, delimiter_for, open_table
+from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
 from slopecli.values import parse_number, parse_vector, parse_weights_file
 
 if TYPE_CHECKING:
@@ -155,19 +155,35 @@ def dataset(
     target_column: str | None,
     features: str | None,
     delimiter: str | None,
+    bias: bool = False,
 ) -> Iterator[tuple[Vector, Source]]:
     """The weights and the rows every data command reads, checked against each other."""
     w = read_weights(weights, weights_file)
     options = csv_options(file or Path(), header, target_column, features, delimiter)
     with open_rows(file, inputs, targets, options) as source:
+        if bias:
+            source = biased(source)
         check_counts(w, source, "--weights-file" if weights_file else "--weights")
         yield w, source
+
+
+def biased(source: Source) -> Source:
+    """``source`` with the constant feature ``bias`` (its weight is the intercept) last."""
+    parts = source.parts
+
+    def split(count: int) -> list[Iterator[Chunk]] | None:
+        found = parts(count) if parts is not None else None
+        return [with_bias(p) for p in found] if found else None
+
+    return Source(source.name, (*source.features, BIAS), lambda: with_bias(source.chunks()), split)
 
 
 def check_counts(weights: Vector, source: Source, weights_flag: str) -> None:
     """One weight per feature, said with both counts when it is not so."""
     if len(weights) != len(source.features):
         shown = ", ".join(source.features[:8]) + (", …" if len(source.features) > 8 else "")
+        if source.features[-1] == BIAS and len(weights) == len(source.features) - 1:
+            shown += "; --bias adds one weight, last"
         msg = (
             f"{weights_flag}: {len(weights)} weights, but {source.name} has"
             f" {len(source.features)} features ({shown})"

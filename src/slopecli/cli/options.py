@@ -152,3 +152,11 @@ Scheduler = Annotated[
         " else a local cluster on 127.0.0.1), or synchronous/threads to compute in this process.",
     ),
 ]
+Bias = Annotated[
+    bool,
+    typer.Option(
+        "--bias",
+        help="Add an intercept b: preds = Σ w·x + b, its slope 2·error. Give its weight last.",
+        rich_help_panel=DATA,
+    ),
+]

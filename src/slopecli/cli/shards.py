@@ -21,6 +21,7 @@ def compute_on_dask(
     output: OutputFormat,
     scheduler: str | None,
     precision: int,
+    bias: bool = False,
 ) -> None:
     """The summary of ``compute`` over every shard FILE names (a path, a glob or a directory)."""
     from slopecli import batch as b
@@ -37,7 +38,7 @@ def compute_on_dask(
     base = csv_options(Path(), header, target_column, features, delimiter)
     flag = parse_delimiter(delimiter)
     paths = b.expand_paths([str(file)])
-    tasks = [b.Task(p, w, b.options_for(p, base, flag)) for p in paths]
+    tasks = [b.Task(p, w, b.options_for(p, base, flag), bias=bias) for p in paths]
     with distributed.connection(scheduler, b.default_jobs()) as client:
         results = distributed.run(tasks, client)
     combiner = b.Combiner()

@@ -16,6 +16,7 @@ def step(
     target_column: o.TargetColumn = None,
     features: o.Features = None,
     delimiter: o.Delimiter = None,
+    bias: o.Bias = False,
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
     summary: o.Summary = False,
@@ -34,7 +35,9 @@ def step(
 
     output = choose_format(fmt, json_flag)
     lr = positive(learning_rate, "--learning-rate")
-    data = dataset(file, inputs, targets, weights, weights_file, header, target_column, features, delimiter)
+    data = dataset(
+        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
+    )
     with data as (w, source), held_stdout() as out:
         if output is o.OutputFormat.table:
             from slopecli.render.descent_tables import StepTables

@@ -1,0 +1,80 @@
+"""--bias: an intercept b with its own slope, 2·error, on every command and engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from slopecli.loaders import BIAS, Chunk, with_bias
+
+from conftest import SAMPLES, invoke
+
+POINTS = np.loadtxt(SAMPLES / "points.csv", delimiter=",", skiprows=1)
+X, Y = POINTS[:, :3], POINTS[:, 3]
+W = np.array([0.0, 2.0, 1.0, 0.5])
+
+
+def expected():
+    err = X @ W[:3] + W[3] - Y
+    return 2 * np.append(X.T @ err, err.sum()) / len(err), float(err @ err / len(err))
+
+
+def test_with_bias_appends_a_column_of_ones():
+    (chunk,) = with_bias([Chunk(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0]), 5)])
+    assert chunk.X.tolist() == [[1.0, 2.0, 1.0], [3.0, 4.0, 1.0]]
+    assert chunk.first_row == 5
+
+
+def test_course_example_with_an_intercept():
+    doc = invoke("compute", "-w", "0,2,1,0.5", "-x", "1,2,3", "-y", "0", "--bias", "--json").json()
+    assert doc["features"] == ["x1", "x2", "x3", BIAS]
+    assert doc["rows"][0]["preds"] == 7.5
+    assert doc["gradient"] == [15.0, 30.0, 45.0, 15.0]  # the intercept's slope is 2·error
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compute", str(SAMPLES / "points.csv")),
+        ("compute", str(SAMPLES / "points.parquet")),
+        ("batch", str(SAMPLES / "shards"), "--combine"),
+        ("batch", str(SAMPLES / "shards"), "--combine", "--engine", "dask", "--scheduler", "synchronous"),
+        ("compute", str(SAMPLES / "shards"), "--engine", "dask", "--scheduler", "synchronous"),
+    ],
+    ids=["csv", "parquet", "batch", "batch-dask", "compute-dask"],
+)
+def test_every_path_adds_the_same_intercept(args):
+    run = invoke(*args, "-w", "0,2,1,0.5", "--bias", "--json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    summary = doc.get("combined", doc)
+    gradient, mse = expected()
+    np.testing.assert_allclose(summary["gradient"], gradient, rtol=1e-12)
+    assert summary["mse"] == pytest.approx(mse, rel=1e-12)
+    assert summary["features"][-1] == BIAS
+
+
+def test_descend_with_bias_finds_the_least_squares_intercept():
+    """Also a regression test: near this minimum the MSE rises by rounding noise for steps on
+    end, which a growth check without a noise margin took for divergence."""
+    doc = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0,0", "--bias", "--lr", "0.005",
+                 "--steps", "200000", "--tol", "1e-9", "--json").json()  # fmt: skip
+    A = np.column_stack([X, np.ones(len(Y))])
+    np.testing.assert_allclose(doc["weights"], np.linalg.lstsq(A, Y, rcond=None)[0], atol=1e-6)
+
+
+def test_check_and_step_accept_bias():
+    assert invoke("check", str(SAMPLES / "points.csv"), "-w", "0,2,1,0.5", "--bias").exit_code == 0
+    doc = invoke(
+        "step", "-w", "0,2,1,0.5", "-x", "1,2,3", "-y", "0", "--bias", "--lr", "0.01", "--json"
+    ).json()
+    assert doc["weights_updated"] == pytest.approx([-0.15, 1.7, 0.55, 0.35])
+
+
+def test_a_missing_intercept_weight_is_explained():
+    run = invoke("compute", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--bias")
+    assert run.exit_code == 1
+    assert run.stderr == (
+        "slopecli: error: --weights: 3 weights, but --input has 4 features (x1, x2, x3, bias;"
+        " --bias adds one weight, last)\n"
+    )
