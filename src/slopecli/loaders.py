@@ -3,7 +3,7 @@
 Parsing goes through Apache Arrow's CSV reader, which is multi-threaded and several times faster
 than ``numpy.loadtxt`` or pandas; memory stays at a few blocks whatever the file's size. Arrow's
 own errors do not say on which line a problem is, so when a file fails, a second, pure-Python
-pass (:func:`_diagnose`) walks it with the :mod:`csv` module to name the file, line and column.
+pass (:func:`slopecli.csv_diagnosis.diagnose`) walks it with the :mod:`csv` module to name the file, line and column.
 Correct files pay nothing for that precision.
 
 Loaders take binary file objects. A pipe (stdin) is spooled to a temporary file first, so the
@@ -16,9 +16,7 @@ import codecs
 import csv
 import io
 import itertools
-import math
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -29,6 +27,7 @@ import numpy as np
 
 from slopecli.arrow import to_numpy
 from slopecli.core import Matrix, Vector
+from slopecli.csv_diagnosis import diagnose
 from slopecli.errors import DataError, NumericError
 
 if TYPE_CHECKING:
@@ -268,7 +267,7 @@ class CsvTable:
 
     def _diagnosis(self, arrow_message: str) -> DataError | NumericError:
         self._fp.seek(self._start)
-        found = _diagnose(self._fp, self.name, self.layout, self.options)
+        found = diagnose(self._fp, self.name, self.layout, self.options)
         if found is not None:
             return found
         return DataError(f"{self.name}: cannot read the file as CSV: {arrow_message}")
@@ -391,75 +390,8 @@ def _arrow_reader(
     )
 
 
-def _diagnose(
-    fp: IO[bytes], name: str, layout: Layout, options: CsvOptions
-) -> DataError | NumericError | None:
-    """The first problem in the file, with its line and column, or None if Python finds none."""
-    lines = _decoded_lines(fp, name)
-    reader = csv.reader(lines, delimiter=options.delimiter)
-    used = {i: layout.names[i] for i in (*layout.feature_positions, layout.target_position)}
-    width = len(layout.names)
-    line = 0
-    header_pending = options.header
-    try:
-        for record in reader:
-            start, line = line + 1, reader.line_num
-            blank = not any(field.strip() for field in record)
-            # Arrow skips empty lines; before the header, blank-looking ones were skipped too.
-            if not record or (header_pending and blank):
-                continue
-            if header_pending:
-                header_pending = False
-                continue
-            if len(record) != width:
-                msg = f"{name}:{start}: expected {width} fields, found {len(record)}"
-                return DataError(msg)
-            for i, column in used.items():
-                problem = _field_problem(record[i])
-                if problem is not None:
-                    cls = NumericError if "finite" in problem else DataError
-                    return cls(f"{name}:{start}:{i + 1}: column {column!r}: {problem}")
-    except _NotText as exc:
-        return exc.error
-    except csv.Error as exc:
-        return DataError(f"{name}:{line + 1}: {exc}")
-    return None
-
-
 class _NotFinite(Exception):
     """A chunk holds NaN or infinity: the diagnosis will say where."""
-
-
-class _NotText(Exception):
-    def __init__(self, error: DataError) -> None:
-        self.error = error
-
-
-def _decoded_lines(fp: IO[bytes], name: str) -> Iterator[str]:
-    """The file's lines as text, one at a time, so that a decoding error knows its line."""
-    for number, raw in enumerate(fp, start=1):
-        try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            bad = exc.object[exc.start]
-            msg = f"{name}:{number}: not UTF-8 text (byte {bad:#04x} at offset {exc.start} in the line)"
-            raise _NotText(DataError(msg)) from None
-
-
-# The decimal syntax Arrow accepts; Python's float() also takes "1_000", which Arrow rejects.
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
-
-
-def _field_problem(field: str) -> str | None:
-    value = field.strip()
-    if not value:
-        return "empty value"
-    if not _NUMBER.fullmatch(value):
-        return f"{value[:40]!r} is not a number"
-    number = float(value)
-    if not math.isfinite(number):
-        return f"{value!r} is not a finite number"
-    return None
 
 
 BIAS = "bias"
