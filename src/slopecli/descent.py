@@ -75,7 +75,8 @@ def step(
     for chunk in data():
         old, new = rows_of(chunk, weights, source), rows_of(chunk, updated, source)
         on_rows(old, new)
-        after = after + Sums.of_error(chunk.X, new.error)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked() below says what overflowed
+            after = after + Sums.of_error(chunk.X, new.error)
     return StepResult(weights, learning_rate, before, updated, checked(after, source))
 
 
@@ -136,8 +137,14 @@ def descend(
         history.append(record)
         if on_step is not None:
             on_step(record)
-        # Near the minimum the MSE jitters by rounding; only growth beyond that is divergence.
-        if k and record.mse > history[-2].mse * (1 + GROWTH_NOISE):
+        # Near the minimum the MSE jitters by rounding while the gradient still shrinks; a
+        # diverging run grows both, by more than rounding.
+        previous = history[-2] if k else None
+        if (
+            previous is not None
+            and record.mse > previous.mse * (1 + GROWTH_NOISE)
+            and record.gradient_norm > previous.gradient_norm
+        ):
             growing += 1
             if growing >= patience:
                 raise _diverged(k, learning_rate, f"the MSE grew for {patience} steps in a row")

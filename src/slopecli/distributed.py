@@ -33,7 +33,7 @@ from slopecli.parquet import is_parquet
 
 INSTALL = 'the dask engine needs the optional extra: pip install "slopecli[dask]"'
 SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
-IN_PROCESS = ("synchronous", "threads")
+IN_PROCESS = ("synchronous", "threads", "processes")
 """``--scheduler`` values that run in this process, without a cluster."""
 BLOCK_BYTES = 64 << 20
 
@@ -50,8 +50,8 @@ def require_dask() -> None:
 @contextmanager
 def connection(scheduler: str | None, workers: int) -> Iterator[Any]:
     """A Dask client: to ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``), else to a local cluster
-    started for this run on 127.0.0.1 with random ports and closed afterwards. ``synchronous``
-    and ``threads`` run in this process and yield None.
+    started for this run on 127.0.0.1 with random ports and closed afterwards. ``synchronous``,
+    ``threads`` and ``processes`` use Dask's single-machine schedulers and yield None.
     """
     address = scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if address in IN_PROCESS:
@@ -63,9 +63,15 @@ def connection(scheduler: str | None, workers: int) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if address:
+        if "://" not in address or not address.rsplit(":", 1)[-1].isdigit():
+            msg = (
+                f"--scheduler: {address!r} is not a scheduler address: give tcp://HOST:PORT, or"
+                f" one of {', '.join(IN_PROCESS)}"
+            )
+            raise InputError(msg)
         try:
             client = Client(address, timeout="10s")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             msg = f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}"
             raise InputError(msg) from None
         with client:

@@ -7,6 +7,7 @@ not numeric, or a value that is NaN or infinite, is reported with its column and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO
 
 import numpy as np
@@ -44,7 +45,8 @@ class ParquetTable:
             msg = f"{name}: not a Parquet file ({exc})"
             raise DataError(msg) from None
         names = list(self._file.schema_arrow.names)
-        self.layout: Layout = layout_of(names or None, name, options)
+        # Parquet always names its columns: --no-header and --delimiter do not apply.
+        self.layout: Layout = layout_of(names or None, name, replace(options, header=True))
         for i in (*self.layout.feature_positions, self.layout.target_position):
             field = self._file.schema_arrow.field(i)
             if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):

@@ -59,7 +59,7 @@ def descend(
     import json
 
     from slopecli.cli.inputs import dataset
-    from slopecli.cli.learning import passes, positive, write_atomically
+    from slopecli.cli.learning import passes, positive, refuse_inputs, write_atomically
     from slopecli.cli.output import choose_format, held_stdout
     from slopecli.descent import descend as run_descent
     from slopecli.errors import InputError
@@ -71,6 +71,9 @@ def descend(
     if plot is not None and plot.suffix.lower() != ".svg":
         msg = f"--plot: {plot}: the loss curve is written as SVG; name the file *.svg"
         raise InputError(msg)
+    # Saving over the --weights-file is allowed: it has been read, and runs chain that way.
+    refuse_inputs("--save-weights", save_weights, file, plot)
+    refuse_inputs("--plot", plot, file, weights_file)
     data = dataset(
         file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
     )

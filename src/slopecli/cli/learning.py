@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,6 +47,17 @@ def passes(source: Source) -> Data:
         state["cached"] = state["fits"]
 
     return data
+
+
+def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
+    """An output named by ``flag`` may not be one of the inputs: it would destroy the data."""
+    if target is None:
+        return
+    for source in inputs:
+        exists = source is not None and str(source) != "-" and source.exists() and target.exists()
+        if exists and source is not None and os.path.samefile(source, target):
+            msg = f"{flag}: {target} is an input of this run; choose another file"
+            raise InputError(msg)
 
 
 def write_atomically(path: Path, text: str, flag: str) -> None:

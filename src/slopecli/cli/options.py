@@ -141,7 +141,7 @@ class Engine(StrEnum):
 
 EngineOption = Annotated[
     Engine,
-    typer.Option("--engine", help="Where to compute: here, or on a Dask cluster (needs slopecli[dask])."),
+    typer.Option("--engine", help="Where to compute: here, or on a Dask cluster (needs slopecli\\[dask])."),
 ]
 Scheduler = Annotated[
     str | None,
@@ -149,7 +149,7 @@ Scheduler = Annotated[
         "--scheduler",
         metavar="ADDRESS",
         help="With --engine dask: tcp://HOST:PORT of a running scheduler (default: $DASK_SCHEDULER_ADDRESS,"
-        " else a local cluster on 127.0.0.1), or synchronous/threads to compute in this process.",
+        " else a local cluster on 127.0.0.1), or synchronous/threads/processes for Dask's local schedulers.",
     ),
 ]
 Bias = Annotated[

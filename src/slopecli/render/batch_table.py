@@ -11,6 +11,7 @@ from rich.text import Text
 from slopecli.batch import FileResult
 from slopecli.core import Sums, Vector
 from slopecli.render.numbers import num, vec
+from slopecli.render.tables import fold_numbers
 
 
 class BatchTableWriter:
@@ -48,4 +49,4 @@ class BatchTableWriter:
         ok, failed = counts
         self._table.caption = f"{ok} succeeded, {failed} failed" if failed else f"{ok} succeeded"
         self._table.caption_justify = "left"
-        self._console.print(self._table)
+        self._console.print(fold_numbers(self._table))

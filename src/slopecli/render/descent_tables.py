@@ -11,6 +11,7 @@ from rich.text import Text
 from slopecli.descent import Descent, Record, StepResult, WeightCheck
 from slopecli.evaluate import RowBatch
 from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
+from slopecli.render.tables import fold_numbers
 
 
 def _steps_table(title: str) -> Table:
@@ -68,7 +69,7 @@ class StepTables:
         table.add_row(
             "2", _derivation("weights_updated", f"weights − lr·{grad_name}", numbers, vec(result.updated, p))
         )
-        self._console.print(table)
+        self._console.print(fold_numbers(table))
 
         change = Table(title="Before and after the step", title_justify="left")
         for name in ("Quantity", "before", "after"):
@@ -82,9 +83,9 @@ class StepTables:
             "improved ✓" if result.improved else "did not improve ✗: try a smaller --learning-rate"
         )
         change.caption_justify = "left"
-        self._console.print(change)
+        self._console.print(fold_numbers(change))
         if not one and self._kept:
-            self._console.print(self._per_row(n))
+            self._console.print(fold_numbers(self._per_row(n)))
 
     def _per_row(self, n: int) -> Table:
         p = self._p
@@ -148,7 +149,7 @@ def draw_descent(
     why = "the gradient norm fell below --tol" if run.stopped == "tol" else "all steps taken"
     table.caption = f"Stopped after {final.step:,} steps ({why}): MSE {num(final.mse, p)}"
     table.caption_justify = "left"
-    console.print(table)
+    console.print(fold_numbers(table))
     console.print(Text("MSE per step", style="bold"))
     width = max(20, min(console.width - 12, 72))
     for line in loss_chart([h.mse for h in history], width=width, height=8):
@@ -159,13 +160,14 @@ def draw_check(console: Console, features: Sequence[str], checks: Sequence[Weigh
     """Analytic against numeric slope, per weight, with the verdict."""
     table = Table(title="Gradient check: analytic vs central differences", title_justify="left")
     for name in ("Feature", "analytic", "numeric", "h", "|a − n|", "rel.", "tol.", "ok"):
-        table.add_column(name, justify="left" if name == "Feature" else "right")
+        # Numbers keep their width; a long feature name wraps instead.
+        table.add_column(name, justify="left" if name == "Feature" else "right", no_wrap=name != "Feature")
     for name, c in zip(features, checks, strict=True):
         verdict = Text("✓", style="green") if c.ok else Text("✗", style="red bold")
         table.add_row(
             Text(name),
-            num(c.analytic, 10),
-            num(c.numeric, 10),
+            num(c.analytic, 8),
+            num(c.numeric, 8),
             f"{c.h:.2g}",
             f"{c.abs_error:.2g}",
             f"{c.rel_error:.2g}",
@@ -179,4 +181,4 @@ def draw_check(console: Console, features: Sequence[str], checks: Sequence[Weigh
         else f"{bad} of {len(checks)} weights disagree beyond the tolerance (rtol {rtol:g})."
     )
     table.caption_justify = "left"
-    console.print(table)
+    console.print(fold_numbers(table))

@@ -64,7 +64,7 @@ class TableWriter:
 
     def end(self, sums: Sums) -> None:
         for table in self.tables(sums):
-            self._console.print(table)
+            self._console.print(fold_numbers(table))
 
     def tables(self, sums: Sums) -> list[Table]:
         """The tables to draw: one row's steps, or the per-row table and the aggregate."""
@@ -112,11 +112,11 @@ class TableWriter:
     def _per_row(self, n: int) -> Table:
         p = self._p
         table = Table(title="Per row", title_justify="left")
-        table.add_column("Row", justify="right", style="dim")
-        table.add_column("input\nx", no_wrap=True)
-        for name in ("target\ny", "preds\nΣ w·x", "error\npreds − target"):
-            table.add_column(name, justify="right")
-        table.add_column("slope\n2·x·error", no_wrap=True)
+        table.add_column("Row", justify="right", style="dim", no_wrap=True)
+        table.add_column("input\nx")
+        for name in ("target\ny", "preds\nΣ w·x", "error\npreds −\ntarget"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("slope\n2·x·error")
         shown = 0
         for batch in self._kept:
             for i in range(len(batch.error)):
@@ -174,6 +174,14 @@ class TableWriter:
     def _caption(self, n: int) -> str:
         what = f"{n:,} row{'s' if n != 1 else ''} · {len(self._weights)} weights"
         return f"{self._title} · {what}" if self._title else what
+
+
+def fold_numbers(table: Table) -> Table:
+    """Numbers too wide for the terminal wrap onto a second line instead of being cut to "…"
+    (a cut number is a wrong number); scalar columns keep their width, vectors give way."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
 
 
 def stdout_console() -> Console:
