@@ -75,8 +75,8 @@ def test_aggregate_with_markup_in_a_column_name_and_precision():
 
 def test_per_row_table_lists_first_rows_then_says_how_many_more():
     text = draw(["a"], [1], [[i] for i in range(12)], [0] * 12, show_rows=2)
-    assert "│   1 │ [0]   │      0 │     0 │              0 │ [0]       │" in text
-    assert "│   2 │ [1]   │      0 │     1 │              1 │ [2]       │" in text
+    assert "│   1 │ [0]   │      0 │     0 │       0 │ [0]       │" in text
+    assert "│   2 │ [1]   │      0 │     1 │       1 │ [2]       │" in text
     assert "│   3 │" not in text
     assert "… 10 more rows (--all-rows shows them)" in text
 
