@@ -60,7 +60,7 @@ def test_descend_with_bias_finds_the_least_squares_intercept():
     doc = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0,0", "--bias", "--lr", "0.005",
                  "--steps", "200000", "--tol", "1e-9", "--json").json()  # fmt: skip
     A = np.column_stack([X, np.ones(len(Y))])
-    np.testing.assert_allclose(doc["weights"], np.linalg.lstsq(A, Y, rcond=None)[0], atol=1e-6)
+    np.testing.assert_allclose(doc["weights_final"], np.linalg.lstsq(A, Y, rcond=None)[0], atol=1e-6)
 
 
 def test_check_and_step_accept_bias():

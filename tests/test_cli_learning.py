@@ -65,8 +65,9 @@ def test_descend_json_history_final_weights_and_saved_weights(tmp_path):
     doc = run.json()
     schema_validator("descend.schema.json").validate(doc)
     assert [h["step"] for h in doc["history"]] == list(range(41))
-    assert doc["weights"] == doc["history"][-1]["weights"]
-    assert json.loads(saved.read_text()) == {"weights": doc["weights"]}
+    assert doc["weights"] == [0.0, 0.0, 0.0] == doc["history"][0]["weights"]
+    assert doc["weights_final"] == doc["history"][-1]["weights"]
+    assert json.loads(saved.read_text()) == {"weights": doc["weights_final"], "features": ["size", "rooms", "age"]}
     # Chained: the saved weights start the next run where this one ended.
     again = invoke("compute", str(SAMPLES / "points.csv"), "--weights-file", str(saved), "--json", "--summary").json()
     assert again["mse"] == doc["mse"]
@@ -81,8 +82,8 @@ def test_descend_converges_on_noiseless_data_to_lstsq(tmp_path):
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,target", comments="", fmt="%.17g")
     doc = invoke("descend", str(path), "-w", "0,0,0", "--lr", "0.2", "--steps", "5000", "--tol", "1e-12", "--json").json()
     assert doc["stopped"] == "tol"
-    np.testing.assert_allclose(doc["weights"], true_w, atol=1e-6)
-    np.testing.assert_allclose(doc["weights"], np.linalg.lstsq(X, y, rcond=None)[0], atol=1e-6)
+    np.testing.assert_allclose(doc["weights_final"], true_w, atol=1e-6)
+    np.testing.assert_allclose(doc["weights_final"], np.linalg.lstsq(X, y, rcond=None)[0], atol=1e-6)
 
 
 def test_descend_divergence_is_an_error_without_nan():
@@ -133,7 +134,7 @@ def test_check_passes_on_random_data(slopecli, tmp_path):
     doc = run.json()
     schema_validator("check.schema.json").validate(doc)
     assert doc["ok"] is True
-    assert [w["feature"] for w in doc["weights"]] == ["a", "b", "c"]
+    assert [w["feature"] for w in doc["checks"]] == ["a", "b", "c"]
 
 
 def test_check_fails_with_exit_3_when_the_gradient_is_wrong(monkeypatch):

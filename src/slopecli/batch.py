@@ -88,7 +88,15 @@ def expand_paths(arguments: Iterable[str]) -> list[Path]:
             paths.extend(Path(m) for m in matches)
         else:
             paths.append(path)
-    return paths
+    # A file named twice (a glob and a path, say) would be counted twice by --combine.
+    seen: set[Path] = set()
+    unique = []
+    for path in paths:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
 
 
 def read_path_list(text: str) -> list[str]:

@@ -92,3 +92,15 @@ def parse_weights_file(text: str, where: str) -> Vector:
             msg = f"{where}: weight {i} is not a finite number"
             raise InputError(msg)
     return np.array(document, dtype=np.float64)
+
+
+def saved_features(text: str) -> tuple[str, ...] | None:
+    """The feature names a weights file was saved for (``--save-weights`` writes them), if any."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    names = document.get("features") if isinstance(document, dict) else None
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        return tuple(names)
+    return None

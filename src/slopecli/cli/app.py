@@ -43,7 +43,8 @@ class SlopeGroup(TyperGroup):
             command = getattr(getattr(exc, "ctx", None), "command_path", prog_name or "slopecli")
             # Typer validates choices through pydantic, whose messages carry a "Value error, " prefix.
             message = exc.format_message().replace("Value error, ", "")
-            report(f"{command}: usage error: {message} (see '{command} --help')")
+            if message:  # `slopecli` alone prints the help and has nothing more to say
+                report(f"{command}: usage error: {message} (see '{command} --help')")
             code = getattr(exc, "exit_code", EXIT_USAGE)
         except typer.Abort:
             report("slopecli: interrupted")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from slopecli.cli import options as o
-from slopecli.cli.app import app, report
+from slopecli.cli.app import app
 
 EXIT_TERMINATED = 143
 
@@ -83,7 +83,7 @@ def batch(
     Results come in input order. A bad file is reported with its reason and skipped; the others
     complete, and the exit code is 1 if any failed.
 
-    Example: slopecli batch samples/ --weights 0,2,1 --combine
+    Example: slopecli batch samples/shards --weights 0,2,1 --combine
     """
     from slopecli import batch as b
     from slopecli.cli.inputs import csv_options, parse_delimiter, read_weights
@@ -127,7 +127,8 @@ def batch(
     # kill (SIGTERM) unwinds like Ctrl-C, so that no half-written output is left behind.
     signal.signal(signal.SIGTERM, _terminate)
     failed = 0
-    with held_stdout() as stdout, _progress(paths) as progress, contextlib.ExitStack() as stack:
+    streaming = output is o.OutputFormat.jsonl
+    with held_stdout(streaming) as stdout, _progress(paths) as progress, contextlib.ExitStack() as stack:
         if engine is o.Engine.dask:
             client = stack.enter_context(distributed.connection(scheduler, jobs or b.default_jobs()))
             results: Iterable[b.FileResult] = distributed.run(tasks, client)
@@ -143,7 +144,7 @@ def batch(
                 combiner.add(result)
             if not result.ok:
                 failed += 1
-                report(f"slopecli: error: {result.error}")
+                progress.say(f"slopecli: error: {result.error}")
             sink.file(result)
             progress.file_done(result.sums.n if result.sums else 0, result.size)
             if failed and fail_fast:
@@ -164,8 +165,11 @@ def _read_list(source: str) -> str:
         return sys.stdin.read()
     try:
         return Path(source).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"--files-from: {source}: cannot read it: {getattr(exc, 'strerror', None) or exc}"
+    except OSError as exc:
+        msg = f"--files-from: {source}: cannot read it: {exc.strerror or exc}"
+        raise InputError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"--files-from: {source}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
         raise InputError(msg) from None
 
 

@@ -77,13 +77,14 @@ def descend(
     data = dataset(
         file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
     )
-    with data as (w, source), held_stdout() as out, _step_progress(steps) as progress:
+    streaming = output is o.OutputFormat.jsonl
+    with data as (w, source), held_stdout(streaming) as out, _step_progress(steps) as progress:
         writer = None
         if output is not o.OutputFormat.table:
             from slopecli.render.descent_machine import DescentWriter
 
             writer = DescentWriter(out, output.value)
-            writer.begin(source.features, lr, steps, tol)
+            writer.begin(source.features, w.tolist(), lr, steps, tol)
 
         def on_step(record):  # type: ignore[no-untyped-def]
             progress.advance()
@@ -100,7 +101,8 @@ def descend(
 
             draw_descent(stdout_console(), run, source.features, precision)
         if save_weights is not None:
-            text = json.dumps({"weights": run.final.weights.tolist()}, allow_nan=False) + "\n"
+            saved = {"weights": run.final.weights.tolist(), "features": list(source.features)}
+            text = json.dumps(saved, allow_nan=False) + "\n"
             write_atomically(save_weights, text, "--save-weights")
         if plot is not None:
             from slopecli.render.plot import loss_curve_svg

@@ -15,7 +15,7 @@ import numpy as np
 from slopecli.errors import InputError
 from slopecli.evaluate import evaluate_split
 from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
-from slopecli.values import parse_number, parse_vector, parse_weights_file
+from slopecli.values import parse_number, parse_vector, parse_weights_file, saved_features
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -58,8 +58,11 @@ def read_weights(weights: str | None, weights_file: Path | None) -> Vector:
     if weights_file is not None:
         try:
             text = weights_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             msg = f"--weights-file: {weights_file}: cannot read it: {_reason(exc)}"
+            raise InputError(msg) from None
+        except UnicodeDecodeError as exc:
+            msg = f"--weights-file: {weights_file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
             raise InputError(msg) from None
         return parse_weights_file(text, f"--weights-file {weights_file}")
     msg = "missing weights: give --weights 0,2,1 or --weights-file FILE"
@@ -164,7 +167,20 @@ def dataset(
         if bias:
             source = biased(source)
         check_counts(w, source, "--weights-file" if weights_file else "--weights")
+        if weights_file is not None:
+            check_saved_features(weights_file, source)
         yield w, source
+
+
+def check_saved_features(weights_file: Path, source: Source) -> None:
+    """Weights saved for other columns (or another order) would be silently misapplied."""
+    saved = saved_features(weights_file.read_text(encoding="utf-8-sig"))
+    if saved is not None and saved != source.features:
+        msg = (
+            f"--weights-file {weights_file}: saved for features ({', '.join(saved)}), but"
+            f" {source.name} has ({', '.join(source.features)}); remove its \"features\" to apply them anyway"
+        )
+        raise InputError(msg)
 
 
 def biased(source: Source) -> Source:

@@ -34,7 +34,8 @@ class HeldOutput:
         self.closed = False
 
     def write(self, data: bytes) -> int:
-        if self._streaming:
+        if self._streaming or self._limit == 0:
+            self._streaming = True
             self._out.write(data)
         else:
             self._held.append(bytes(data))
@@ -58,9 +59,13 @@ class HeldOutput:
 
 
 @contextmanager
-def held_stdout() -> Iterator[HeldOutput]:
-    """stdout behind a :class:`HeldOutput`, released only if the block succeeds."""
-    held = HeldOutput(sys.stdout.buffer)
+def held_stdout(stream: bool = False) -> Iterator[HeldOutput]:
+    """stdout behind a :class:`HeldOutput`, released only if the block succeeds.
+
+    With ``stream``, nothing is held: for JSON Lines that promise a line per file or per step
+    as it happens (a reader following a long run must see them).
+    """
+    held = HeldOutput(sys.stdout.buffer, limit=0 if stream else HOLD_BYTES)
     yield held
     held.release()
     sys.stdout.buffer.flush()

@@ -34,6 +34,10 @@ def step(
     from slopecli.descent import step as one_step
 
     output = choose_format(fmt, json_flag)
+    if output is o.OutputFormat.csv and summary:
+        from slopecli.errors import InputError
+
+        raise InputError("--summary has no per-row CSV to write: use --format json or jsonl")
     lr = positive(learning_rate, "--learning-rate")
     data = dataset(
         file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias

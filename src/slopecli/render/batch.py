@@ -110,6 +110,7 @@ class BatchCsvWriter:
         self._d = d
         self._waiting: list[FileResult] = []
         self._header: list[str] | None = None
+        self._features: tuple[str, ...] = ()
 
     def begin(self, weights: Vector) -> None:
         pass
@@ -131,6 +132,7 @@ class BatchCsvWriter:
             self._line(["(combined)", "true", combined.n, combined.mse, *combined.gradient.tolist(), ""])
 
     def _write_header(self, features: Sequence[str]) -> None:
+        self._features = tuple(features)
         self._header = ["file", "ok", "n", "mse", *(f"gradient_{f}" for f in features), "error"]
         self._line(self._header)
         for waiting in self._waiting:
@@ -140,6 +142,14 @@ class BatchCsvWriter:
     def _row(self, result: FileResult) -> None:
         if result.sums is None:
             self._line([str(result.path), "false", "", "", *[""] * self._d, result.error])
+        elif result.features != self._features and sorted(result.features) == sorted(self._features):
+            # The same columns in another order: each gradient goes under its own name.
+            s = result.sums
+            by_name = dict(zip(result.features, s.gradient.tolist(), strict=True))
+            self._line([str(result.path), "true", s.n, s.mse, *(by_name[f] for f in self._features), ""])
+        elif result.features != self._features:
+            why = f"columns ({', '.join(result.features)}) differ from the header's: see --format json"
+            self._line([str(result.path), "true", result.sums.n, result.sums.mse, *[""] * self._d, why])
         else:
             s = result.sums
             self._line([str(result.path), "true", s.n, s.mse, *s.gradient.tolist(), ""])

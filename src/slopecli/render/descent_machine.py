@@ -118,10 +118,18 @@ class DescentWriter:
         self._first = True
         self._head: dict[str, Any] = {}
 
-    def begin(self, features: Sequence[str], learning_rate: float, steps: int, tol: float | None) -> None:
+    def begin(
+        self,
+        features: Sequence[str],
+        weights: Sequence[float],
+        learning_rate: float,
+        steps: int,
+        tol: float | None,
+    ) -> None:
         self._head = {
             "format_version": FORMAT_VERSION,
             "features": list(features),
+            "weights": list(weights),
             "learning_rate": learning_rate,
             "max_steps": steps,
             "tol": tol,
@@ -148,7 +156,7 @@ class DescentWriter:
         summary = {
             "steps": final.step,
             "stopped": run.stopped,
-            "weights": final.weights.tolist(),
+            "weights_final": final.weights.tolist(),
             "mse": final.mse,
             "gradient_norm": final.gradient_norm,
         }
@@ -181,10 +189,10 @@ def write_check(
     records = check_records(features, checks)
     ok = all(c.ok for c in checks)
     if fmt == "json":
-        doc = {"format_version": FORMAT_VERSION, "rtol": rtol, "ok": ok, "weights": records}
+        doc = {"format_version": FORMAT_VERSION, "rtol": rtol, "ok": ok, "checks": records}
         out.write((dumps(doc) + "\n").encode())
     elif fmt == "jsonl":
-        lines = [dumps({"kind": "weight", **r}) for r in records]
+        lines = [dumps({"kind": "check", **r}) for r in records]
         lines.append(dumps({"kind": "summary", "format_version": FORMAT_VERSION, "rtol": rtol, "ok": ok}))
         out.write(("\n".join(lines) + "\n").encode())
     else:

@@ -150,7 +150,10 @@ def draw_descent(
     table.caption = f"Stopped after {final.step:,} steps ({why}): MSE {num(final.mse, p)}"
     table.caption_justify = "left"
     console.print(fold_numbers(table))
-    console.print(Text("MSE per step", style="bold"))
+    from slopecli.render.chart import wants_log_scale
+
+    log = wants_log_scale([h.mse for h in history], None)
+    console.print(Text("MSE per step" + (" (log scale)" if log else ""), style="bold"))
     width = max(20, min(console.width - 12, 72))
     for line in loss_chart([h.mse for h in history], width=width, height=8):
         console.print(Text(line), highlight=False)

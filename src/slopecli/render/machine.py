@@ -37,10 +37,20 @@ def dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
+def csv_cell(value: object) -> object:
+    """Numbers as Arrow's CSV writer spells them (``7``, ``0.1``), booleans as ``true``/``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return value
+
+
 def csv_line(values: Sequence[object]) -> bytes:
     """One CSV record; floats in their shortest round-trip form."""
     text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerow([repr(v) if isinstance(v, float) else v for v in values])
+    csv.writer(text, lineterminator="\n").writerow([csv_cell(v) for v in values])
     return text.getvalue().encode()
 
 

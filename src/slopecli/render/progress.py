@@ -41,7 +41,7 @@ class FileProgress:
         self._files = files
         self._done = 0
         self._rows = 0
-        self._bytes = 0
+        self._current = 0
         self._task = self._progress.add_task("batch", total=max(total_bytes, 1), files=self._count(), rows=0)
 
     def _count(self) -> str:
@@ -49,14 +49,24 @@ class FileProgress:
 
     def chunk(self, nbytes: int) -> None:
         """Bytes of the current file read so far (in-process runs report as they go)."""
+        self._current += nbytes
         self._progress.advance(self._task, nbytes)
 
     def file_done(self, rows: int, size: int) -> None:
-        """A file finished: its ``size`` bytes count as read, whatever chunks reported."""
+        """A file finished: the rest of its ``size`` counts as read (never twice, never back)."""
         self._done += 1
         self._rows += rows
-        self._bytes += size
-        self._progress.update(self._task, completed=self._bytes, files=self._count(), rows=self._rows)
+        rest = max(size - self._current, 0)
+        self._current = 0
+        self._progress.update(self._task, advance=rest, files=self._count(), rows=self._rows)
+
+    def say(self, line: str) -> None:
+        """One line on stderr, above the live display (or plainly, when there is none)."""
+        if self.enabled:
+            self._console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(line.replace("\n", " ") + "\n")
+            sys.stderr.flush()
 
     def __enter__(self) -> FileProgress:
         self._progress.start()
