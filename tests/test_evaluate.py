@@ -145,7 +145,7 @@ def test_fewer_weights_than_features_is_an_input_error() -> None:
     chunk = Chunk(np.ones((2, 3)), np.zeros(2), 0)
     with pytest.raises(InputError) as caught:
         evaluate([chunk], np.array([1.0]))
-    assert str(caught.value) == "input: 1 weights but 3 features (one weight per feature)"
+    assert str(caught.value) == "input: 1 weight but 3 features (one weight per feature)"
 
 
 def overflow(chunks: list[Chunk], weights: list[float], with_rows: bool = True) -> tuple[str, list[int]]:

@@ -510,7 +510,7 @@ def test_rows_before_an_error_in_a_later_chunk_are_delivered_first() -> None:
             b"PK\x03\x04\x14\x00\x00\x00\x08\x00",
             {},
             DataError,
-            "f.csv: not a CSV text file (a NUL byte at offset 5)",
+            "f.csv: a compressed file; decompress it first (zcat FILE | slopecli compute - …)",
             id="zip-archive",
         ),
         pytest.param(

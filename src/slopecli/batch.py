@@ -20,6 +20,7 @@ from slopecli.errors import InputError, SlopeError
 from slopecli.evaluate import RowBatch, evaluate, evaluate_split
 from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
 from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
+from slopecli.text import count
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
@@ -140,8 +141,8 @@ def process(task: Task, on_progress: Callable[[int], None] | None = None, thread
             result.features = (*table.features, BIAS) if task.bias else table.features
             if len(task.weights) != len(result.features):
                 msg = (
-                    f"{task.path}: {len(task.weights)} weights, but the file has"
-                    f" {len(result.features)} features{' (with --bias)' if task.bias else ''}"
+                    f"{task.path}: {count(len(task.weights), 'weight')}, but the file has"
+                    f" {count(len(result.features), 'feature')}{' (with --bias)' if task.bias else ''}"
                 )
                 raise InputError(msg)
             add = with_bias if task.bias else iter

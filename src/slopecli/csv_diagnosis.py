@@ -72,14 +72,14 @@ def _decoded_lines(fp: IO[bytes], name: str) -> Iterator[str]:
 
 
 # The decimal syntax Arrow accepts; Python's float() also takes "1_000", which Arrow rejects.
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
 
 
 def _field_problem(field: str) -> str | None:
     value = field.strip()
     if not value:
         return "empty value"
-    if not _NUMBER.fullmatch(value):
+    if not NUMBER.fullmatch(value):
         return f"{value[:40]!r} is not a number"
     number = float(value)
     if not math.isfinite(number):

@@ -30,6 +30,7 @@ from slopecli.errors import InputError, SlopeError
 from slopecli.evaluate import evaluate
 from slopecli.loaders import BIAS, Chunk, CsvOptions, Layout, open_table, with_bias
 from slopecli.parquet import is_parquet
+from slopecli.text import count
 
 INSTALL = 'the dask engine needs the optional extra: pip install "slopecli[dask]"'
 SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
@@ -139,7 +140,8 @@ def _layout(task: Task) -> tuple[Layout, tuple[str, ...]]:
     with task.path.open("rb") as fp, open_table(fp, str(task.path), task.options) as table:
         features = (*table.features, BIAS) if task.bias else table.features
         if len(task.weights) != len(features):
-            msg = f"{task.path}: {len(task.weights)} weights, but the file has {len(features)} features"
+            weights, columns = count(len(task.weights), "weight"), count(len(features), "feature")
+            msg = f"{task.path}: {weights}, but the file has {columns}"
             raise InputError(msg)
         return table.layout, features
 

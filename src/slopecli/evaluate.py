@@ -15,6 +15,7 @@ import numpy as np
 from slopecli.core import Matrix, Sums, Vector, error, predict, slope
 from slopecli.errors import DataError, InputError, NumericError, SlopeError
 from slopecli.loaders import Chunk
+from slopecli.text import count
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def checked(total: Sums, source: str = "input") -> Sums:
 
 def _predict(chunk: Chunk, weights: Vector, source: str) -> tuple[Vector, Vector]:
     if chunk.X.shape[1] != len(weights):
-        msg = f"{source}: {len(weights)} weights but {chunk.X.shape[1]} features (one weight per feature)"
+        have, need = count(len(weights), "weight"), count(chunk.X.shape[1], "feature")
+        msg = f"{source}: {have} but {need} (one weight per feature)"
         raise InputError(msg)
     with np.errstate(over="ignore", invalid="ignore"):
         preds = predict(chunk.X, weights)

@@ -250,6 +250,11 @@ class CsvTable:
         """The first non-blank record and the number of physical lines up to its end."""
         head = self._fp.read(_HEADER_PEEK_BYTES)
         self._fp.seek(self._start)
+        if head.startswith((b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")):
+            msg = (
+                f"{self.name}: a compressed file; decompress it first, e.g. zcat FILE | slopecli compute - …"
+            )
+            raise DataError(msg)
         nul = head.find(b"\0")
         if nul >= 0:
             msg = f"{self.name}: not a CSV text file (a NUL byte at offset {nul})"

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from slopecli.core import Vector
+from slopecli.csv_diagnosis import NUMBER
 from slopecli.errors import InputError
 
 
@@ -24,11 +25,12 @@ def parse_number(text: str, where: str) -> float:
     if not item:
         msg = f"{where}: expected a number, got an empty value"
         raise InputError(msg)
-    try:
-        value = float(item)
-    except ValueError:
+    # The syntax the CSV reader accepts, so a number means the same on a flag and in a file
+    # (Python's float() alone would also take "1_000" and full-width digits).
+    if not NUMBER.fullmatch(item):
         msg = f"{where}: {item!r} is not a number"
-        raise InputError(msg) from None
+        raise InputError(msg)
+    value = float(item)
     if not math.isfinite(value):
         msg = f"{where}: {item!r} is not a finite number"
         raise InputError(msg)

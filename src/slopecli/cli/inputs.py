@@ -15,6 +15,7 @@ import numpy as np
 from slopecli.errors import InputError
 from slopecli.evaluate import evaluate_split
 from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
+from slopecli.text import count
 from slopecli.values import parse_number, parse_vector, parse_weights_file, saved_features
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def check_saved_features(weights_file: Path, source: Source) -> None:
     if saved is not None and saved != source.features:
         msg = (
             f"--weights-file {weights_file}: saved for features ({', '.join(saved)}), but"
-            f" {source.name} has ({', '.join(source.features)}); remove its \"features\" to apply them anyway"
+            f' {source.name} has ({", ".join(source.features)}); remove its "features" to apply them anyway'
         )
         raise InputError(msg)
 
@@ -201,8 +202,8 @@ def check_counts(weights: Vector, source: Source, weights_flag: str) -> None:
         if source.features[-1] == BIAS and len(weights) == len(source.features) - 1:
             shown += "; --bias adds one weight, last"
         msg = (
-            f"{weights_flag}: {len(weights)} weights, but {source.name} has"
-            f" {len(source.features)} features ({shown})"
+            f"{weights_flag}: {count(len(weights), 'weight')}, but {source.name} has"
+            f" {count(len(source.features), 'feature')} ({shown})"
         )
         raise InputError(msg)
 

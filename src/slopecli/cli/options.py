@@ -23,7 +23,7 @@ File = Annotated[
     Path | None,
     typer.Argument(
         metavar="FILE",
-        help="A CSV/TSV file with a header row, or - for stdin. Omit it to use --input/--target.",
+        help="A CSV/TSV file with a header row (or Parquet), or - for stdin. Omit it for --input/--target.",
         show_default=False,
     ),
 ]

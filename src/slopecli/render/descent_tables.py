@@ -12,6 +12,7 @@ from slopecli.descent import Descent, Record, StepResult, WeightCheck
 from slopecli.evaluate import RowBatch
 from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
 from slopecli.render.tables import fold_numbers
+from slopecli.text import count
 
 
 def _steps_table(title: str) -> Table:
@@ -51,7 +52,7 @@ class StepTables:
         one = n == 1 and bool(self._kept)
         # Written as by hand, one "=" per line, so that long vectors never wrap mid-number.
         table = Table(
-            title=Text(f"{self._title} · {n:,} row{'s' if n != 1 else ''} · learning rate {lr}"),
+            title=Text(f"{self._title} · {count(n, 'row')} · learning rate {lr}"),
             title_justify="left",
             show_lines=True,
         )
@@ -147,7 +148,7 @@ def draw_descent(
         )
     final = run.final
     why = "the gradient norm fell below --tol" if run.stopped == "tol" else "all steps taken"
-    table.caption = f"Stopped after {final.step:,} steps ({why}): MSE {num(final.mse, p)}"
+    table.caption = f"Stopped after {count(final.step, 'step')} ({why}): MSE {num(final.mse, p)}"
     table.caption_justify = "left"
     console.print(fold_numbers(table))
     from slopecli.render.chart import wants_log_scale

@@ -16,6 +16,7 @@ from rich.text import Text
 from slopecli.core import Sums, Vector
 from slopecli.evaluate import RowBatch
 from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
+from slopecli.text import count
 
 EXPLICIT_MEAN_ROWS = 4
 """Up to this many rows, the gradient and MSE are shown as explicit sums of every row."""
@@ -131,7 +132,7 @@ class TableWriter:
                 shown += 1
         if shown < n:
             more = n - shown
-            table.caption = f"{ELLIPSIS} {more:,} more row{'s' if more > 1 else ''} (--all-rows shows them)"
+            table.caption = f"{ELLIPSIS} {count(more, 'more row')} (--all-rows shows them)"
             table.caption_justify = "left"
         return table
 
@@ -172,7 +173,7 @@ class TableWriter:
         return [*range(10), None, *range(d - 10, d)]
 
     def _caption(self, n: int) -> str:
-        what = f"{n:,} row{'s' if n != 1 else ''} · {len(self._weights)} weights"
+        what = f"{count(n, 'row')} · {count(len(self._weights), 'weight')}"
         return f"{self._title} · {what}" if self._title else what
 
 
