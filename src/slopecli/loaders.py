@@ -252,7 +252,7 @@ class CsvTable:
         self._fp.seek(self._start)
         if head.startswith((b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")):
             msg = (
-                f"{self.name}: a compressed file; decompress it first, e.g. zcat FILE | slopecli compute - …"
+                f"{self.name}: a compressed file; decompress it first (zcat FILE | slopecli compute - …)"
             )
             raise DataError(msg)
         nul = head.find(b"\0")
