@@ -15,16 +15,6 @@ from slopecli.render.tables import fold_numbers
 from slopecli.text import count
 
 
-def _steps_table(title: str) -> Table:
-    table = Table(title=Text(title), title_justify="left")
-    table.add_column("Step", justify="right", style="dim")
-    table.add_column("Quantity", style="bold")
-    table.add_column("Formula")
-    table.add_column("With numbers")
-    table.add_column("Value", justify="right", style="bold")
-    return table
-
-
 class StepTables:
     """Keeps the first ``show_rows`` rows (before and after) and draws the update at ``end``."""
 
