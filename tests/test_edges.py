@@ -125,3 +125,17 @@ def test_divergence_is_not_declared_at_a_converged_minimum():
     np.testing.assert_allclose(
         doc["weights_final"], np.linalg.lstsq(A[:, :3], A[:, 3], rcond=None)[0], atol=1e-3
     )
+
+
+def test_a_header_that_looks_like_data_gets_a_warning():
+    run = invoke("compute", "-", "-w", "1,1,1", "--json", "--summary", input="1,2,3,4\n5,6,7,8\n")
+    assert run.exit_code == 0
+    assert run.json()["n"] == 1
+    assert run.stderr == (
+        "slopecli: warning: <stdin>:1: the header row looks like data (every field is a number);"
+        " if the file has no header, add --no-header\n"
+    )
+    quiet = invoke(
+        "compute", "-", "-w", "1,1,1", "--json", "--summary", "--no-header", input="1,2,3,4\n5,6,7,8\n"
+    )
+    assert (quiet.stderr, quiet.json()["n"]) == ("", 2)

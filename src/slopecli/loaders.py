@@ -251,9 +251,7 @@ class CsvTable:
         head = self._fp.read(_HEADER_PEEK_BYTES)
         self._fp.seek(self._start)
         if head.startswith((b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")):
-            msg = (
-                f"{self.name}: a compressed file; decompress it first (zcat FILE | slopecli compute - …)"
-            )
+            msg = f"{self.name}: a compressed file; decompress it first (zcat FILE | slopecli compute - …)"
             raise DataError(msg)
         nul = head.find(b"\0")
         if nul >= 0:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from slopecli.csv_diagnosis import NUMBER
 from slopecli.errors import InputError
 from slopecli.evaluate import evaluate_split
 from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
@@ -136,6 +137,7 @@ def open_rows(
         return
     if str(file) == STDIN:
         with CsvTable(sys.stdin.buffer, "<stdin>", options) as table:
+            warn_if_header_is_data(table)
             yield Source(table.name, table.features, table.chunks)
         return
     try:
@@ -144,6 +146,8 @@ def open_rows(
         msg = f"{file}: cannot open it: {_reason(exc)}"
         raise InputError(msg) from None
     with fp, open_table(fp, str(file), options) as table:
+        if isinstance(table, CsvTable):
+            warn_if_header_is_data(table)
         parts = table.parts if isinstance(table, CsvTable) else None
         yield Source(table.name, table.features, table.chunks, parts)
 
@@ -193,6 +197,17 @@ def biased(source: Source) -> Source:
         return [with_bias(p) for p in found] if found else None
 
     return Source(source.name, (*source.features, BIAS), lambda: with_bias(source.chunks()), split)
+
+
+def warn_if_header_is_data(table: CsvTable) -> None:
+    """A header whose every name is a number is almost surely the first data row."""
+    if table.options.header and all(NUMBER.fullmatch(name) for name in table.layout.names):
+        from slopecli.cli.app import report
+
+        report(
+            f"slopecli: warning: {table.name}:1: the header row looks like data (every field is a"
+            " number); if the file has no header, add --no-header"
+        )
 
 
 def check_counts(weights: Vector, source: Source, weights_flag: str) -> None:
