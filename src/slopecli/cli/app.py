@@ -13,9 +13,10 @@ from slopecli.errors import SlopeError
 
 EXIT_OK = 0
 EXIT_DATA = 1
-"""The data or a value is wrong (a SlopeError): bad numbers, wrong counts, ragged rows."""
+"""The data or a value is wrong, as slopecli checks it (a SlopeError): bad numbers, wrong counts,
+ragged rows, a file that cannot be opened, a failed batch file, a diverged run."""
 EXIT_USAGE = 2
-"""The command line is malformed: unknown flag, missing value, a file that does not exist."""
+"""The parser rejected the command line: unknown flag, missing value, wrong type or range."""
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
