@@ -18,7 +18,7 @@ from typing import IO, Protocol
 from slopecli.core import Sums, Vector
 from slopecli.errors import InputError, SlopeError
 from slopecli.evaluate import RowBatch, evaluate, evaluate_split
-from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
+from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, open_table, with_bias
 from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
 from slopecli.text import count
 
@@ -261,10 +261,3 @@ def default_jobs() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
-
-
-def options_for(path: Path, options: CsvOptions, delimiter: str | None) -> CsvOptions:
-    """The options for one file: its own delimiter follows its suffix unless one was given."""
-    from dataclasses import replace
-
-    return replace(options, delimiter=delimiter_for(str(path), delimiter))

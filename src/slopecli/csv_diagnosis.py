@@ -25,7 +25,7 @@ def diagnose(
 ) -> DataError | NumericError | None:
     """The first problem in the file, with its line and column, or None if Python finds none."""
     lines = _decoded_lines(fp, name)
-    reader = csv.reader(lines, delimiter=options.delimiter)
+    reader = csv.reader(lines, delimiter=options.delimiter or ",")  # CsvTable resolved it
     used = {i: layout.names[i] for i in (*layout.feature_positions, layout.target_position)}
     width = len(layout.names)
     line = 0

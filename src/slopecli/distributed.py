@@ -28,7 +28,7 @@ from slopecli.batch import FileResult, Task, process
 from slopecli.core import Sums, Vector
 from slopecli.errors import InputError, SlopeError
 from slopecli.evaluate import evaluate
-from slopecli.loaders import BIAS, Chunk, CsvOptions, Layout, open_table, with_bias
+from slopecli.loaders import BIAS, Chunk, CsvOptions, Layout, delimiter_for, open_table, with_bias
 from slopecli.parquet import is_parquet
 from slopecli.text import count
 
@@ -159,7 +159,7 @@ def _file_sums(task: Task, layout: Layout) -> Any:
     else:
         frame = dd.read_csv(
             str(task.path),
-            sep=task.options.delimiter,
+            sep=delimiter_for(str(task.path), task.options.delimiter),
             header=None,
             names=internal,
             skiprows=layout.header_lines,

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,14 +52,15 @@ class CsvOptions:
     """How to read a delimited file.
 
     Attributes:
-        delimiter: one character; ``","`` for CSV, ``"\\t"`` for TSV.
+        delimiter: one character; ``","`` for CSV, ``"\\t"`` for TSV; None: by the file's
+            suffix (tab for ``.tsv``, else comma), decided when the table is opened.
         header: whether the first record names the columns.
         target_column: the column holding the target; default ``target``, else the last column.
         features: the feature columns, in the order the weights follow; default all but the target.
         block_bytes: bytes parsed per chunk.
     """
 
-    delimiter: str = ","
+    delimiter: str | None = ","
     header: bool = True
     target_column: str | None = None
     features: tuple[str, ...] | None = None
@@ -118,7 +119,8 @@ class CsvTable:
 
     def __init__(self, fp: IO[bytes], name: str, options: CsvOptions) -> None:
         self.name = name
-        self.options = options
+        self.delimiter = delimiter_for(name, options.delimiter)
+        self.options = replace(options, delimiter=self.delimiter)
         self._spooled = not _seekable(fp)
         self._fp = _spool(fp) if self._spooled else fp
         self._start = self._fp.tell()
@@ -258,7 +260,7 @@ class CsvTable:
             msg = f"{self.name}: not a CSV text file (a NUL byte at offset {nul})"
             raise DataError(msg)
         text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(head)
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.options.delimiter)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         try:
             for record in reader:
                 if any(field.strip() for field in record):

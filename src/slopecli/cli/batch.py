@@ -86,14 +86,13 @@ def batch(
     Example: slopecli batch samples/shards --weights 0,2,1 --combine
     """
     from slopecli import batch as b
-    from slopecli.cli.inputs import csv_options, parse_delimiter, read_weights
+    from slopecli.cli.inputs import csv_options, read_weights
     from slopecli.cli.output import choose_format, held_stdout, make_batch_sink
     from slopecli.errors import InputError
 
     output = choose_format(fmt, json_flag)
     w = read_weights(weights, weights_file)
-    delimiter_flag = parse_delimiter(delimiter)
-    base = csv_options(Path(), header, target_column, features, delimiter)
+    options = csv_options(header, target_column, features, delimiter)
     arguments = list(files or [])
     if files_from is not None:
         arguments += b.read_path_list(_read_list(files_from))
@@ -111,10 +110,7 @@ def batch(
             raise InputError(msg) from None
     from slopecli.render.machine import CsvWriter
 
-    tasks = [
-        b.Task(p, w, b.options_for(p, base, delimiter_flag), planned.get(p), force, CsvWriter, bias)
-        for p in paths
-    ]
+    tasks = [b.Task(p, w, options, planned.get(p), force, CsvWriter, bias) for p in paths]
 
     if scheduler is not None and engine is not o.Engine.dask:
         msg = "--scheduler needs --engine dask"

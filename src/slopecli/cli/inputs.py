@@ -15,7 +15,7 @@ import numpy as np
 from slopecli.csv_diagnosis import NUMBER
 from slopecli.errors import InputError
 from slopecli.evaluate import evaluate_split
-from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, delimiter_for, open_table, with_bias
+from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, open_table, with_bias
 from slopecli.text import count
 from slopecli.values import parse_number, parse_vector, parse_weights_file, saved_features
 
@@ -88,13 +88,12 @@ def flag_rows(inputs: list[str], targets: list[str]) -> Source:
 
 
 def csv_options(
-    file: Path,
     header: bool,
     target_column: str | None,
     features: str | None,
     delimiter: str | None,
 ) -> CsvOptions:
-    """Reading options from the flags; the delimiter follows the file's suffix unless given."""
+    """Reading options from the flags; without --delimiter, each file's suffix decides."""
     delimiter = parse_delimiter(delimiter)
     names = None
     if features is not None:
@@ -103,7 +102,7 @@ def csv_options(
             msg = f"--features: empty column name in {features!r}"
             raise InputError(msg)
     return CsvOptions(
-        delimiter=delimiter_for(str(file), delimiter),
+        delimiter=delimiter,
         header=header,
         target_column=target_column,
         features=names,
@@ -167,7 +166,7 @@ def dataset(
 ) -> Iterator[tuple[Vector, Source]]:
     """The weights and the rows every data command reads, checked against each other."""
     w = read_weights(weights, weights_file)
-    options = csv_options(file or Path(), header, target_column, features, delimiter)
+    options = csv_options(header, target_column, features, delimiter)
     with open_rows(file, inputs, targets, options) as source:
         if bias:
             source = biased(source)

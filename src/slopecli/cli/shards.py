@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slopecli.cli.inputs import csv_options, parse_delimiter, read_weights
+from slopecli.cli.inputs import csv_options, read_weights
 from slopecli.cli.options import OutputFormat
 from slopecli.cli.output import held_stdout, make_sink
 from slopecli.errors import InputError
@@ -35,10 +35,9 @@ def compute_on_dask(
         raise InputError(msg)
     distributed.require_dask()
     w = read_weights(weights, weights_file)
-    base = csv_options(Path(), header, target_column, features, delimiter)
-    flag = parse_delimiter(delimiter)
+    options = csv_options(header, target_column, features, delimiter)
     paths = b.expand_paths([str(file)])
-    tasks = [b.Task(p, w, b.options_for(p, base, flag), bias=bias) for p in paths]
+    tasks = [b.Task(p, w, options, bias=bias) for p in paths]
     with distributed.connection(scheduler, b.default_jobs()) as client:
         results = distributed.run(tasks, client)
     combiner = b.Combiner()
