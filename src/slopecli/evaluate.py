@@ -72,21 +72,24 @@ def evaluate(
     return checked(total, source)
 
 
-def evaluate_parts(
-    parts: Sequence[Iterable[Chunk]],
+def evaluate_split(
+    chunks: Callable[[], Iterable[Chunk]],
+    parts: Sequence[Iterable[Chunk]] | None,
     weights: Vector,
     source: str = "input",
-    retry: Callable[[], Sums] | None = None,
 ) -> Sums:
-    """The sums of independent streams of the same data, read on one thread each.
+    """The sums of every row: from ``parts`` on one thread each when the data was split, else
+    from one pass of ``chunks()``.
 
-    Arrow's parser and numpy release the GIL, so the threads use all cores. The sums merge
-    exactly as one pass would (up to the order of additions). If a part fails, ``retry`` (one
-    sequential pass) runs to find the error and say exactly where it is.
+    Arrow's parser and numpy release the GIL, so the threads use all cores; the sums merge as
+    one pass would (up to the order of additions). If a part fails, one sequential pass of
+    ``chunks()`` finds the error and says exactly where it is.
 
     Raises:
-        SlopeError: the data is wrong (from ``retry``, or the part's own error without it).
+        SlopeError: the data is wrong.
     """
+    if not parts:
+        return evaluate(chunks(), weights, None, source)
     try:
         with ThreadPoolExecutor(max_workers=len(parts)) as pool:
             futures = [pool.submit(evaluate, part, weights, None, source) for part in parts]
@@ -97,23 +100,8 @@ def evaluate_parts(
             msg = f"{source}: no data rows"
             raise DataError(msg)
     except SlopeError:
-        if retry is None:
-            raise
-        return retry()
-    return checked(total, source)
-
-
-def evaluate_split(
-    chunks: Callable[[], Iterable[Chunk]],
-    parts: Sequence[Iterable[Chunk]] | None,
-    weights: Vector,
-    source: str = "input",
-) -> Sums:
-    """The sums of every row: from ``parts`` on threads when the data was split, else one pass
-    of ``chunks()``, which also gives the exact message when a part fails."""
-    if not parts:
         return evaluate(chunks(), weights, None, source)
-    return evaluate_parts(parts, weights, source, retry=lambda: evaluate(chunks(), weights, None, source))
+    return checked(total, source)
 
 
 def rows_of(chunk: Chunk, weights: Vector, source: str = "input") -> RowBatch:
