@@ -208,7 +208,9 @@ def run(
         for task in tasks:
             yield process(task, on_progress, threads=jobs)
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+    from slopecli.lifetime import die_with_parent
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=die_with_parent) as pool:
         pending: list[Future[FileResult]] = []
         try:
             # A bounded window keeps memory flat for millions of files and lets --fail-fast stop soon.
