@@ -23,8 +23,9 @@ from slopecli.batch import (
     run,
 )
 from slopecli.core import Sums
+from slopecli.dataset import Plan
 from slopecli.errors import InputError
-from slopecli.loaders import CsvOptions
+from slopecli.readers.layout import ReadOptions
 
 from conftest import SAMPLES, installed_slopecli, invoke, run_installed
 from oracle import assert_close, exact
@@ -66,11 +67,15 @@ def test_combined_shards_equal_one_pass_and_the_exact_oracle(shards, tmp_path, j
     assert [Path(f["file"]).name for f in doc["files"]] == [f"part-{i}.csv" for i in range(5)]
     assert doc["succeeded"] == 5 and doc["failed"] == 0
     combined = doc["combined"]
-    whole = invoke("compute", str(write_csv(tmp_path / "whole.csv", X, y)), "-w", WEIGHTS, "--json", "--summary").json()
+    whole = invoke(
+        "compute", str(write_csv(tmp_path / "whole.csv", X, y)), "-w", WEIGHTS, "--json", "--summary"
+    ).json()
     want = exact(X.tolist(), y.tolist(), W.tolist())
     assert combined["n"] == whole["n"] == 503
     terms = 2 * np.abs(X).T @ np.abs(X @ W - y) / len(y)
-    for got, one_pass, expected, scale in zip(combined["gradient"], whole["gradient"], want["gradient"], terms, strict=True):
+    for got, one_pass, expected, scale in zip(
+        combined["gradient"], whole["gradient"], want["gradient"], terms, strict=True
+    ):
         assert_close(got, one_pass, scale)
         assert_close(got, expected, scale)
     assert_close(combined["mse"], whole["mse"], whole["mse"])
@@ -90,7 +95,7 @@ def test_per_file_results_match_compute(shards):
 
 def test_worker_processes_return_the_same_sums_as_in_process(shards):
     folder, _, _ = shards
-    tasks = [Task(p, W, CsvOptions()) for p in sorted(folder.iterdir())]
+    tasks = [Task(p, Plan(W, "--weights", ReadOptions())) for p in sorted(folder.iterdir())]
     here = list(run(tasks, jobs=1))
     pool = list(run(tasks, jobs=2))
     assert [r.path for r in pool] == [t.path for t in tasks]
@@ -106,15 +111,23 @@ def test_bad_files_are_reported_and_skipped(shards, tmp_path):
     (folder / "part-2.csv").write_text("a,b,c,target\n1,2,3,4\n1,2,oops,4\n")
     (folder / "zz-ragged.csv").write_text("a,b,c,target\n1,2,3\n")
     missing = tmp_path / "missing.csv"
-    run_ = run_installed("batch", str(folder), str(missing), "-w", WEIGHTS, "--format", "jsonl", "--jobs", "2")
+    run_ = run_installed(
+        "batch", str(folder), str(missing), "-w", WEIGHTS, "--format", "jsonl", "--jobs", "2"
+    )
     assert run_.exit_code == 1
     records = run_.jsonl()
     files = records[:-1]
     assert [r["ok"] for r in files] == [True, True, False, True, True, False, False]
     assert files[2]["error"] == f"{folder / 'part-2.csv'}:3:3: column 'c': 'oops' is not a number"
     assert files[5]["error"] == f"{folder / 'zz-ragged.csv'}:2: expected 4 fields, found 3"
-    assert files[6]["error"] == f"{missing}: No such file or directory"
-    assert records[-1] == {"kind": "summary", "format_version": 1, "weights": [0.5, -1.25, 2.0], "succeeded": 4, "failed": 3}
+    assert files[6]["error"] == f"{missing}: cannot open it: No such file or directory"
+    assert records[-1] == {
+        "kind": "summary",
+        "format_version": 1,
+        "weights": [0.5, -1.25, 2.0],
+        "succeeded": 4,
+        "failed": 3,
+    }
     assert run_.stderr.splitlines() == [
         f"slopecli: error: {files[2]['error']}",
         f"slopecli: error: {files[5]['error']}",
@@ -129,7 +142,10 @@ def test_fail_fast_stops_at_the_first_failure(shards):
     run_ = invoke("batch", str(folder), "-w", WEIGHTS, "--format", "jsonl", "--fail-fast", "--jobs", "1")
     assert run_.exit_code == 1
     assert [r.get("ok") for r in run_.jsonl()[:-1]] == [True, False]
-    assert run_.stderr.splitlines()[-1] == "slopecli: error: batch: 1 of 2 files failed; stopped after 2 of 5 (--fail-fast)"
+    assert (
+        run_.stderr.splitlines()[-1]
+        == "slopecli: error: batch: 1 of 2 files failed; stopped after 2 of 5 (--fail-fast)"
+    )
 
 
 def test_combine_rejects_a_shard_with_other_columns(shards):
@@ -138,7 +154,10 @@ def test_combine_rejects_a_shard_with_other_columns(shards):
     doc = invoke("batch", str(folder), "-w", WEIGHTS, "--combine", "--json").json()
     bad = doc["files"][3]
     assert bad["ok"] is False
-    assert "columns (x, b, c) differ from the first file's (a, b, c)" in bad["error"]
+    assert bad["error"] == (
+        f"{folder / 'part-3.csv'}: features (x, b, c) differ from (a, b, c) in the first file,"
+        f" {folder / 'part-0.csv'}; the weights follow features by name"
+    )
     assert doc["combined"]["n"] == 503 - 150
 
 
@@ -187,7 +206,9 @@ def _unnamed_output_open(pid: int) -> bool:
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_run_killed_mid_write_leaves_no_output_file(tmp_path, sig, code):
     rng = np.random.default_rng(0)
-    big = write_csv(tmp_path / "big.csv", rng.normal(size=(400_000, 3)).round(4), rng.normal(size=400_000).round(4))
+    big = write_csv(
+        tmp_path / "big.csv", rng.normal(size=(400_000, 3)).round(4), rng.normal(size=400_000).round(4)
+    )
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [installed_slopecli(), "batch", str(big), "-w", WEIGHTS, "--out", str(out), "--jobs", "1"],
@@ -211,7 +232,9 @@ def test_files_from_a_list_and_stdin(shards, tmp_path):
     listing = tmp_path / "list.txt"
     listing.write_text(f"# shards\n{folder / 'part-0.csv'}\n\n{folder / 'part-4.csv'}\n")
     from_file = invoke("batch", "--files-from", str(listing), "-w", WEIGHTS, "--json").json()
-    from_stdin = run_installed("batch", "--files-from", "-", "-w", WEIGHTS, "--json", input=listing.read_text()).json()
+    from_stdin = run_installed(
+        "batch", "--files-from", "-", "-w", WEIGHTS, "--json", input=listing.read_text()
+    ).json()
     assert [Path(f["file"]).name for f in from_file["files"]] == ["part-0.csv", "part-4.csv"]
     assert from_stdin["files"] == from_file["files"]
 
@@ -244,23 +267,88 @@ def test_plan_outputs_refuses_colliding_names(tmp_path):
         plan_outputs([tmp_path / "x" / "p.csv", tmp_path / "y" / "p.csv"], tmp_path / "out")
 
 
-def test_combiner_merges_only_matching_shards():
+def test_combiner_merges_the_files_that_succeeded():
     one = FileResult(Path("1.csv"), ("a",), Sums(2, np.array([1.0]), 3.0))
     two = FileResult(Path("2.csv"), ("a",), Sums(3, np.array([2.0]), 4.0))
-    odd = FileResult(Path("3.csv"), ("b",), Sums(1, np.array([5.0]), 5.0))
     combiner = Combiner()
-    for result in (one, FileResult(Path("bad.csv"), error="x"), two, odd):
+    for result in (one, FileResult(Path("bad.csv"), error="x"), two):
         combiner.add(result)
     assert combiner.total is not None
     assert (combiner.total.n, combiner.total.xte.tolist(), combiner.total.sse) == (5, [3.0], 7.0)
-    assert odd.error is not None and odd.sums is None
+    assert combiner.features == ("a",)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_files_with_the_same_columns_in_another_order_give_the_same_results(tmp_path, jobs):
+    """The weights follow the first file's feature order; a later file is read by name."""
+    (tmp_path / "a.csv").write_text("size,rooms,age,target\n1,2,3,0\n")
+    (tmp_path / "b.csv").write_text("age,size,rooms,target\n3,1,2,0\n")
+    (tmp_path / "c.csv").write_text("rooms,target,age,size\n2,0,3,1\n")
+    doc = invoke("batch", str(tmp_path), "-w", "0,2,1", "--json", "--combine", "-j", jobs).json()
+    records = [{k: r[k] for k in ("n", "features", "gradient", "mse")} for r in doc["files"]]
+    assert (
+        records
+        == [{"n": 1, "features": ["size", "rooms", "age"], "gradient": [14.0, 28.0, 42.0], "mse": 49.0}] * 3
+    )
+    assert doc["combined"] == {
+        "n": 3,
+        "features": ["size", "rooms", "age"],
+        "gradient": [14.0, 28.0, 42.0],
+        "mse": 49.0,
+    }
+
+
+def test_a_file_with_other_feature_names_fails_naming_both_lists(tmp_path):
+    (tmp_path / "a.csv").write_text("size,rooms,age,target\n1,2,3,0\n")
+    (tmp_path / "b.csv").write_text("size,rooms,year,target\n1,2,3,0\n")
+    run_ = invoke("batch", str(tmp_path), "-w", "0,2,1", "--format", "jsonl")
+    assert run_.exit_code == 1
+    assert run_.jsonl()[1]["error"] == (
+        f"{tmp_path / 'b.csv'}: features (size, rooms, year) differ from (size, rooms, age) in the first"
+        f" file, {tmp_path / 'a.csv'}; the weights follow features by name"
+    )
+
+
+def test_features_flag_sets_the_order_for_every_file(tmp_path):
+    (tmp_path / "a.csv").write_text("size,rooms,age,target\n1,2,3,0\n")
+    (tmp_path / "b.csv").write_text("age,size,rooms,target\n3,1,2,0\n")
+    doc = invoke("batch", str(tmp_path), "-w", "1,0,2", "--features", "age,size,rooms", "--json").json()
+    assert [r["gradient"] for r in doc["files"]] == [[42.0, 14.0, 28.0]] * 2
+
+
+def test_no_header_files_are_read_by_position(tmp_path):
+    (tmp_path / "a.csv").write_text("1,2,3,0\n")
+    (tmp_path / "b.csv").write_text("3,1,2,0\n")
+    doc = invoke("batch", str(tmp_path), "-w", "0,2,1", "--no-header", "--json").json()
+    assert [r["mse"] for r in doc["files"]] == [49.0, 16.0]  # b.csv: 0·3 + 2·1 + 1·2 = 4
+
+
+def test_weights_saved_for_other_features_are_refused_in_batch(tmp_path):
+    (tmp_path / "a.csv").write_text("size,rooms,age,target\n1,2,3,0\n")
+    saved = tmp_path / "w.json"
+    saved.write_text('{"weights": [0, 2, 1], "features": ["size", "rooms", "age"]}')
+    swapped = invoke(
+        "batch", str(tmp_path / "a.csv"), "--weights-file", str(saved), "--features", "rooms,size,age"
+    )
+    assert swapped.exit_code == 1
+    assert swapped.stderr.startswith(
+        f"slopecli: error: --weights-file {saved}: saved for features (size, rooms, age), but"
+    )
+    other = tmp_path / "o.json"
+    other.write_text('{"weights": [0, 2, 1], "features": ["a", "b", "c"]}')
+    run_ = invoke("batch", str(tmp_path / "a.csv"), "--weights-file", str(other), "--json")
+    assert run_.exit_code == 1
+    assert (
+        "features (size, rooms, age) differ from (a, b, c) that --weights-file"
+        in run_.json()["files"][0]["error"]
+    )
 
 
 def test_process_reports_chunk_progress_in_bytes(tmp_path):
     rng = np.random.default_rng(3)
     path = write_csv(tmp_path / "p.csv", rng.normal(size=(20_000, 3)), rng.normal(size=20_000))
     seen: list[int] = []
-    result = process(Task(path, W, CsvOptions(block_bytes=64 << 10)), seen.append)
+    result = process(Task(path, Plan(W, "--weights", ReadOptions(block_bytes=64 << 10))), seen.append)
     assert result.ok and result.sums is not None and result.sums.n == 20_000
     assert len(seen) > 5
     assert 0 < sum(seen) <= path.stat().st_size
@@ -301,7 +389,9 @@ def test_batch_of_samples_through_the_installed_command():
     run_ = run_installed("batch", str(SAMPLES / "shards"), "-w", "0,2,1", "--combine", "--json")
     assert run_.exit_code == 0, run_.stderr
     combined = run_.json()["combined"]
-    single = run_installed("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--json", "--summary").json()
+    single = run_installed(
+        "compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--json", "--summary"
+    ).json()
     assert combined["n"] == single["n"] == 5
     np.testing.assert_allclose(combined["gradient"], single["gradient"], rtol=1e-12)
     assert combined["mse"] == pytest.approx(single["mse"], rel=1e-12)

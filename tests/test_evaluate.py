@@ -11,8 +11,10 @@ import pytest
 
 from slopecli.core import Sums, error, gradient, mse, predict, slope
 from slopecli.errors import InputError, NumericError
-from slopecli.evaluate import RowBatch, evaluate
-from slopecli.loaders import Chunk, CsvOptions, CsvTable
+from slopecli.evaluation import RowBatch, evaluate
+from slopecli.readers.chunk import Chunk
+from slopecli.readers.delimited import CsvTable
+from slopecli.readers.layout import ReadOptions as CsvOptions
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray]  # X (n×d), y (n), w (d)
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 from slopecli.errors import DataError, NumericError, SlopeError
-from slopecli.loaders import BLOCK_BYTES, Chunk, CsvOptions, CsvTable, delimiter_for
+from slopecli.readers.chunk import Chunk
+from slopecli.readers.delimited import CsvTable
+from slopecli.readers.layout import BLOCK_BYTES, delimiter_for
+from slopecli.readers.layout import ReadOptions as CsvOptions
 
 NAME = "f.csv"
 

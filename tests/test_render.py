@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from slopecli.evaluate import evaluate
-from slopecli.loaders import Chunk
+from slopecli.evaluation import evaluate
+from slopecli.readers.chunk import Chunk
 from slopecli.render.machine import CsvWriter, JsonlWriter, JsonWriter
 from slopecli.render.numbers import elide, factor, num, vec
 from slopecli.render.tables import TableWriter

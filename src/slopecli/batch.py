@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from slopecli.core import Sums, Vector
+from slopecli.dataset import Plan, open_path, opening_error
 from slopecli.errors import InputError, SlopeError
-from slopecli.evaluate import RowBatch, evaluate, evaluate_split
-from slopecli.loaders import BIAS, Chunk, CsvOptions, CsvTable, open_table, with_bias
+from slopecli.evaluation import RowBatch, evaluate, evaluate_table
 from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
-from slopecli.text import count
+from slopecli.readers.chunk import Chunk
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
@@ -42,13 +42,10 @@ class Task:
     """
 
     path: Path
-    weights: Vector
-    options: CsvOptions
+    plan: Plan
     out: Path | None = None
     force: bool = False
     row_writer: Callable[[IO[bytes]], RowWriter] | None = None
-    bias: bool = False
-    """Append the constant feature ``bias`` (the last weight is the intercept)."""
 
 
 @dataclass
@@ -135,34 +132,31 @@ def process(task: Task, on_progress: Callable[[int], None] | None = None, thread
     then reported when the file is done, not chunk by chunk).
     """
     result = FileResult(task.path)
+    weights = task.plan.weights
     try:
         result.size = task.path.stat().st_size
-        with task.path.open("rb") as fp, open_table(fp, str(task.path), task.options) as table:
-            result.features = (*table.features, BIAS) if task.bias else table.features
-            if len(task.weights) != len(result.features):
-                msg = (
-                    f"{task.path}: {count(len(task.weights), 'weight')}, but the file has"
-                    f" {count(len(result.features), 'feature')}{' (with --bias)' if task.bias else ''}"
-                )
-                raise InputError(msg)
-            add = with_bias if task.bias else iter
-            parts = table.parts(threads) if isinstance(table, CsvTable) and task.out is None else None
-            if parts:
-                every = [add(p) for p in parts]
-                result.sums = evaluate_split(lambda: add(table.chunks()), every, task.weights, str(task.path))
+        fp = task.path.open("rb")
+    except OSError as exc:
+        result.error = opening_error(task.path, exc)
+        return result
+    try:
+        with fp, open_path(task.plan, task.path, fp) as table:
+            result.features = table.features
+            if task.out is None and threads > 1 and table.pieces(threads):
+                result.sums = evaluate_table(table, weights, threads)
                 return result
-            chunks = add(table.chunks())
+            chunks: Iterable[Chunk] = table.chunks()
             if on_progress is not None:
                 chunks = _reporting(chunks, fp, on_progress)
             if task.out is None or task.row_writer is None:
-                result.sums = evaluate(chunks, task.weights, None, str(task.path))
+                result.sums = evaluate(chunks, weights, None, str(task.path))
             else:
                 result.sums = _evaluate_to_file(task, task.out, task.row_writer, result.features, chunks)
                 result.out = task.out
     except SlopeError as exc:
         result.error = str(exc)
     except OSError as exc:
-        result.error = f"{task.path}: {exc.strerror or exc}"
+        result.error = f"{exc.filename or task.path}: {exc.strerror or exc}"
     return result
 
 
@@ -182,14 +176,20 @@ def _evaluate_to_file(
     features: tuple[str, ...],
     chunks: Iterable[Chunk],
 ) -> Sums:
+    weights = task.plan.weights
     try:
         with AtomicFile(out, overwrite=task.force) as fp:
             writer = row_writer(fp)
-            writer.begin(features, task.weights)
-            sums = evaluate(chunks, task.weights, writer.rows, str(task.path))
+            writer.begin(features, weights)
+            sums = evaluate(chunks, weights, writer.rows, str(task.path))
             writer.end(sums)
     except OutputExists:
         msg = f"{out}: already exists (--force overwrites it)"
+        raise InputError(msg) from None
+    except OSError as exc:
+        if exc.filename is not None and str(exc.filename) == str(task.path):
+            raise  # a read error of the input, reported against it
+        msg = f"--out: {out}: cannot write it: {exc.strerror or exc}"
         raise InputError(msg) from None
     return sums
 
@@ -234,8 +234,7 @@ def run(
 class Combiner:
     """Merges the sums of files that are shards of one dataset.
 
-    A shard whose features differ from the first good shard's is turned into a failure: its
-    rows cannot belong to the same model.
+    Every file was read with its features in the weights' order (or failed), so their sums add.
     """
 
     def __init__(self) -> None:
@@ -245,15 +244,7 @@ class Combiner:
     def add(self, result: FileResult) -> None:
         if result.sums is None:
             return
-        if self.features is None:
-            self.features = result.features
-        elif result.features != self.features:
-            result.error = (
-                f"{result.path}: columns ({', '.join(result.features)}) differ from the first"
-                f" file's ({', '.join(self.features)}); --combine needs shards of one dataset"
-            )
-            result.sums = None
-            return
+        self.features = result.features
         self.total = result.sums if self.total is None else self.total + result.sums
 
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from slopecli.core import Sums, Vector, update
 from slopecli.errors import NumericError
-from slopecli.evaluate import RowBatch, checked, evaluate, rows_of
-from slopecli.loaders import Chunk
+from slopecli.evaluation import RowBatch, checked, evaluate, rows_of
+from slopecli.readers.chunk import Chunk
 
 Data = Callable[[], Iterable[Chunk]]
 """A fresh pass over the rows, each time it is called."""

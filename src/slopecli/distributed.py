@@ -1,14 +1,15 @@
 """``--engine dask``: the same sums, computed where the data lives, on a Dask cluster.
 
-Each file is read with ``dask.dataframe`` (CSV or Parquet) in partitions; each partition goes
-through the core's own reducer (:meth:`Sums.of` via :func:`evaluate`) on a worker, and the
-partition sums are added — the one formula the local engine uses too. With ``--out``, each
-file's per-row results are written by a worker with the local engine's :func:`batch.process`,
-atomically as always.
+Every file is read by slopecli's own readers, on the workers: it is cut into pieces (byte ranges
+of a CSV file at line starts, runs of row groups of a Parquet file), each piece is one task that
+opens the file with :func:`slopecli.dataset.open_path` and folds its rows into the core's
+reducer, and the pieces' sums are added. A file therefore reads exactly as it does locally: the
+same dialect, the same rejections, the same features by name. With ``--out``, each file's
+per-row results are written by a worker with the local engine's :func:`batch.process`.
 
-A file that fails on a worker is diagnosed by slopecli's own loader, also on a worker, so the
-message is the same one line (file, line, column) the local engine gives. Paths must be readable
-by the client (for the header) and by the workers: a shared filesystem, as Dask itself assumes.
+A file whose piece fails is read once more on a worker by :func:`batch.process`, which names
+the file, line and column, as the local engine does. Paths must be readable by the client (for
+the header) and by the workers: a shared filesystem, as Dask itself assumes.
 
 Dask is an optional extra; nothing imports this module unless ``--engine dask`` is asked for.
 """
@@ -20,29 +21,28 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from slopecli.batch import FileResult, Task, process
-from slopecli.core import Sums, Vector
+from slopecli.core import Sums
+from slopecli.dataset import Plan, open_path, opening_error
 from slopecli.errors import InputError, SlopeError
-from slopecli.evaluate import evaluate
-from slopecli.loaders import BIAS, Chunk, CsvOptions, Layout, delimiter_for, open_table, with_bias
-from slopecli.parquet import is_parquet
-from slopecli.text import count
+from slopecli.evaluation import checked, evaluate
+from slopecli.readers.table import Piece
 
 INSTALL = 'the dask engine needs the optional extra: pip install "slopecli[dask]"'
 SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 IN_PROCESS = ("synchronous", "threads", "processes")
 """``--scheduler`` values that run in this process, without a cluster."""
-BLOCK_BYTES = 64 << 20
+PIECE_BYTES = 64 << 20
+"""About how much of a file one task reads."""
 
 
 def require_dask() -> None:
     """Fail with the install command when the extra is missing."""
     try:
-        import dask.dataframe  # noqa: F401
+        import dask  # noqa: F401
         import distributed  # noqa: F401
     except ImportError:
         raise InputError(INSTALL) from None
@@ -106,7 +106,7 @@ def _run(tasks: list[Task], client: Any) -> list[FileResult]:
 
     results: list[FileResult] = []
     pending: list[tuple[int, Any]] = []
-    unreadable: list[tuple[int, BaseException]] = []
+    split: set[int] = set()
     for i, task in enumerate(tasks):
         result = FileResult(task.path)
         results.append(result)
@@ -115,85 +115,42 @@ def _run(tasks: list[Task], client: Any) -> list[FileResult]:
             if task.out is not None:
                 pending.append((i, dask.delayed(process)(task)))
                 continue
-            layout, result.features = _layout(task)
-            pending.append((i, _file_sums(task, layout)))
+            with open_path(task.plan, task.path) as table:
+                result.features = table.features
+                pieces: list[Piece | None] = [*table.pieces(-(-result.size // PIECE_BYTES))] or [None]
         except SlopeError as exc:
             result.error = str(exc)
+            continue
         except OSError as exc:
-            result.error = f"{task.path}: {exc.strerror or exc}"
-        except ValueError as exc:  # dask.dataframe parses a sample of the file here, on the client
-            unreadable.append((i, exc))
-    for i, failure in unreadable:
-        results[i] = _diagnosed(tasks[i], failure, client)
+            result.error = opening_error(task.path, exc)
+            continue
+        if pieces != [None]:
+            split.add(i)
+        sums = [dask.delayed(_piece_sums)(task.plan, task.path, piece) for piece in pieces]
+        while len(sums) > 1:
+            sums = [dask.delayed(_add)(*sums[k : k + 2]) for k in range(0, len(sums), 2)]
+        pending.append((i, sums[0]))
     positions = [i for i, _ in pending]
     for i, value in zip(positions, _gather([work for _, work in pending], client), strict=True):
         if isinstance(value, FileResult):
             results[i] = value
         elif isinstance(value, Sums):
-            results[i].sums = value
+            try:
+                results[i].sums = checked(value, str(tasks[i].path))
+            except SlopeError as exc:
+                results[i].error = str(exc)
+        elif isinstance(value, SlopeError) and i not in split:
+            results[i].error = str(value)
         else:
             results[i] = _diagnosed(tasks[i], value, client)
     return results
 
 
-def _layout(task: Task) -> tuple[Layout, tuple[str, ...]]:
-    with task.path.open("rb") as fp, open_table(fp, str(task.path), task.options) as table:
-        features = (*table.features, BIAS) if task.bias else table.features
-        if len(task.weights) != len(features):
-            weights, columns = count(len(task.weights), "weight"), count(len(features), "feature")
-            msg = f"{task.path}: {weights}, but the file has {columns}"
-            raise InputError(msg)
-        return table.layout, features
-
-
-def _file_sums(task: Task, layout: Layout) -> Any:
-    """A delayed Sums for the whole file: one reducer call per partition, added pairwise."""
-    import dask
-    import dask.dataframe as dd
-
-    internal = [f"c{i}" for i in range(len(layout.names))]
-    used = [*layout.feature_positions, layout.target_position]
-    if is_parquet(str(task.path)):
-        frame = dd.read_parquet(str(task.path), columns=[layout.names[i] for i in used])
-        frame.columns = [internal[i] for i in used]
-    else:
-        frame = dd.read_csv(
-            str(task.path),
-            sep=delimiter_for(str(task.path), task.options.delimiter),
-            header=None,
-            names=internal,
-            skiprows=layout.header_lines,
-            usecols=[internal[i] for i in used],
-            dtype=dict.fromkeys((internal[i] for i in used), "float64"),
-            blocksize=BLOCK_BYTES,
-            sample=min(BLOCK_BYTES, 256_000),
-            skip_blank_lines=True,
-        )
-    features = [internal[i] for i in layout.feature_positions]
-    target = internal[layout.target_position]
-    parts = [
-        dask.delayed(_partition_sums)(part, features, target, task.weights, str(task.path), task.bias)
-        for part in frame.to_delayed()
-    ]
-    while len(parts) > 1:
-        parts = [dask.delayed(_add)(*parts[i : i + 2]) for i in range(0, len(parts), 2)]
-    return parts[0]
-
-
-def _partition_sums(
-    frame: Any, features: list[str], target: str, weights: Vector, name: str, bias: bool
-) -> Sums:
-    """One partition through the core's reducer. Runs on a worker."""
-    import numpy as np
-
-    X = frame[features].to_numpy(dtype=np.float64)
-    y = frame[target].to_numpy(dtype=np.float64)
-    if not (np.isfinite(X).all() and np.isfinite(y).all()):
-        # Empty fields read as NaN here; the local loader will say which line and column.
-        msg = f"{name}: a value is empty, NaN or infinite"
-        raise ValueError(msg)
-    chunks = [Chunk(X, y, 0)]
-    return evaluate(with_bias(chunks) if bias else chunks, weights, None, name)
+def _piece_sums(run: Plan, path: Path, piece: Piece | None) -> Sums:
+    """The sums of one piece of a file (or of all of it), read by slopecli's reader. Runs on a worker."""
+    with open_path(run, path) as table:
+        chunks = table.chunks() if piece is None else table.read_piece(piece)
+        return evaluate(chunks, run.weights, None, str(path))
 
 
 def _add(*sums: Sums) -> Sums:
@@ -212,7 +169,7 @@ def _gather(delayed: list[Any], client: Any) -> list[Any]:
         for item in delayed:
             try:
                 values.append(dask.compute(item)[0])
-            except (ValueError, TypeError, OSError, SlopeError) as exc:
+            except (SlopeError, OSError) as exc:
                 values.append(exc)
         return values
     futures = client.compute(delayed)
@@ -224,13 +181,10 @@ def _gather(delayed: list[Any], client: Any) -> list[Any]:
 
 
 def _diagnosed(task: Task, failure: BaseException, client: Any) -> FileResult:
-    """The local engine's one-line reason for a file Dask could not read, found on a worker."""
-    if isinstance(failure, SlopeError):
-        return FileResult(task.path, error=str(failure))
-    plain = replace(task, out=None, options=replace(task.options, block_bytes=CsvOptions().block_bytes))
-    found = process(plain) if client is None else client.submit(process, plain, pure=False).result()
+    """The local engine's one-line reason for a file one of whose pieces failed, found on a worker."""
+    found = process(task) if client is None else client.submit(process, task, pure=False).result()
     if found.error is None:
-        found = FileResult(task.path, error=f"{task.path}: Dask could not read it: {failure}")
+        found = FileResult(task.path, error=f"{task.path}: cannot read it on the cluster: {failure}")
     found.size = _size(task.path)
     return found
 

@@ -28,3 +28,9 @@ class CheckFailed(SlopeError):
     """The analytic gradient and the finite differences disagree (``slopecli check``)."""
 
     exit_code = 3
+
+
+class UsageError(SlopeError):
+    """The command line asks for something slopecli cannot do: flags that conflict or do not apply."""
+
+    exit_code = 2

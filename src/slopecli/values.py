@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 
 from slopecli.core import Vector
-from slopecli.csv_diagnosis import NUMBER
 from slopecli.errors import InputError
+
+# The decimal syntax Arrow accepts, so a number means the same on a flag and in a file (Python's
+# float() alone would also take "1_000" and full-width digits, which Arrow rejects).
+NUMBER = re.compile(
+    r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE | re.ASCII
+)
 
 
 def parse_number(text: str, where: str) -> float:
@@ -25,8 +31,6 @@ def parse_number(text: str, where: str) -> float:
     if not item:
         msg = f"{where}: expected a number, got an empty value"
         raise InputError(msg)
-    # The syntax the CSV reader accepts, so a number means the same on a flag and in a file
-    # (Python's float() alone would also take "1_000" and full-width digits).
     if not NUMBER.fullmatch(item):
         msg = f"{where}: {item!r} is not a number"
         raise InputError(msg)

@@ -6,18 +6,24 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
+if TYPE_CHECKING:
+    from slopecli.dataset import DataOptions
+
 EXIT_TERMINATED = 143
 
 
 @app.command()
+@o.data_flags(rows=False)
 def batch(
+    *,
+    data: "DataOptions",
     files: Annotated[
         list[str] | None,
         typer.Argument(
@@ -35,13 +41,6 @@ def batch(
             rich_help_panel=o.DATA,
         ),
     ] = None,
-    weights: o.Weights = None,
-    weights_file: o.WeightsFile = None,
-    header: o.Header = True,
-    target_column: o.TargetColumn = None,
-    features: o.Features = None,
-    delimiter: o.Delimiter = None,
-    bias: o.Bias = False,
     combine: Annotated[
         bool,
         typer.Option(
@@ -86,13 +85,12 @@ def batch(
     Example: slopecli batch samples/shards --weights 0,2,1 --combine
     """
     from slopecli import batch as b
-    from slopecli.cli.inputs import csv_options, read_weights
     from slopecli.cli.output import choose_format, held_stdout, make_batch_sink
+    from slopecli.dataset import plan, with_first_order
     from slopecli.errors import InputError
 
     output = choose_format(fmt, json_flag)
-    w = read_weights(weights, weights_file)
-    options = csv_options(header, target_column, features, delimiter)
+    run = plan(data)
     arguments = list(files or [])
     if files_from is not None:
         arguments += b.read_path_list(_read_list(files_from))
@@ -110,7 +108,8 @@ def batch(
             raise InputError(msg) from None
     from slopecli.render.machine import CsvWriter
 
-    tasks = [b.Task(p, w, options, planned.get(p), force, CsvWriter, bias) for p in paths]
+    run = with_first_order(run, paths)
+    tasks = [b.Task(p, run, planned.get(p), force, CsvWriter) for p in paths]
 
     if scheduler is not None and engine is not o.Engine.dask:
         msg = "--scheduler needs --engine dask"
@@ -130,8 +129,8 @@ def batch(
             results: Iterable[b.FileResult] = distributed.run(tasks, client)
         else:
             results = b.run(tasks, jobs or b.default_jobs(), progress.chunk)
-        sink = make_batch_sink(output, stdout, combine=combine, precision=precision, d=len(w))
-        sink.begin(w)
+        sink = make_batch_sink(output, stdout, combine=combine, precision=precision, d=len(run.weights))
+        sink.begin(run.weights)
         combiner = b.Combiner()
         done = 0
         for result in results:
@@ -155,6 +154,7 @@ def batch(
 
 
 def _read_list(source: str) -> str:
+    from slopecli.dataset import opening_error
     from slopecli.errors import InputError
 
     if source == "-":
@@ -162,8 +162,7 @@ def _read_list(source: str) -> str:
     try:
         return Path(source).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        msg = f"--files-from: {source}: cannot read it: {exc.strerror or exc}"
-        raise InputError(msg) from None
+        raise InputError(f"--files-from: {opening_error(source, exc)}") from None
     except UnicodeDecodeError as exc:
         msg = f"--files-from: {source}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
         raise InputError(msg) from None

@@ -10,21 +10,15 @@ from slopecli.cli.app import app
 
 if TYPE_CHECKING:
     from slopecli.core import Vector
+    from slopecli.dataset import DataOptions
     from slopecli.descent import Data
 
 
 @app.command()
+@o.data_flags()
 def check(
-    file: o.File = None,
-    weights: o.Weights = None,
-    weights_file: o.WeightsFile = None,
-    inputs: o.Inputs = None,
-    targets: o.Targets = None,
-    header: o.Header = True,
-    target_column: o.TargetColumn = None,
-    features: o.Features = None,
-    delimiter: o.Delimiter = None,
-    bias: o.Bias = False,
+    *,
+    data: "DataOptions",
     rtol: Annotated[
         float, typer.Option("--rtol", metavar="R", help="Relative tolerance, against the numeric value.")
     ] = 1e-6,
@@ -46,7 +40,7 @@ def check(
     Example: slopecli check samples/points.csv --weights 0,2,1
     """
     from slopecli.cli.inputs import dataset
-    from slopecli.cli.learning import passes, positive
+    from slopecli.cli.learning import positive
     from slopecli.cli.output import choose_format, held_stdout
     from slopecli.descent import check_gradient
     from slopecli.errors import CheckFailed
@@ -55,11 +49,10 @@ def check(
     positive(rtol, "--rtol")
     if atol is not None:
         positive(atol, "--atol")
-    data = dataset(
-        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
-    )
-    with data as (w, source), held_stdout() as out:
-        checks = check_gradient(passes(source), w, rtol=rtol, atol=atol, analytic=analytic_gradient())
+    with dataset(data) as source, held_stdout() as out:
+        checks = check_gradient(
+            source.passes(), source.weights, rtol=rtol, atol=atol, analytic=analytic_gradient()
+        )
         if output is o.OutputFormat.table:
             from slopecli.render.descent_tables import draw_check
             from slopecli.render.tables import stdout_console

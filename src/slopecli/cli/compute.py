@@ -1,21 +1,19 @@
 """``slopecli compute``: preds, error and slope per row, and the gradient and MSE."""
 
+from typing import TYPE_CHECKING
+
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
+if TYPE_CHECKING:
+    from slopecli.dataset import DataOptions
+
 
 @app.command()
+@o.data_flags()
 def compute(
-    file: o.File = None,
-    weights: o.Weights = None,
-    weights_file: o.WeightsFile = None,
-    inputs: o.Inputs = None,
-    targets: o.Targets = None,
-    header: o.Header = True,
-    target_column: o.TargetColumn = None,
-    features: o.Features = None,
-    delimiter: o.Delimiter = None,
-    bias: o.Bias = False,
+    *,
+    data: "DataOptions",
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
     summary: o.Summary = False,
@@ -38,23 +36,19 @@ def compute(
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.output import choose_format, held_stdout, make_sink
-    from slopecli.evaluate import evaluate
+    from slopecli.evaluation import evaluate
 
     output = choose_format(fmt, json_flag)
     if engine is o.Engine.dask:
         from slopecli.cli.shards import compute_on_dask
 
-        compute_on_dask(file, weights, weights_file, header, target_column, features, delimiter, output,
-                        scheduler, precision, bias)  # fmt: skip
+        compute_on_dask(data, output, scheduler, precision)
         return
     if scheduler is not None:
         from slopecli.errors import InputError
 
         raise InputError("--scheduler needs --engine dask")
-    data = dataset(
-        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
-    )
-    with data as (w, source), held_stdout() as out:
+    with dataset(data) as source, held_stdout() as out:
         sink = make_sink(
             output,
             out,
@@ -63,6 +57,9 @@ def compute(
             show_rows=None if all_rows else show_rows,
             title=source.title,
         )
-        sink.begin(source.features, w)
-        sums = source.sums(w) if summary else evaluate(source.chunks(), w, sink.rows, source.name)
+        sink.begin(source.features, source.weights)
+        if summary:
+            sums = source.sums()
+        else:
+            sums = evaluate(source.table.chunks(), source.weights, sink.rows, source.name)
         sink.end(sums)

@@ -1,32 +1,28 @@
 """``slopecli descend``: full-batch gradient descent, its history and its loss curve."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
+if TYPE_CHECKING:
+    from slopecli.dataset import DataOptions
+
 
 @app.command()
+@o.data_flags()
 def descend(
-    file: o.File = None,
+    *,
+    data: "DataOptions",
     learning_rate: o.LearningRate = 0.01,
     steps: Annotated[int, typer.Option("--steps", min=0, metavar="N", help="Updates to make at most.")] = 100,
     tol: Annotated[
         float | None,
         typer.Option("--tol", metavar="TOL", help="Stop once the gradient norm falls below TOL."),
     ] = None,
-    weights: o.Weights = None,
-    weights_file: o.WeightsFile = None,
-    inputs: o.Inputs = None,
-    targets: o.Targets = None,
-    header: o.Header = True,
-    target_column: o.TargetColumn = None,
-    features: o.Features = None,
-    delimiter: o.Delimiter = None,
-    bias: o.Bias = False,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -59,7 +55,7 @@ def descend(
     import json
 
     from slopecli.cli.inputs import dataset
-    from slopecli.cli.learning import passes, positive, refuse_inputs, write_atomically
+    from slopecli.cli.learning import positive, refuse_inputs, write_atomically
     from slopecli.cli.output import choose_format, held_stdout
     from slopecli.descent import descend as run_descent
     from slopecli.errors import InputError
@@ -72,13 +68,13 @@ def descend(
         msg = f"--plot: {plot}: the loss curve is written as SVG; name the file *.svg"
         raise InputError(msg)
     # Saving over the --weights-file is allowed: it has been read, and runs chain that way.
+    file = Path(data.file) if data.file is not None else None
+    weights_file = Path(data.weights_file) if data.weights_file is not None else None
     refuse_inputs("--save-weights", save_weights, file, plot)
     refuse_inputs("--plot", plot, file, weights_file)
-    data = dataset(
-        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
-    )
     streaming = output is o.OutputFormat.jsonl
-    with data as (w, source), held_stdout(streaming) as out, _step_progress(steps) as progress:
+    with dataset(data) as source, held_stdout(streaming) as out, _step_progress(steps) as progress:
+        w = source.weights
         writer = None
         if output is not o.OutputFormat.table:
             from slopecli.render.descent_machine import DescentWriter
@@ -91,7 +87,7 @@ def descend(
             if writer is not None:
                 writer.step(record)
 
-        run = run_descent(passes(source), w, lr, steps, tol, on_step=on_step, source=source.name)
+        run = run_descent(source.passes(), w, lr, steps, tol, on_step=on_step, source=source.name)
         progress.close()
         if writer is not None:
             writer.end(run)

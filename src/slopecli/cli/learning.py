@@ -1,19 +1,12 @@
-"""Shared plumbing of ``step``, ``descend`` and ``check``: validated numbers and cached passes."""
+"""Shared plumbing of ``step``, ``descend`` and ``check``: validated numbers and output files."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
-from slopecli.cli.inputs import Source
-from slopecli.descent import Data
 from slopecli.errors import InputError
-from slopecli.loaders import Chunk
-
-CACHE_BYTES = 256 << 20
-"""Data up to this size is kept in memory after the first pass; larger data is streamed anew each pass."""
 
 
 def positive(value: float, flag: str) -> float:
@@ -21,32 +14,6 @@ def positive(value: float, flag: str) -> float:
         msg = f"{flag}: expected a positive number, got {value:g}"
         raise InputError(msg)
     return value
-
-
-def passes(source: Source) -> Data:
-    """``source``'s rows, one pass per call: from memory once read, if they fit in CACHE_BYTES."""
-    kept: list[Chunk] = []
-    state = {"cached": False, "fits": True}
-
-    def data() -> Iterable[Chunk]:
-        if state["cached"]:
-            return kept
-        return _reading()
-
-    def _reading() -> Iterable[Chunk]:
-        size = 0
-        for chunk in source.chunks():
-            if state["fits"]:
-                size += chunk.X.nbytes + chunk.y.nbytes
-                if size > CACHE_BYTES:
-                    state["fits"] = False
-                    kept.clear()
-                else:
-                    kept.append(chunk)
-            yield chunk
-        state["cached"] = state["fits"]
-
-    return data
 
 
 def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -160,3 +163,59 @@ Bias = Annotated[
         rich_help_panel=DATA,
     ),
 ]
+
+
+# The data flags every command shares, declared once: the decorator below adds them to a
+# command's signature (Typer reads the signature) and hands the command one DataOptions.
+_ROW_FLAGS = {
+    "file": (File, None),
+    "inputs": (Inputs, None),
+    "targets": (Targets, None),
+}
+_TABLE_FLAGS = {
+    "weights": (Weights, None),
+    "weights_file": (WeightsFile, None),
+    "header": (Header, True),
+    "target_column": (TargetColumn, None),
+    "features": (Features, None),
+    "delimiter": (Delimiter, None),
+    "bias": (Bias, False),
+}
+
+
+def data_flags(*, rows: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the data flags, and call it with ``data=DataOptions(...)`` built from them.
+
+    With ``rows``, the command reads one source: FILE, or rows typed as ``--input``/``--target``;
+    without, it names its files itself (``batch``) and gets the rest.
+    """
+    flags = {**_ROW_FLAGS, **_TABLE_FLAGS} if rows else dict(_TABLE_FLAGS)
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command).parameters.values() if p.name != "data"]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=default)
+            for name, (kind, default) in flags.items()
+        ]
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+
+        @functools.wraps(command)
+        def run(**values: Any) -> None:
+            from slopecli.dataset import DataOptions
+
+            given = {name: values.pop(name) for name in flags}
+            for name in ("inputs", "targets"):
+                if name in given:
+                    given[name] = tuple(given[name] or ())
+            if given.get("file") is not None:
+                given["file"] = str(given["file"])
+            if given["weights_file"] is not None:
+                given["weights_file"] = str(given["weights_file"])
+            command(data=DataOptions(**given), **values)
+
+        # FILE first, as before; Typer groups the rest into help panels in this order.
+        run.__signature__ = inspect.Signature([*shared, *own])  # type: ignore[attr-defined]
+        run.__annotations__ = {}
+        return run
+
+    return decorate

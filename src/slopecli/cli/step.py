@@ -1,22 +1,20 @@
 """``slopecli step``: one gradient-descent update, before and after."""
 
+from typing import TYPE_CHECKING
+
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
+if TYPE_CHECKING:
+    from slopecli.dataset import DataOptions
+
 
 @app.command()
+@o.data_flags()
 def step(
-    file: o.File = None,
+    *,
+    data: "DataOptions",
     learning_rate: o.LearningRate = 0.01,
-    weights: o.Weights = None,
-    weights_file: o.WeightsFile = None,
-    inputs: o.Inputs = None,
-    targets: o.Targets = None,
-    header: o.Header = True,
-    target_column: o.TargetColumn = None,
-    features: o.Features = None,
-    delimiter: o.Delimiter = None,
-    bias: o.Bias = False,
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
     summary: o.Summary = False,
@@ -29,7 +27,7 @@ def step(
     Example: slopecli step --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.01
     """
     from slopecli.cli.inputs import dataset
-    from slopecli.cli.learning import passes, positive
+    from slopecli.cli.learning import positive
     from slopecli.cli.output import choose_format, held_stdout
     from slopecli.descent import step as one_step
 
@@ -39,19 +37,17 @@ def step(
 
         raise InputError("--summary has no per-row CSV to write: use --format json or jsonl")
     lr = positive(learning_rate, "--learning-rate")
-    data = dataset(
-        file, inputs, targets, weights, weights_file, header, target_column, features, delimiter, bias
-    )
-    with data as (w, source), held_stdout() as out:
+    with dataset(data) as source, held_stdout() as out:
+        w = source.weights
         if output is o.OutputFormat.table:
             from slopecli.render.descent_tables import StepTables
             from slopecli.render.tables import stdout_console
 
             tables = StepTables(stdout_console(), precision, None if all_rows else show_rows, source.title)
-            tables.end(one_step(passes(source), w, lr, None if summary else tables.rows, source.name))
+            tables.end(one_step(source.passes(), w, lr, None if summary else tables.rows, source.name))
             return
         from slopecli.render.descent_machine import StepWriter
 
         writer = StepWriter(out, output.value, with_rows=not summary)
         writer.begin(source.features, w.tolist(), lr)
-        writer.end(one_step(passes(source), w, lr, None if summary else writer.rows, source.name))
+        writer.end(one_step(source.passes(), w, lr, None if summary else writer.rows, source.name))

@@ -142,15 +142,7 @@ class BatchCsvWriter:
     def _row(self, result: FileResult) -> None:
         if result.sums is None:
             self._line([str(result.path), "false", "", "", *[""] * self._d, result.error])
-        elif result.features != self._features and sorted(result.features) == sorted(self._features):
-            # The same columns in another order: each gradient goes under its own name.
-            s = result.sums
-            by_name = dict(zip(result.features, s.gradient.tolist(), strict=True))
-            self._line([str(result.path), "true", s.n, s.mse, *(by_name[f] for f in self._features), ""])
-        elif result.features != self._features:
-            why = f"columns ({', '.join(result.features)}) differ from the header's: see --format json"
-            self._line([str(result.path), "true", result.sums.n, result.sums.mse, *[""] * self._d, why])
-        else:
+        else:  # every file was read with its features in the weights' order
             s = result.sums
             self._line([str(result.path), "true", s.n, s.mse, *s.gradient.tolist(), ""])
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from slopecli.descent import Descent, Record, StepResult, WeightCheck
-from slopecli.evaluate import RowBatch
+from slopecli.evaluation import RowBatch
 from slopecli.render.machine import FORMAT_VERSION, ByteStream, csv_line, dumps
 
 

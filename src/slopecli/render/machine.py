@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from slopecli.arrow import from_numpy
 from slopecli.core import Sums, Vector
-from slopecli.evaluate import RowBatch
+from slopecli.evaluation import RowBatch
 
 FORMAT_VERSION = 1
 

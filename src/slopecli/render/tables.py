@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slopecli.core import Sums, Vector
-from slopecli.evaluate import RowBatch
+from slopecli.evaluation import RowBatch
 from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
 from slopecli.text import count
 

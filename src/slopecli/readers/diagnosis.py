@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from slopecli.errors import DataError, NumericError
-
-if TYPE_CHECKING:
-    from slopecli.loaders import CsvOptions, Layout
+from slopecli.readers.layout import Layout, ReadOptions
+from slopecli.values import NUMBER
 
 
 def diagnose(
-    fp: IO[bytes], name: str, layout: Layout, options: CsvOptions
+    fp: IO[bytes], name: str, layout: Layout, options: ReadOptions
 ) -> DataError | NumericError | None:
     """The first problem in the file, with its line and column, or None if Python finds none."""
     lines = _decoded_lines(fp, name)
     reader = csv.reader(lines, delimiter=options.delimiter or ",")  # CsvTable resolved it
-    used = {i: layout.names[i] for i in (*layout.feature_positions, layout.target_position)}
+    used = {i: layout.names[i] for i in layout.used}
     width = len(layout.names)
     line = 0
     header_pending = options.header
@@ -69,10 +67,6 @@ def _decoded_lines(fp: IO[bytes], name: str) -> Iterator[str]:
             bad = exc.object[exc.start]
             msg = f"{name}:{number}: not UTF-8 text (byte {bad:#04x} at offset {exc.start} in the line)"
             raise _NotText(DataError(msg)) from None
-
-
-# The decimal syntax Arrow accepts; Python's float() also takes "1_000", which Arrow rejects.
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
 
 
 def _field_problem(field: str) -> str | None:

@@ -6,16 +6,23 @@ formulas applied chunk by chunk, with a check that nothing overflowed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from slopecli.core import Matrix, Sums, Vector, error, predict, slope
 from slopecli.errors import DataError, InputError, NumericError, SlopeError
-from slopecli.loaders import Chunk
+from slopecli.readers.chunk import Chunk
 from slopecli.text import count
+
+if TYPE_CHECKING:
+    from slopecli.readers.table import Table
+
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -72,36 +79,34 @@ def evaluate(
     return checked(total, source)
 
 
-def evaluate_split(
-    chunks: Callable[[], Iterable[Chunk]],
-    parts: Sequence[Iterable[Chunk]] | None,
-    weights: Vector,
-    source: str = "input",
-) -> Sums:
-    """The sums of every row: from ``parts`` on one thread each when the data was split, else
-    from one pass of ``chunks()``.
+def evaluate_table(table: Table, weights: Vector, threads: int = CORES) -> Sums:
+    """The sums of every row of ``table``: its pieces on one thread each when it can be split,
+    else one pass of its chunks.
 
     Arrow's parser and numpy release the GIL, so the threads use all cores; the sums merge as
-    one pass would (up to the order of additions). If a part fails, one sequential pass of
-    ``chunks()`` finds the error and says exactly where it is.
+    one pass would (up to the order of additions). If a piece fails, one sequential pass of the
+    chunks finds the error and says exactly where it is.
 
     Raises:
         SlopeError: the data is wrong.
     """
-    if not parts:
-        return evaluate(chunks(), weights, None, source)
+    pieces = table.pieces(threads)
+    if not pieces:
+        return evaluate(table.chunks(), weights, None, table.name)
     try:
-        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-            futures = [pool.submit(evaluate, part, weights, None, source) for part in parts]
+        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+            futures = [
+                pool.submit(evaluate, table.read_piece(piece), weights, None, table.name) for piece in pieces
+            ]
             total = Sums.zero(len(weights))
             for future in futures:
                 total = total + future.result()
         if total.n == 0:
-            msg = f"{source}: no data rows"
+            msg = f"{table.name}: no data rows"
             raise DataError(msg)
     except SlopeError:
-        return evaluate(chunks(), weights, None, source)
-    return checked(total, source)
+        return evaluate(table.chunks(), weights, None, table.name)
+    return checked(total, table.name)
 
 
 def rows_of(chunk: Chunk, weights: Vector, source: str = "input") -> RowBatch:

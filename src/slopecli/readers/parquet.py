@@ -6,6 +6,7 @@ not numeric, or a value that is NaN or infinite, is reported with its column and
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO
@@ -14,14 +15,20 @@ import numpy as np
 
 from slopecli.arrow import to_numpy
 from slopecli.errors import DataError, NumericError
-from slopecli.loaders import Chunk, CsvOptions, Layout, layout_of
+from slopecli.readers.chunk import Chunk
+from slopecli.readers.layout import Layout, ReadOptions, layout_of
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+MAGIC = b"PAR1"
 ROWS_PER_BATCH = 1 << 16
 
+Piece = tuple[int, int]
+"""Row groups ``[first, last)`` of the file."""
 
-def is_parquet(name: str) -> bool:
-    return name.lower().endswith(PARQUET_SUFFIXES)
+
+def is_parquet(name: str, head: bytes = b"") -> bool:
+    """Parquet by its magic bytes when the file's first bytes are known, else by its suffix."""
+    return head.startswith(MAGIC) if head else name.lower().endswith(PARQUET_SUFFIXES)
 
 
 class ParquetTable:
@@ -33,7 +40,7 @@ class ParquetTable:
         DataError: the file is not Parquet, or lacks the columns asked for.
     """
 
-    def __init__(self, fp: IO[bytes], name: str, options: CsvOptions) -> None:
+    def __init__(self, fp: IO[bytes], name: str, options: ReadOptions) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -47,7 +54,7 @@ class ParquetTable:
         names = list(self._file.schema_arrow.names)
         # Parquet always names its columns: --no-header and --delimiter do not apply.
         self.layout: Layout = layout_of(names or None, name, replace(options, header=True))
-        for i in (*self.layout.feature_positions, self.layout.target_position):
+        for i in self.layout.used:
             field = self._file.schema_arrow.field(i)
             if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
                 msg = f"{name}: column {field.name!r} holds {field.type}, not numbers"
@@ -63,9 +70,30 @@ class ParquetTable:
         Raises:
             NumericError: a value is null, NaN or infinite (with its column and row).
         """
-        used = [self.layout.names[i] for i in (*self.layout.feature_positions, self.layout.target_position)]
-        first_row = 0
-        for batch in self._file.iter_batches(batch_size=ROWS_PER_BATCH, columns=used):
+        yield from self._batches(range(self._file.num_row_groups), 0)
+        if self._file.metadata.num_rows == 0:
+            msg = f"{self.name}: the file has no data rows"
+            raise DataError(msg)
+
+    def pieces(self, count: int) -> list[Piece]:
+        """Up to ``count`` runs of consecutive row groups, for reading in parallel."""
+        groups = self._file.num_row_groups
+        if count < 2 or groups < 2:
+            return []
+        cuts = [groups * i // count for i in range(count + 1)]
+        return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+    def read_piece(self, piece: Piece) -> Iterator[Chunk]:
+        """The rows of one of :meth:`pieces`, numbered from the file's first row."""
+        metadata = self._file.metadata
+        first_row = sum(metadata.row_group(i).num_rows for i in range(piece[0]))
+        return self._batches(range(*piece), first_row)
+
+    def _batches(self, groups: range, first_row: int) -> Iterator[Chunk]:
+        used = [self.layout.names[i] for i in self.layout.used]
+        for batch in self._file.iter_batches(
+            batch_size=ROWS_PER_BATCH, row_groups=list(groups), columns=used
+        ):
             columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
             for column, values in zip(used, columns, strict=True):
                 bad = ~np.isfinite(values)
@@ -76,9 +104,6 @@ class ParquetTable:
                     raise NumericError(msg)
             yield Chunk(np.column_stack(columns[:-1]), columns[-1], first_row)
             first_row += batch.num_rows
-        if first_row == 0:
-            msg = f"{self.name}: the file has no data rows"
-            raise DataError(msg)
 
     def close(self) -> None:
         self._file.close()

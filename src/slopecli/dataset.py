@@ -1,0 +1,317 @@
+"""From the data flags to weights and rows, with every check: the one path of every command and engine.
+
+The command line hands over one :class:`DataOptions` (the flags as typed). :func:`plan` reads the
+weights and the reading options once; :func:`open_path` opens any file of the run against that
+plan (in this process, a worker process or a Dask task alike); :func:`open_dataset` is the whole
+path for the commands that read one source. Each check lives here once, with one message:
+weights against features (count, and names when the weights file or an earlier file carries
+them), ``--bias``, and file-open errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO
+
+from slopecli.core import Sums, Vector
+from slopecli.errors import DataError, InputError
+from slopecli.evaluation import CORES, evaluate_table
+from slopecli.readers.chunk import BIAS, Chunk
+from slopecli.readers.flags import FlagTable
+from slopecli.readers.layout import ReadOptions, reordered
+from slopecli.readers.table import Biased, Table, open_table
+from slopecli.text import count
+from slopecli.values import NUMBER, parse_vector, parse_weights_file, saved_features
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+CACHE_BYTES = 256 << 20
+"""Data up to this size is kept in memory after the first pass; larger data is streamed anew each pass."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataOptions:
+    """The data flags of a command, as the user typed them.
+
+    Attributes:
+        file: a path, ``-`` for stdin, or None for rows given as ``inputs``/``targets``.
+        inputs: ``--input`` values, one data point each (``"1,2,3"``).
+        targets: ``--target`` values, one per input.
+        weights: ``--weights`` (``"0,2,1"``).
+        weights_file: ``--weights-file``.
+        header: whether files name their columns in a first line.
+        target_column: ``--target-column``.
+        features: ``--features`` (``"a,b,c"``): the feature columns, in weight order.
+        delimiter: ``--delimiter``: one character or ``tab``; None decides by suffix.
+        bias: ``--bias``: add an intercept, the last weight.
+    """
+
+    file: str | None = None
+    inputs: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    weights: str | None = None
+    weights_file: str | None = None
+    header: bool = True
+    target_column: str | None = None
+    features: str | None = None
+    delimiter: str | None = None
+    bias: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every table of a run is read with and checked against. Picklable, for workers.
+
+    Attributes:
+        weights: one per feature (and the intercept last, with ``bias``).
+        weights_flag: how messages name where the weights came from.
+        read: how to read each table.
+        bias: append the constant feature ``bias``.
+        order: the feature names the weights follow, when known before reading (a weights file
+            that names them, or the run's first file): a table with the same names in another
+            order is read in this order; other names are refused.
+        order_source: how messages name where ``order`` came from.
+    """
+
+    weights: Vector
+    weights_flag: str
+    read: ReadOptions
+    bias: bool = False
+    order: tuple[str, ...] | None = None
+    order_source: str = ""
+
+
+def plan(options: DataOptions) -> Plan:
+    """The weights and reading options every table of a run shares.
+
+    Raises:
+        InputError: a flag is malformed, missing or contradicts another.
+    """
+    weights, flag, saved = _read_weights(options.weights, options.weights_file)
+    read = read_options(options)
+    source = f"that --weights-file {options.weights_file} was saved for"
+    order = None
+    if saved is not None:
+        if options.bias and saved[-1:] == (BIAS,):
+            saved = saved[:-1]
+        if read.features is not None and read.features != saved:
+            msg = (
+                f"{flag} {options.weights_file}: saved for features ({', '.join(saved)}), but"
+                f' --features names ({", ".join(read.features)}); remove its "features" to apply them anyway'
+            )
+            raise InputError(msg)
+        order = None if read.features is not None else saved
+    return Plan(weights, flag, read, options.bias, order, source)
+
+
+def read_options(options: DataOptions) -> ReadOptions:
+    """How to read files, from the flags; without --delimiter, each file's suffix decides."""
+    names = None
+    if options.features is not None:
+        names = tuple(f.strip() for f in options.features.split(","))
+        if not all(names):
+            msg = f"--features: empty column name in {options.features!r}"
+            raise InputError(msg)
+    return ReadOptions(
+        delimiter=parse_delimiter(options.delimiter),
+        header=options.header,
+        target_column=options.target_column,
+        features=names,
+    )
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """``--delimiter``: one character, or ``tab`` (also ``\\t``); None leaves it to the suffix."""
+    if text is None:
+        return None
+    delimiter = "\t" if text in ("tab", "\\t") else text
+    if len(delimiter) != 1 or delimiter in '\r\n"':
+        msg = f"--delimiter: expected one character (or 'tab'), got {text!r}"
+        raise InputError(msg)
+    return delimiter
+
+
+def _read_weights(text: str | None, file: str | None) -> tuple[Vector, str, tuple[str, ...] | None]:
+    """The weights from ``--weights`` or ``--weights-file`` (exactly one of them), the flag that
+    gave them, and the feature names a saved file carries."""
+    if text is not None and file is not None:
+        msg = "--weights and --weights-file: give one of them, not both"
+        raise InputError(msg)
+    if text is not None:
+        return parse_vector(text, "--weights"), "--weights", None
+    if file is None:
+        msg = "missing weights: give --weights 0,2,1 or --weights-file FILE"
+        raise InputError(msg)
+    try:
+        content = Path(file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"--weights-file: {opening_error(file, exc)}") from None
+    except UnicodeDecodeError as exc:
+        msg = f"--weights-file: {file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
+        raise InputError(msg) from None
+    flag = f"--weights-file {file}"
+    return parse_weights_file(content, flag), "--weights-file", saved_features(content)
+
+
+def opening_error(path: str | Path, exc: OSError) -> str:
+    """The one message for a file that cannot be opened or read: the path and the system's reason."""
+    return f"{path}: cannot open it: {exc.strerror or exc}"
+
+
+@contextmanager
+def open_path(run: Plan, path: str | Path, fp: IO[bytes] | None = None) -> Iterator[Table]:
+    """The table at ``path`` (``fp`` if already open), checked against the run's plan.
+
+    Raises:
+        InputError: the file cannot be opened, or the weights do not fit its features.
+        DataError: the file is not a table slopecli can read.
+    """
+    name = str(path)
+    if fp is None:
+        try:
+            fp = Path(path).open("rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise InputError(opening_error(path, exc)) from None
+        owned = True
+    else:
+        owned = False
+    try:
+        table = open_table(fp, name, run.read)
+        try:
+            yield fitted(run, table)
+        finally:
+            table.close()
+    finally:
+        if owned:
+            fp.close()
+
+
+def fitted(run: Plan, table: Table) -> Table:
+    """``table`` with ``--bias`` applied, its features in the weights' order, and as many
+    features as weights.
+
+    Raises:
+        DataError: its feature names differ from the ones the weights follow.
+        InputError: it has another number of features than there are weights.
+    """
+    if run.order is not None:
+        table.layout = reordered(table.layout, run.order, table.name, run.order_source)
+    if run.bias:
+        table = Biased(table)
+    if len(run.weights) != len(table.features):
+        shown = ", ".join(table.features[:8]) + (", …" if len(table.features) > 8 else "")
+        if run.bias and len(run.weights) == len(table.features) - 1:
+            shown += "; --bias adds one weight, last"
+        msg = (
+            f"{run.weights_flag}: {count(len(run.weights), 'weight')}, but {table.name} has"
+            f" {count(len(table.features), 'feature')} ({shown})"
+        )
+        raise InputError(msg)
+    return table
+
+
+def with_first_order(run: Plan, paths: Iterable[Path]) -> Plan:
+    """``run`` with the feature order of the first readable file, when nothing set it before:
+    later files with the same names in another order are then aligned by name."""
+    if run.order is not None or run.read.features is not None:
+        return run
+    for path in paths:
+        try:
+            with path.open("rb") as fp:
+                features = open_table(fp, str(path), run.read).layout.features
+        except (OSError, DataError):
+            continue  # that file fails later, on its own, with its reason
+        return replace(run, order=features, order_source=f"in the first file, {path}")
+    return run
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The weights and the rows of one source, checked against each other."""
+
+    weights: Vector
+    table: Table
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.table.features
+
+    @property
+    def title(self) -> str:
+        """How tables name the data: its file, or "flags"."""
+        return "flags" if isinstance(self.table, FlagTable) else self.name
+
+    def sums(self, threads: int = CORES) -> Sums:
+        """The sums of every row: split across threads when the data allows, else one pass."""
+        return evaluate_table(self.table, self.weights, threads)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What looks wrong but may be meant: a header row whose every name is a number."""
+        if self.table.layout.header_lines and all(NUMBER.fullmatch(n) for n in self.table.layout.names):
+            return [
+                f"{self.name}:1: the header row looks like data (every field is a number);"
+                " if the file has no header, add --no-header"
+            ]
+        return []
+
+    def passes(self) -> Callable[[], Iterable[Chunk]]:
+        """The rows, one pass per call: from memory once read, if they fit in CACHE_BYTES."""
+        return cached_passes(self.table.chunks)
+
+
+@contextmanager
+def open_dataset(options: DataOptions) -> Iterator[Dataset]:
+    """The weights and the rows of the file (``-`` for stdin) or of the flags, checked.
+
+    Raises:
+        InputError: the flags are wrong, or the weights do not fit the data.
+        DataError: the file cannot be read as a table.
+    """
+    if options.file is not None and (options.inputs or options.targets):
+        msg = "give either a FILE or --input/--target, not both"
+        raise InputError(msg)
+    run = plan(options)
+    if options.file is None:
+        if not options.inputs and not options.targets:
+            msg = "no data: give a CSV FILE (or - for stdin), or --input and --target"
+            raise InputError(msg)
+        yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets)))
+        return
+    stdin = options.file == STDIN
+    path = STDIN_NAME if stdin else options.file
+    with open_path(run, path, sys.stdin.buffer if stdin else None) as table:
+        yield Dataset(run.weights, table)
+
+
+def cached_passes(read: Callable[[], Iterable[Chunk]]) -> Callable[[], Iterable[Chunk]]:
+    """``read``'s rows, one pass per call: kept in memory after the first pass if they fit in
+    CACHE_BYTES, else read anew each time."""
+    kept: list[Chunk] = []
+    state = {"cached": False, "fits": True}
+
+    def reading() -> Iterator[Chunk]:
+        size = 0
+        for chunk in read():
+            if state["fits"]:
+                size += chunk.X.nbytes + chunk.y.nbytes
+                if size > CACHE_BYTES:
+                    state["fits"] = False
+                    kept.clear()
+                else:
+                    kept.append(chunk)
+            yield chunk
+        state["cached"] = state["fits"]
+
+    def data() -> Iterable[Chunk]:
+        return kept if state["cached"] else reading()
+
+    return data

@@ -1,0 +1,58 @@
+"""Rows typed on the command line: ``-x 1,2,3 -y 0 -x 4,5,6 -y 1``, paired by position."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from slopecli.errors import InputError
+from slopecli.readers.chunk import Chunk
+from slopecli.readers.layout import Layout
+from slopecli.values import parse_number, parse_vector
+
+NAME = "--input"
+"""How messages name rows that came from flags."""
+
+
+class FlagTable:
+    """The rows of ``--input``/``--target`` as a table with features ``x1, x2, …``.
+
+    Raises:
+        InputError: the counts of inputs and targets differ, a value is not a finite number, or
+            two inputs have different lengths.
+    """
+
+    name = NAME
+
+    def __init__(self, inputs: Sequence[str], targets: Sequence[str]) -> None:
+        if len(inputs) != len(targets):
+            msg = f"{len(inputs)} --input but {len(targets)} --target: give one --target per --input"
+            raise InputError(msg)
+        rows = [parse_vector(text, f"--input {i}") for i, text in enumerate(inputs, start=1)]
+        for i, row in enumerate(rows[1:], start=2):
+            if len(row) != len(rows[0]):
+                msg = f"--input {i}: {len(row)} values, but --input 1 has {len(rows[0])}"
+                raise InputError(msg)
+        y = np.array([parse_number(t, f"--target {i}") for i, t in enumerate(targets, start=1)])
+        self._chunk = Chunk(np.vstack(rows), y, 0)
+        d = len(rows[0])
+        names = (*(f"x{i}" for i in range(1, d + 1)), "target")
+        self.layout = Layout(names, tuple(range(d)), d)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.layout.features
+
+    def chunks(self) -> Iterator[Chunk]:
+        positions = list(self.layout.feature_positions)
+        yield Chunk(self._chunk.X[:, positions], self._chunk.y, 0)
+
+    def pieces(self, count: int) -> list[tuple[int, int]]:
+        return []
+
+    def read_piece(self, piece: tuple[int, int]) -> Iterator[Chunk]:
+        return self.chunks()
+
+    def close(self) -> None:
+        pass
