@@ -12,7 +12,7 @@ from rich.console import Console
 
 from slopecli.evaluation import evaluate
 from slopecli.readers.chunk import Chunk
-from slopecli.render.machine import CsvWriter, JsonlWriter, JsonWriter
+from slopecli.render.machine import CsvWriter, RowsWriter
 from slopecli.render.numbers import elide, factor, num, vec
 from slopecli.render.tables import TableWriter
 
@@ -133,7 +133,7 @@ def run_writer(writer_cls, **kwargs):
 
 
 def test_json_writer_streams_one_document():
-    doc = json.loads(run_writer(JsonWriter))
+    doc = json.loads(run_writer(RowsWriter, fmt="json"))
     assert doc["format_version"] == 1
     assert [r["row"] for r in doc["rows"]] == [1, 2]
     assert doc["rows"][1]["slope"] == [120.0, 150.0, 180.0]
@@ -142,13 +142,13 @@ def test_json_writer_streams_one_document():
 
 
 def test_json_writer_without_rows():
-    doc = json.loads(run_writer(JsonWriter, with_rows=False))
+    doc = json.loads(run_writer(RowsWriter, fmt="json", with_rows=False))
     assert "rows" not in doc
     assert doc["mse"] == 137.0
 
 
 def test_jsonl_writer():
-    lines = [json.loads(line) for line in run_writer(JsonlWriter).splitlines()]
+    lines = [json.loads(line) for line in run_writer(RowsWriter, fmt="jsonl").splitlines()]
     assert [line["kind"] for line in lines] == ["row", "row", "summary"]
     assert lines[-1]["features"] == ["a", "b", "c"]
 

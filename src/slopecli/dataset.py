@@ -84,6 +84,15 @@ class Plan:
     order: tuple[str, ...] | None = None
     order_source: str = ""
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature names the weights follow, as far as they are known before reading; the
+        weights' positions (``1``, ``2``, …) where no file could tell."""
+        names = self.order or self.read.features
+        if names is None:
+            return tuple(str(i) for i in range(1, len(self.weights) + 1))
+        return (*names, BIAS) if self.bias else names
+
 
 def plan(options: DataOptions) -> Plan:
     """The weights and reading options every table of a run shares.

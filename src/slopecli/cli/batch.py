@@ -129,7 +129,7 @@ def batch(
             results: Iterable[b.FileResult] = distributed.run(tasks, client)
         else:
             results = b.run(tasks, jobs or b.default_jobs(), progress.chunk)
-        sink = make_batch_sink(output, stdout, combine=combine, precision=precision, d=len(run.weights))
+        sink = make_batch_sink(output, stdout, combine=combine, precision=precision, features=run.features)
         sink.begin(run.weights)
         combiner = b.Combiner()
         done = 0

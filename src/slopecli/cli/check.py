@@ -59,7 +59,7 @@ def check(
 
             draw_check(stdout_console(), source.features, checks, rtol)
         else:
-            from slopecli.render.descent_machine import write_check
+            from slopecli.render.machine import write_check
 
             write_check(out, output.value, source.features, checks, rtol)
     bad = [name for name, c in zip(source.features, checks, strict=True) if not c.ok]

@@ -77,7 +77,7 @@ def descend(
         w = source.weights
         writer = None
         if output is not o.OutputFormat.table:
-            from slopecli.render.descent_machine import DescentWriter
+            from slopecli.render.machine import DescentWriter
 
             writer = DescentWriter(out, output.value)
             writer.begin(source.features, w.tolist(), lr, steps, tol)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
@@ -11,8 +11,8 @@ from slopecli.cli.options import OutputFormat
 from slopecli.errors import InputError
 
 if TYPE_CHECKING:
-    from slopecli.render.batch import BatchSink
-    from slopecli.render.machine import ByteStream, Sink
+    from slopecli.render.machine import BatchSink, Sink
+    from slopecli.render.stream import ByteStream
 
 HOLD_BYTES = 4 << 20
 """Output up to this size is held until the run ends, so a failed run prints nothing."""
@@ -93,10 +93,8 @@ def make_sink(
     """The writer for ``fmt``. Rich is imported only for tables."""
     from slopecli.render import machine
 
-    if fmt is OutputFormat.json:
-        return machine.JsonWriter(out, with_rows=not summary)
-    if fmt is OutputFormat.jsonl:
-        return machine.JsonlWriter(out, with_rows=not summary)
+    if fmt in (OutputFormat.json, OutputFormat.jsonl):
+        return machine.RowsWriter(out, fmt.value, with_rows=not summary)
     if fmt is OutputFormat.csv:
         if summary:
             msg = "--summary has no per-row CSV to write: use --format json or jsonl"
@@ -108,17 +106,13 @@ def make_sink(
 
 
 def make_batch_sink(
-    fmt: OutputFormat, out: ByteStream, *, combine: bool, precision: int, d: int
+    fmt: OutputFormat, out: ByteStream, *, combine: bool, precision: int, features: Sequence[str]
 ) -> BatchSink:
-    """The writer of per-file results for ``fmt``."""
-    from slopecli.render import batch
+    """The writer of per-file results for ``fmt``; ``features`` name the CSV's gradient columns."""
+    if fmt is not OutputFormat.table:
+        from slopecli.render.machine import BatchWriter
 
-    if fmt is OutputFormat.json:
-        return batch.BatchJsonWriter(out, combine)
-    if fmt is OutputFormat.jsonl:
-        return batch.BatchJsonlWriter(out, combine)
-    if fmt is OutputFormat.csv:
-        return batch.BatchCsvWriter(out, combine, d)
+        return BatchWriter(out, fmt.value, combine, features)
     from slopecli.render.batch_table import BatchTableWriter
     from slopecli.render.tables import stdout_console
 

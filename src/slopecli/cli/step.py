@@ -46,7 +46,7 @@ def step(
             tables = StepTables(stdout_console(), precision, None if all_rows else show_rows, source.title)
             tables.end(one_step(source.passes(), w, lr, None if summary else tables.rows, source.name))
             return
-        from slopecli.render.descent_machine import StepWriter
+        from slopecli.render.machine import StepWriter
 
         writer = StepWriter(out, output.value, with_rows=not summary)
         writer.begin(source.features, w.tolist(), lr)

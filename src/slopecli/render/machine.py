@@ -1,60 +1,42 @@
-"""Machine output: JSON, JSON Lines and CSV, written straight to a byte stream, never via Rich.
+"""Machine output of every command: its records, written through the one streaming :class:`Document`.
 
-Each writer is a sink: ``begin`` once, ``rows`` once per chunk of per-row results, ``end`` with
-the final sums. Rows are encoded as they come, so a million-row file never sits in memory.
-JSON never holds NaN or Infinity (``allow_nan=False``): the evaluator rejects them first.
+``compute`` writes a record per row, ``step`` a record per row before and after, ``descend`` a
+record per step, ``check`` a record per weight and ``batch`` a record per file; each ends with the
+fields only known at the end. Never via Rich.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from slopecli.arrow import from_numpy
 from slopecli.core import Sums, Vector
-from slopecli.evaluation import RowBatch
+from slopecli.render.stream import ByteStream, Document, Record
 
-FORMAT_VERSION = 1
-
-
-class ByteStream(Protocol):
-    """Where machine output goes: stdout's buffer, a file, or a held-back buffer."""
-
-    def write(self, data: bytes, /) -> int: ...
+if TYPE_CHECKING:
+    from slopecli.batch import FileResult
+    from slopecli.descent import Descent, StepResult, WeightCheck
+    from slopecli.descent import Record as StepRecord
+    from slopecli.evaluation import RowBatch
 
 
 class Sink(Protocol):
+    """Where ``compute`` sends its results: a machine format or a table."""
+
     def begin(self, features: Sequence[str], weights: Vector) -> None: ...
     def rows(self, batch: RowBatch) -> None: ...
     def end(self, sums: Sums) -> None: ...
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text; NaN or Infinity would be a bug upstream, so they raise."""
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+class BatchSink(Protocol):
+    """Where ``batch`` sends each file's result: a machine format or a table."""
+
+    def begin(self, weights: Vector) -> None: ...
+    def file(self, result: FileResult) -> None: ...
+    def end(self, counts: tuple[int, int], combined: Sums | None, features: Sequence[str] | None) -> None: ...
 
 
-def csv_cell(value: object) -> object:
-    """Numbers as Arrow's CSV writer spells them (``7``, ``0.1``), booleans as ``true``/``false``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        text = repr(value)
-        return text[:-2] if text.endswith(".0") else text
-    return value
-
-
-def csv_line(values: Sequence[object]) -> bytes:
-    """One CSV record; floats in their shortest round-trip form."""
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerow([csv_cell(v) for v in values])
-    return text.getvalue().encode()
-
-
-def row_records(batch: RowBatch) -> list[dict[str, Any]]:
+def row_records(batch: RowBatch) -> list[Record]:
     """The per-row records of the JSON contract for one chunk."""
     return [
         {"row": batch.first_row + i + 1, "input": x, "target": y, "preds": p, "error": e, "slope": s}
@@ -71,61 +53,27 @@ def row_records(batch: RowBatch) -> list[dict[str, Any]]:
     ]
 
 
-def summary(sums: Sums) -> dict[str, Any]:
+def summary(sums: Sums) -> Record:
     """The aggregate fields: ``n``, ``gradient`` and ``mse``."""
     return {"n": sums.n, "gradient": sums.gradient.tolist(), "mse": sums.mse}
 
 
-class JsonWriter:
-    """One JSON document: header fields, then ``rows`` streamed one per line, then the summary.
+class RowsWriter:
+    """``compute`` as JSON (``rows``, then the summary) or JSON Lines (row lines, then a summary line)."""
 
-    ``n`` follows the rows because it is only known once they have all been read.
-    """
-
-    def __init__(self, out: ByteStream, with_rows: bool = True) -> None:
-        self._out = out
+    def __init__(self, out: ByteStream, fmt: str, with_rows: bool = True) -> None:
+        self._document = Document(out, fmt, key="rows" if with_rows else None)
         self._with_rows = with_rows
-        self._first = True
 
     def begin(self, features: Sequence[str], weights: Vector) -> None:
-        head = {"format_version": FORMAT_VERSION, "features": list(features), "weights": weights.tolist()}
-        text = dumps(head)[:-1]
-        self._out.write((text + (', "rows": [' if self._with_rows else "")).encode())
+        self._document.begin({"features": list(features), "weights": weights.tolist()})
 
     def rows(self, batch: RowBatch) -> None:
-        if not self._with_rows:
-            return
-        lines = []
-        for record in row_records(batch):
-            lines.append(("\n" if self._first else ",\n") + dumps(record))
-            self._first = False
-        self._out.write("".join(lines).encode())
+        if self._with_rows:
+            self._document.add(row_records(batch))
 
     def end(self, sums: Sums) -> None:
-        close = "\n]" if self._with_rows else ""
-        self._out.write((close + ", " + dumps(summary(sums))[1:] + "\n").encode())
-
-
-class JsonlWriter:
-    """JSON Lines: one ``{"kind": "row", ...}`` line per row, then one ``{"kind": "summary", ...}``."""
-
-    def __init__(self, out: ByteStream, with_rows: bool = True) -> None:
-        self._out = out
-        self._with_rows = with_rows
-        self._head: dict[str, Any] = {}
-
-    def begin(self, features: Sequence[str], weights: Vector) -> None:
-        self._head = {"features": list(features), "weights": weights.tolist()}
-
-    def rows(self, batch: RowBatch) -> None:
-        if not self._with_rows:
-            return
-        lines = [dumps({"kind": "row", **r}) + "\n" for r in row_records(batch)]
-        self._out.write("".join(lines).encode())
-
-    def end(self, sums: Sums) -> None:
-        record = {"kind": "summary", "format_version": FORMAT_VERSION, **self._head, **summary(sums)}
-        self._out.write((dumps(record) + "\n").encode())
+        self._document.end(summary(sums))
 
 
 class CsvWriter:
@@ -136,20 +84,227 @@ class CsvWriter:
 
     def __init__(self, out: ByteStream) -> None:
         self._out = out
-        self._columns: list[str] = []
+        self._document: Document | None = None
 
     def begin(self, features: Sequence[str], weights: Vector) -> None:
-        self._columns = ["preds", "error", *(f"slope_{f}" for f in features)]
-        self._out.write(csv_line(self._columns))
+        columns = ["preds", "error", *(f"slope_{f}" for f in features)]
+        self._document = Document(self._out, "csv", columns=columns)
+        self._document.begin({})
 
     def rows(self, batch: RowBatch) -> None:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        arrays = [from_numpy(a) for a in (batch.preds, batch.error, *batch.slopes.T)]
-        table = pa.Table.from_arrays(arrays, names=self._columns)
-        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
-        pacsv.write_csv(table, self._out, write_options=options)
+        assert self._document is not None, "begin() comes first"
+        self._document.add_columns([batch.preds, batch.error, *batch.slopes.T])
 
     def end(self, sums: Sums) -> None:
         pass
+
+
+STEP_COLUMNS = ("row", "preds_before", "error_before", "preds_after", "error_after")
+
+
+def step_rows(old: RowBatch, new: RowBatch) -> list[Record]:
+    """Per-row records of a step: each row's prediction and error before and after it."""
+    return [
+        {
+            "row": old.first_row + i + 1,
+            "input": x,
+            "target": y,
+            "preds_before": p0,
+            "error_before": e0,
+            "preds_after": p1,
+            "error_after": e1,
+        }
+        for i, (x, y, p0, e0, p1, e1) in enumerate(
+            zip(
+                old.X.tolist(),
+                old.y.tolist(),
+                old.preds.tolist(),
+                old.error.tolist(),
+                new.preds.tolist(),
+                new.error.tolist(),
+                strict=True,
+            )
+        )
+    ]
+
+
+def step_summary(result: StepResult) -> Record:
+    return {
+        "n": result.before.n,
+        "gradient": result.gradient.tolist(),
+        "weights_updated": result.updated.tolist(),
+        "mse_before": result.before.mse,
+        "mse_after": result.after.mse,
+        "improved": result.improved,
+    }
+
+
+class StepWriter:
+    """``json``: one document; ``jsonl``: row lines then a summary; ``csv``: per-row before/after."""
+
+    def __init__(self, out: ByteStream, fmt: str, with_rows: bool = True) -> None:
+        key = "rows" if with_rows else None
+        self._document = Document(out, fmt, key=key, columns=STEP_COLUMNS)
+        self._with_rows = with_rows
+
+    def begin(self, features: Sequence[str], weights: Sequence[float], learning_rate: float) -> None:
+        head = {"features": list(features), "weights": list(weights), "learning_rate": learning_rate}
+        self._document.begin(head)
+
+    def rows(self, old: RowBatch, new: RowBatch) -> None:
+        if self._with_rows:
+            self._document.add(step_rows(old, new))
+
+    def end(self, result: StepResult) -> None:
+        self._document.end(step_summary(result))
+
+
+def step_record(entry: StepRecord) -> Record:
+    return {
+        "step": entry.step,
+        "mse": entry.mse,
+        "gradient_norm": entry.gradient_norm,
+        "weights": entry.weights.tolist(),
+    }
+
+
+class DescentWriter:
+    """``json``: the history and final weights; ``jsonl``: one line per step as it is taken, then a
+    summary; ``csv``: ``step,mse,gradient_norm,w_<feature>…``."""
+
+    def __init__(self, out: ByteStream, fmt: str) -> None:
+        self._out = out
+        self._fmt = fmt
+        self._document: Document | None = None
+
+    def begin(
+        self,
+        features: Sequence[str],
+        weights: Sequence[float],
+        learning_rate: float,
+        steps: int,
+        tol: float | None,
+    ) -> None:
+        self._document = Document(
+            self._out,
+            self._fmt,
+            key="history",
+            kind="step",
+            columns=["step", "mse", "gradient_norm", *(f"w_{f}" for f in features)],
+            flatten=lambda r: [r["step"], r["mse"], r["gradient_norm"], *r["weights"]],
+        )
+        head = {
+            "features": list(features),
+            "weights": list(weights),
+            "learning_rate": learning_rate,
+            "max_steps": steps,
+            "tol": tol,
+        }
+        self._document.begin(head)
+
+    def step(self, entry: StepRecord) -> None:
+        assert self._document is not None, "begin() comes first"
+        self._document.add([step_record(entry)])
+
+    def end(self, run: Descent) -> None:
+        assert self._document is not None, "begin() comes first"
+        final = run.final
+        self._document.end(
+            {
+                "steps": final.step,
+                "stopped": run.stopped,
+                "weights_final": final.weights.tolist(),
+                "mse": final.mse,
+                "gradient_norm": final.gradient_norm,
+            }
+        )
+
+
+CHECK_COLUMNS = ("feature", "analytic", "numeric", "h", "abs_error", "rel_error", "tolerance", "ok")
+
+
+def write_check(
+    out: ByteStream, fmt: str, features: Sequence[str], checks: Sequence[WeightCheck], rtol: float
+) -> None:
+    """The whole comparison, one record per weight: it is small and computed before any output."""
+    document = Document(out, fmt, key="checks", kind="check", columns=CHECK_COLUMNS)
+    document.begin({"rtol": rtol, "ok": all(c.ok for c in checks)})
+    document.add(
+        {
+            "feature": name,
+            "analytic": c.analytic,
+            "numeric": c.numeric,
+            "h": c.h,
+            "abs_error": c.abs_error,
+            "rel_error": c.rel_error,
+            "tolerance": c.tolerance,
+            "ok": c.ok,
+        }
+        for name, c in zip(features, checks, strict=True)
+    )
+    document.end({})
+
+
+def file_record(result: FileResult) -> Record:
+    """``{"file", "ok", "n", "features", "gradient", "mse"[, "out"]}``, or ``{"file", "ok", "error"}``.
+
+    ``out`` is present when per-row results were written.
+    """
+    if result.sums is None:
+        return {"file": str(result.path), "ok": False, "error": result.error}
+    record: Record = {
+        "file": str(result.path),
+        "ok": True,
+        "n": result.sums.n,
+        "features": list(result.features),
+        "gradient": result.sums.gradient.tolist(),
+        "mse": result.sums.mse,
+    }
+    if result.out is not None:
+        record["out"] = str(result.out)
+    return record
+
+
+def combined_record(combined: Sums | None, features: Sequence[str] | None) -> Record | None:
+    if combined is None:
+        return None
+    return {
+        "n": combined.n,
+        "features": list(features or ()),
+        "gradient": combined.gradient.tolist(),
+        "mse": combined.mse,
+    }
+
+
+class BatchWriter:
+    """One record per file as it finishes; the counts (and ``combined``) at the end.
+
+    ``json``: ``{format_version, weights, files: […], succeeded, failed[, combined]}``;
+    ``jsonl``: ``{"kind": "file", …}`` lines, then a summary line; ``csv``:
+    ``file,ok,n,mse,gradient_<feature>…,error``, with ``--combine`` a last row ``(combined)``.
+    """
+
+    def __init__(self, out: ByteStream, fmt: str, combine: bool, features: Sequence[str]) -> None:
+        self._fmt = fmt
+        self._combine = combine
+        blank = [None] * len(features)
+
+        def flatten(r: Record) -> list[Any]:
+            return [r["file"], r["ok"], r.get("n"), r.get("mse"), *r.get("gradient", blank), r.get("error")]
+
+        columns = ["file", "ok", "n", "mse", *(f"gradient_{f}" for f in features), "error"]
+        self._document = Document(out, fmt, key="files", kind="file", columns=columns, flatten=flatten)
+
+    def begin(self, weights: Vector) -> None:
+        self._document.begin({"weights": weights.tolist()})
+
+    def file(self, result: FileResult) -> None:
+        self._document.add([file_record(result)])
+
+    def end(self, counts: tuple[int, int], combined: Sums | None, features: Sequence[str] | None) -> None:
+        tail: Record = {"succeeded": counts[0], "failed": counts[1]}
+        if self._combine:
+            tail["combined"] = combined_record(combined, features)
+            if self._fmt == "csv" and combined is not None:
+                self._document.add([{"file": "(combined)", "ok": True, **summary(combined)}])
+        self._document.end(tail)

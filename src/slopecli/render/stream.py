@@ -1,0 +1,139 @@
+"""The one way slopecli writes machine output: a JSON document, JSON Lines or CSV, streamed.
+
+Every command's output has the same shape: fields known at the start (the head), records
+computed one after another (rows, steps, files, checks), and fields known only at the end (the
+tail). :class:`Document` writes that shape in each format as the parts arrive, so a million
+records never sit in memory, and a reader following JSON Lines sees each record when it is made:
+
+- ``json``: ``{head…, "KEY": [`` one record per line ``], tail…}``; without a key, ``{head…, tail…}``;
+- ``jsonl``: ``{"kind": KIND, record…}`` per record, then ``{"kind": "summary", head…, tail…}``;
+- ``csv``: a header line, then one line per record.
+
+JSON never holds NaN or Infinity (``allow_nan=False``): the evaluator rejects them first, so one
+here is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+FORMAT_VERSION = 1
+
+
+class ByteStream(Protocol):
+    """Where machine output goes: stdout's buffer, a file, or a held-back buffer."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text; NaN or Infinity would be a bug upstream, so they raise."""
+    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+
+def csv_cell(value: object) -> object:
+    """Numbers as Arrow's CSV writer spells them (``7``, ``0.1``), booleans as ``true``/``false``,
+    None as an empty field."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return "" if value is None else value
+
+
+def csv_line(values: Sequence[object]) -> bytes:
+    """One CSV record; floats in their shortest round-trip form."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow([csv_cell(v) for v in values])
+    return text.getvalue().encode()
+
+
+Record = dict[str, Any]
+
+
+class Document:
+    """One machine-readable output, written head first, records as they come, tail last.
+
+    Args:
+        out: where the bytes go.
+        fmt: ``json``, ``jsonl`` or ``csv``.
+        key: the JSON field that holds the records; None when there are none (a summary).
+        kind: the ``kind`` of a record's JSON Lines line.
+        columns: the CSV header.
+        flatten: a record as a CSV line's values; default: its values in ``columns`` order.
+    """
+
+    def __init__(
+        self,
+        out: ByteStream,
+        fmt: str,
+        *,
+        key: str | None = None,
+        kind: str = "row",
+        columns: Sequence[str] = (),
+        flatten: Callable[[Record], Sequence[object]] | None = None,
+    ) -> None:
+        self._out = out
+        self._fmt = fmt
+        self._key = key
+        self._kind = kind
+        self._columns = list(columns)
+        self._flatten = flatten or (lambda record: [record[c] for c in self._columns])
+        self._head: Record = {}
+        self._first = True
+
+    def begin(self, head: Record) -> None:
+        """The fields known before any record (``format_version`` is added first)."""
+        self._head = {"format_version": FORMAT_VERSION, **head}
+        if self._fmt == "json" and self._key is not None:
+            # The head's closing brace gives way to the records' array.
+            self._write(dumps(self._head)[:-1] + f", {dumps(self._key)}: [")
+        elif self._fmt == "csv":
+            self._out.write(csv_line(self._columns))
+
+    def add(self, records: Iterable[Record]) -> None:
+        """More records, written at once (and flushed, for JSON Lines)."""
+        if self._fmt == "json":
+            parts = []
+            for record in records:
+                parts.append(("\n" if self._first else ",\n") + dumps(record))
+                self._first = False
+            self._write("".join(parts))
+        elif self._fmt == "jsonl":
+            self._write("".join(dumps({"kind": self._kind, **r}) + "\n" for r in records))
+            flush = getattr(self._out, "flush", None)
+            if flush is not None:
+                flush()
+        else:
+            self._out.write(b"".join(csv_line(self._flatten(r)) for r in records))
+
+    def add_columns(self, columns: Sequence[Any]) -> None:
+        """CSV records given as numpy columns (one per header name), written by Arrow's C++
+        writer: the fast path for millions of per-row values."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        from slopecli.arrow import from_numpy
+
+        table = pa.Table.from_arrays([from_numpy(c) for c in columns], names=self._columns)
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+        pacsv.write_csv(table, self._out, write_options=options)
+
+    def end(self, tail: Record) -> None:
+        """The fields known at the end; the document is complete after this."""
+        if self._fmt == "json":
+            if self._key is None:
+                self._write(dumps({**self._head, **tail}) + "\n")
+            else:
+                rest = dumps(tail)[1:] if tail else "}"
+                self._write("\n]" + (", " if tail else "") + rest + "\n")
+        elif self._fmt == "jsonl":
+            self._write(dumps({"kind": "summary", **self._head, **tail}) + "\n")
+
+    def _write(self, text: str) -> None:
+        self._out.write(text.encode())
