@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopecli.core import Sums, Vector, update
-from slopecli.errors import NumericError
+from slopecli.errors import DivergedError, NumericError
 from slopecli.evaluation import RowBatch, checked, evaluate, rows_of
 from slopecli.readers.chunk import Chunk
 
@@ -23,10 +23,6 @@ Data = Callable[[], Iterable[Chunk]]
 EPS = float(np.finfo(np.float64).eps)
 GROWTH_NOISE = 1e-9
 """Relative MSE growth that counts as noise, not divergence (rounding at the minimum)."""
-
-
-class DivergedError(NumericError):
-    """Gradient descent moved away from the minimum: the learning rate is too large."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ class NumericError(SlopeError):
     """A value or a result is not finite (NaN, infinity, overflow)."""
 
 
+class DivergedError(NumericError):
+    """Gradient descent moved away from the minimum: the learning rate is too large."""
+
+
 class CheckFailed(SlopeError):
     """The analytic gradient and the finite differences disagree (``slopecli check``)."""
 
