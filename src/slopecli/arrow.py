@@ -20,14 +20,15 @@ if TYPE_CHECKING:
 def to_numpy(column: pa.Array) -> Vector:
     """A float64 view of an Arrow column (zero-copy when it is float64 without nulls).
 
-    Other numeric types are cast to float64; nulls become NaN, which callers reject as not finite.
+    Other numeric types are cast to float64, integers beyond 2^53 rounded to the nearest double as
+    a CSV file's digits are; nulls become NaN (callers that can say "missing" check for nulls first).
     """
     import pyarrow as pa
 
     if column.type != pa.float64() or column.null_count:
         import pyarrow.compute as pc  # 20 ms to import: only for Parquet's ints and nulls
 
-        column = pc.fill_null(pc.cast(column, pa.float64()), float("nan"))
+        column = pc.fill_null(pc.cast(column, pa.float64(), safe=False), float("nan"))
     values = column.buffers()[1]
     return np.frombuffer(values, dtype=np.float64, count=len(column), offset=column.offset * 8)
 

@@ -90,7 +90,10 @@ def expand_paths(arguments: Iterable[str]) -> list[Path]:
     seen: set[Path] = set()
     unique = []
     for path in paths:
-        key = path.resolve()
+        try:
+            key = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: the file fails later, with its reason
+            key = path.absolute()
         if key not in seen:
             seen.add(key)
             unique.append(path)

@@ -141,6 +141,10 @@ def parse_delimiter(text: str | None) -> str | None:
     if len(delimiter) != 1 or delimiter in '\r\n"':
         msg = f"--delimiter: expected one character (or 'tab'), got {text!r}"
         raise InputError(msg)
+    if not delimiter.isascii():
+        # Arrow's parser splits on one byte; a multi-byte character would split nothing.
+        msg = f"--delimiter: {text!r} is not an ASCII character; give one such as ';' or '|', or 'tab'"
+        raise InputError(msg)
     return delimiter
 
 
@@ -296,6 +300,9 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
         yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets)))
         return
     stdin = options.file == STDIN
+    if stdin and sys.stdin is None:
+        msg = "-: standard input is closed; pipe the data in, or give a FILE"
+        raise InputError(msg)
     path = STDIN_NAME if stdin else options.file
     with open_path(run, path, sys.stdin.buffer if stdin else None) as table:
         yield Dataset(run.weights, table)

@@ -81,6 +81,9 @@ def parse_weights_file(text: str, where: str) -> Vector:
     except json.JSONDecodeError as exc:
         msg = f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
         raise InputError(msg) from None
+    except RecursionError:
+        msg = f"{where}: weights must be a flat JSON array of numbers; this one is nested too deeply"
+        raise InputError(msg) from None
     if isinstance(document, dict):
         if "weights" not in document:
             msg = f'{where}: the JSON object has no "weights" key'

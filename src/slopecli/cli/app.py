@@ -40,6 +40,10 @@ class SlopeGroup(TyperGroup):
         except SlopeError as exc:
             report(f"{prog_name or 'slopecli'}: error: {exc}")
             code = exc.exit_code
+        except OSError as exc:  # what the system refused, most often writing the output (a full disk)
+            where = f"{exc.filename}" if exc.filename is not None else "cannot write the output"
+            report(f"{prog_name or 'slopecli'}: error: {where}: {exc.strerror or exc}")
+            code = EXIT_DATA
         except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
             command = getattr(getattr(exc, "ctx", None), "command_path", prog_name or "slopecli")
             # Typer validates choices through pydantic, whose messages carry a "Value error, " prefix.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from slopecli.arrow import to_numpy
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.layout import Layout, ReadOptions, layout_of
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 MAGIC = b"PAR1"
@@ -90,20 +93,38 @@ class ParquetTable:
         return self._batches(range(*piece), first_row)
 
     def _batches(self, groups: range, first_row: int) -> Iterator[Chunk]:
-        used = [self.layout.names[i] for i in self.layout.used]
-        for batch in self._file.iter_batches(
-            batch_size=ROWS_PER_BATCH, row_groups=list(groups), columns=used
-        ):
-            columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
-            for column, values in zip(used, columns, strict=True):
-                bad = ~np.isfinite(values)
-                if bad.any():
-                    row = first_row + int(np.flatnonzero(bad)[0]) + 1
-                    value = values[bad][0]
-                    msg = f"{self.name}: data row {row}: column {column!r}: {value} is not a finite number"
-                    raise NumericError(msg)
-            yield Chunk(np.column_stack(columns[:-1]), columns[-1], first_row)
-            first_row += batch.num_rows
+        import pyarrow as pa
+
+        try:
+            for batch in self._file.iter_batches(ROWS_PER_BATCH, list(groups), self._used):
+                yield self._chunk(batch, first_row)
+                first_row += batch.num_rows
+        except (pa.ArrowInvalid, OSError) as exc:
+            msg = f"{self.name}: cannot read the Parquet file, from data row {first_row + 1} on: {exc}"
+            raise DataError(msg) from None
+
+    @property
+    def _used(self) -> list[str]:
+        return [self.layout.names[i] for i in self.layout.used]
+
+    def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
+        for column, values in zip(self._used, batch.columns, strict=True):
+            if values.null_count:
+                row = first_row + values.is_null().to_pylist().index(True) + 1
+                msg = (
+                    f"{self.name}: data row {row}: column {column!r}: a missing value (null);"
+                    " every feature and target needs a number"
+                )
+                raise DataError(msg)
+        columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
+        for column, values in zip(self._used, columns, strict=True):
+            bad = ~np.isfinite(values)
+            if bad.any():
+                row = first_row + int(np.flatnonzero(bad)[0]) + 1
+                value = values[bad][0]
+                msg = f"{self.name}: data row {row}: column {column!r}: {value} is not a finite number"
+                raise NumericError(msg)
+        return Chunk(np.column_stack(columns[:-1]), columns[-1], first_row)
 
     def close(self) -> None:
         self._file.close()

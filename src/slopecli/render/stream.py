@@ -50,10 +50,11 @@ def csv_line(values: Sequence[object]) -> bytes:
     """One CSV record; floats in their shortest round-trip form."""
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerow([csv_cell(v) for v in values])
-    return text.getvalue().encode()
+    return encode(text.getvalue())
 
 
 Record = dict[str, Any]
+
 
 
 class Document:
@@ -136,4 +137,10 @@ class Document:
             self._write(dumps({"kind": "summary", **self._head, **tail}) + "\n")
 
     def _write(self, text: str) -> None:
-        self._out.write(text.encode())
+        self._out.write(encode(text))
+
+
+def encode(text: str) -> bytes:
+    """UTF-8, with a file name's undecodable bytes (Python's surrogate escapes) written as JSON
+    escapes (``\\udcff``), which decode back to the same name rather than failing the run."""
+    return text.encode("utf-8", "backslashreplace")

@@ -1,0 +1,182 @@
+"""Hostile input: each reproducer of a traceback, a hang or a silent wrong number, now one line on
+stderr naming what is wrong, a documented exit code and nothing on stdout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli
+
+POINTS = str(SAMPLES / "points.csv")
+
+
+def assert_fails(run, code: int, message: str) -> None:
+    assert (run.exit_code, run.stdout) == (code, "")
+    assert run.stderr == f"slopecli: error: {message}\n"
+
+
+def test_a_non_ascii_delimiter_is_refused(slopecli):
+    run = slopecli("compute", POINTS, "-w", "0,2,1", "-d", "é")
+    assert_fails(run, 1, "--delimiter: 'é' is not an ASCII character; give one such as ';' or '|', or 'tab'")
+
+
+def test_a_deeply_nested_weights_file_is_refused(slopecli, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    run = slopecli("compute", POINTS, "--weights-file", str(deep))
+    assert_fails(
+        run,
+        1,
+        f"--weights-file {deep}: weights must be a flat JSON array of numbers; this one is nested too deeply",
+    )
+
+
+@pytest.mark.parametrize("digit", ["１", "٣", "߁"])
+def test_unicode_digits_are_not_numbers_on_flags_as_in_files(slopecli, digit, tmp_path):
+    run = slopecli("compute", "-w", "1", "-x", digit, "-y", "0")
+    assert_fails(run, 1, f"--input 1: item 1 of '{digit}': '{digit}' is not a number")
+    data = tmp_path / "d.csv"
+    data.write_text(f"a,target\n{digit},0\n")
+    run = slopecli("compute", str(data), "-w", "1")
+    assert_fails(run, 1, f"{data}:2:1: column 'a': '{digit}' is not a number")
+
+
+def run_raw(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    return subprocess.run(
+        [installed_slopecli(), *args],
+        capture_output=False,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+        **kwargs,
+    )
+
+
+def test_closed_stdin_is_named(tmp_path):
+    err = tmp_path / "err"
+    with open(err, "wb") as stderr:
+        done = run_raw(
+            "compute",
+            "-",
+            "-w",
+            "0,2,1",
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            pass_fds=(),
+            preexec_fn=lambda: os.close(0),
+        )
+    assert (done.returncode, done.stdout) == (1, b"")
+    assert (
+        err.read_text() == "slopecli: error: -: standard input is closed; pipe the data in, or give a FILE\n"
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["json", "table", "csv"])
+def test_a_full_disk_on_stdout_is_one_line(fmt):
+    with open("/dev/full", "wb") as full:
+        done = run_raw("compute", POINTS, "-w", "0,2,1", "--format", fmt, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 1
+    assert done.stderr.decode() == "slopecli: error: cannot write the output: No space left on device\n"
+
+
+@pytest.fixture
+def parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write(name: str, **columns) -> str:
+        path = tmp_path / name
+        pq.write_table(pa.table(columns), path)
+        return str(path)
+
+    return write
+
+
+def test_a_null_in_parquet_is_a_missing_value_with_its_row(slopecli, parquet):
+    path = parquet("n.parquet", a=[1.0, None, 3.0], target=[0.0, 1.0, 2.0])
+    run = slopecli("compute", path, "-w", "1")
+    assert_fails(
+        run,
+        1,
+        f"{path}: data row 2: column 'a': a missing value (null); every feature and target needs a number",
+    )
+
+
+def test_parquet_integers_beyond_2_to_the_53_round_as_csv_digits_do(slopecli, parquet, tmp_path):
+    big = 2**53 + 1
+    path = parquet("big.parquet", a=[1, big], target=[0, 1])
+    csv = tmp_path / "big.csv"
+    csv.write_text(f"a,target\n1,0\n{big},1\n")
+    from_parquet = slopecli("compute", path, "-w", "1", "--json", "--summary").json()
+    from_csv = slopecli("compute", str(csv), "-w", "1", "--json", "--summary").json()
+    assert from_parquet == from_csv | {} and from_parquet["mse"] == ((1 - 0) ** 2 + (float(big) - 1) ** 2) / 2
+
+
+def test_an_unreadable_parquet_page_is_one_line(slopecli, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "c.parquet"
+    values = np.random.default_rng(1).normal(size=50_000)
+    pq.write_table(pa.table({"a": values, "target": np.zeros(50_000)}), path, compression="zstd")
+    start = pq.ParquetFile(path).metadata.row_group(0).column(0).data_page_offset + 100
+    data = bytearray(path.read_bytes())
+    data[start : start + 64] = bytes(b ^ 0xFF for b in data[start : start + 64])
+    path.write_bytes(bytes(data))
+    run = slopecli("compute", str(path), "-w", "1")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr.startswith(
+        f"slopecli: error: {path}: cannot read the Parquet file, from data row 1 on: "
+    )
+    assert run.stderr.count("\n") == 1
+
+
+def test_a_symlink_loop_in_batch_fails_that_file_only(slopecli, tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    run = slopecli("batch", str(tmp_path / "a.csv"), POINTS, "-w", "0,2,1", "--format", "jsonl")
+    assert run.exit_code == 1
+    lines = run.jsonl()
+    assert lines[0]["error"] == f"{tmp_path / 'a.csv'}: cannot open it: Too many levels of symbolic links"
+    assert lines[1]["ok"] is True
+    assert run.stderr.splitlines()[-1] == "slopecli: error: batch: 1 of 2 files failed"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_file_name_that_is_not_utf8_is_written_as_an_escape(tmp_path, fmt):
+    name = os.fsencode(tmp_path) + b"/bad\xff.csv"
+    with open(name, "wb") as fp:
+        fp.write(b"a,target\n1,0\n")
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    done = subprocess.run(
+        [installed_slopecli(), "batch", name, "-w", "2", "--format", fmt],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    if fmt == "json":
+        import json
+
+        record = json.loads(done.stdout)["files"][0]
+        assert os.fsencode(record["file"]) == name
+    else:
+        assert done.stdout.decode().splitlines()[1].startswith(f"{tmp_path}/bad\\udcff.csv,true,1,4,")
+
+
+def test_dask_refuses_stdin_as_usage(slopecli):
+    pytest.importorskip("distributed")
+    run = slopecli(
+        "compute", "-", "-w", "1", "--engine", "dask", "--scheduler", "synchronous", input="a,target\n1,2\n"
+    )
+    assert_fails(
+        run, 2, "--engine dask reads files that its workers can open, not stdin; use the local engine"
+    )
