@@ -15,7 +15,7 @@ def test_save_weights_never_overwrites_the_data(tmp_path):
     data = tmp_path / "points.csv"
     data.write_text((SAMPLES / "points.csv").read_text())
     run = invoke("descend", str(data), "-w", "0,0,0", "--steps", "2", "--save-weights", str(data))
-    assert run.exit_code == 1
+    assert run.exit_code == 2
     assert (
         run.stderr
         == f"slopecli: error: --save-weights: {data} is an input of this run; choose another file\n"

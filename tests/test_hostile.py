@@ -180,3 +180,28 @@ def test_dask_refuses_stdin_as_usage(slopecli):
     assert_fails(
         run, 2, "--engine dask reads files that its workers can open, not stdin; use the local engine"
     )
+
+
+def test_save_weights_and_plot_on_one_path_is_a_usage_error(slopecli, tmp_path):
+    same = tmp_path / "same.svg"
+    run = slopecli(
+        "descend", POINTS, "-w", "0,2,1", "--steps", "3", "--save-weights", str(same), "--plot", str(same)
+    )
+    assert_fails(run, 2, f"--save-weights and --plot: both name {same}; give each its own file")
+    assert not same.exists()
+
+
+def test_a_huge_but_finite_gradient_has_a_finite_norm(slopecli):
+    run = slopecli("descend", "-x", "1e150", "-y", "0", "-w", "1", "--steps", "0", "--format", "csv")
+    assert (run.exit_code, run.stderr) == (0, "")
+    step = run.stdout.splitlines()[1].split(",")
+    assert [float(v) for v in step] == pytest.approx([0.0, 1e300, 2e300, 1.0], rel=1e-15)
+
+
+def test_a_diverging_descent_prints_one_line_and_no_table(slopecli):
+    run = slopecli("descend", POINTS, "-w", "0,2,1", "--lr", "1", "--steps", "30")
+    assert_fails(
+        run,
+        1,
+        "diverged at step 5: the MSE grew for 5 steps in a row; try a smaller --learning-rate, e.g. 0.1",
+    )

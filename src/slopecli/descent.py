@@ -87,7 +87,11 @@ class Record:
 
     @property
     def gradient_norm(self) -> float:
-        return float(np.linalg.norm(self.gradient))
+        """The Euclidean length, scaled so that squaring cannot overflow a finite gradient."""
+        largest = float(np.max(np.abs(self.gradient)))
+        if largest == 0.0:
+            return 0.0
+        return largest * float(np.sqrt(np.sum(np.square(self.gradient / largest))))
 
 
 @dataclass(frozen=True)

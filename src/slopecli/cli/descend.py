@@ -1,5 +1,6 @@
 """``slopecli descend``: full-batch gradient descent, its history and its loss curve."""
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,7 +59,7 @@ def descend(
     from slopecli.cli.learning import positive, refuse_inputs, write_atomically
     from slopecli.cli.output import choose_format, held_stdout
     from slopecli.descent import descend as run_descent
-    from slopecli.errors import InputError
+    from slopecli.errors import InputError, UsageError
 
     output = choose_format(fmt, json_flag)
     lr = positive(learning_rate, "--learning-rate")
@@ -70,7 +71,14 @@ def descend(
     # Saving over the --weights-file is allowed: it has been read, and runs chain that way.
     file = Path(data.file) if data.file is not None else None
     weights_file = Path(data.weights_file) if data.weights_file is not None else None
-    refuse_inputs("--save-weights", save_weights, file, plot)
+    if (
+        save_weights is not None
+        and plot is not None
+        and os.path.realpath(save_weights) == os.path.realpath(plot)
+    ):
+        msg = f"--save-weights and --plot: both name {plot}; give each its own file"
+        raise UsageError(msg)
+    refuse_inputs("--save-weights", save_weights, file)
     refuse_inputs("--plot", plot, file, weights_file)
     streaming = output is o.OutputFormat.jsonl
     with dataset(data) as source, held_stdout(streaming) as out, _step_progress(steps) as progress:

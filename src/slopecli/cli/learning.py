@@ -6,7 +6,7 @@ import math
 import os
 from pathlib import Path
 
-from slopecli.errors import InputError
+from slopecli.errors import InputError, UsageError
 
 
 def positive(value: float, flag: str) -> float:
@@ -21,10 +21,15 @@ def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
     if target is None:
         return
     for source in inputs:
-        exists = source is not None and str(source) != "-" and source.exists() and target.exists()
-        if exists and source is not None and os.path.samefile(source, target):
+        if source is None or str(source) == "-":
+            continue
+        if source.exists() and target.exists():
+            same = os.path.samefile(source, target)
+        else:  # an output that does not exist yet is the same file when its path resolves the same
+            same = os.path.realpath(source) == os.path.realpath(target)
+        if same:
             msg = f"{flag}: {target} is an input of this run; choose another file"
-            raise InputError(msg)
+            raise UsageError(msg)
 
 
 def write_atomically(path: Path, text: str, flag: str) -> None:
