@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+import platform
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 import slopecli.cli.check as check_command
-from slopecli.descent import analytic_gradient
+from slopecli.descent import WeightCheck, analytic_gradient
+from slopecli.render.descent_tables import draw_check
 from test_schema import schema_validator
 
-from conftest import SAMPLES, invoke
+from conftest import SAMPLES, invoke, run_installed
 
 COURSE = ("-w", "0,2,1", "-x", "1,2,3", "-y", "0")
 
@@ -70,7 +74,8 @@ def test_descend_json_history_final_weights_and_saved_weights(tmp_path):
     assert json.loads(saved.read_text()) == {"weights": doc["weights_final"], "features": ["size", "rooms", "age"]}
     # Chained: the saved weights start the next run where this one ended.
     again = invoke("compute", str(SAMPLES / "points.csv"), "--weights-file", str(saved), "--json", "--summary").json()
-    assert again["mse"] == doc["mse"]
+    # Two code paths (descend keeps the data, compute streams it): equal up to rounding.
+    assert again["mse"] == pytest.approx(doc["mse"], rel=1e-12)
 
 
 def test_descend_converges_on_noiseless_data_to_lstsq(tmp_path):
@@ -148,3 +153,78 @@ def test_check_fails_with_exit_3_when_the_gradient_is_wrong(monkeypatch):
     assert run.stderr == (
         "slopecli: error: check: the analytic gradient disagrees with finite differences for size, rooms, age\n"
     )
+
+
+def check_table(checks: list[WeightCheck], rtol: float = 1e-6) -> list[list[str]]:
+    """The body rows of the ``check`` table, cell by cell."""
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    draw_check(console, [f"w{i}" for i in range(len(checks))], checks, rtol)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+
+
+# The slope along "size" of samples/points.csv at weights 0,2,1, as two OpenBLAS kernels
+# (OPENBLAS_CORETYPE=Haswell and SkylakeX) compute it: the numeric slope differs in the last bits.
+HASWELL = WeightCheck(215.73000000000002, 215.7299999999593, 6.055454452393343e-06, 0.00021701238278359173)
+SKYLAKEX = WeightCheck(215.73000000000002, 215.73000000465288, 6.055454452393343e-06, 0.00021701238278828532)
+
+
+def test_check_table_shows_no_rounding_noise():
+    rows = check_table([HASWELL])
+    assert rows == check_table([SKYLAKEX])
+    assert rows == [["w0", "215.73", "215.73", "6.1e-06", "< 2e-05", "< 1e-07", "0.00022", "✓"]]
+
+
+def test_check_table_shows_a_real_disagreement_with_its_digits():
+    wrong = WeightCheck(215.73 * (1 + 1e-3), 215.73, 6.055454452393343e-06, 0.00021701238278359173)
+    assert check_table([wrong]) == [["w0", "215.9457", "215.73", "6.1e-06", "0.22", "0.001", "0.00022", "✗"]]
+    # Between a tenth of the tolerance and the tolerance: agrees, and the difference is shown.
+    close = WeightCheck(215.73005, 215.73, 6.055454452393343e-06, 0.00021701238278359173)
+    assert check_table([close]) == [["w0", "215.7301", "215.73", "6.1e-06", "5e-05", "2.3e-07", "0.00022", "✓"]]
+
+
+def test_check_table_at_a_minimum_shows_zero_slopes():
+    """At the least-squares weights both slopes are rounding only: 0, and no relative error."""
+    at_minimum = [
+        WeightCheck(3.2e-13, 5.4e-12, 6.055454452393343e-06, 9.2e-11),
+        WeightCheck(-1.1e-13, -2.3e-12, 6.055454452393343e-06, 9.2e-11),
+    ]
+    assert check_table(at_minimum, rtol=1e-6) == [
+        ["w0", "0", "0", "6.1e-06", "< 9e-11", "—", "9.2e-11", "✓"],
+        ["w1", "0", "0", "6.1e-06", "< 9e-11", "—", "9.2e-11", "✓"],
+    ]
+
+
+def test_check_json_is_exact_and_agrees_within_the_tolerance():
+    doc = invoke("check", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--json").json()
+    for c in doc["checks"]:
+        # Exact values, not rounded for display; residues compared against the tolerance only.
+        assert c["abs_error"] == abs(c["analytic"] - c["numeric"])
+        assert c["abs_error"] <= c["tolerance"]
+        assert c["analytic"] == pytest.approx(c["numeric"], abs=c["tolerance"])
+    assert [c["analytic"] for c in doc["checks"]] == pytest.approx([215.73, 244.59, 276.981], rel=1e-12)
+
+
+def uses_openblas() -> bool:
+    try:
+        config = np.show_config(mode="dicts")
+    except TypeError:  # numpy < 2
+        return False
+    return "openblas" in str(config.get("Build Dependencies", {}).get("blas", {}).get("name", "")).lower()
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in {"x86_64", "amd64"} or not uses_openblas(),
+    reason="OPENBLAS_CORETYPE=Prescott needs numpy's OpenBLAS on x86-64",
+)
+def test_check_table_is_the_same_with_another_blas_kernel(monkeypatch):
+    """Prescott's kernels (plain SSE3, run by any x86-64) add in another order than the AVX2 or
+    AVX-512 ones OpenBLAS picks by default: the JSON differs in the last bits, the table not."""
+    args = ("check", str(SAMPLES / "points.csv"), "-w", "0,2,1")
+    default_table, default_json = run_installed(*args), run_installed(*args, "--json")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Prescott")
+    other_table, other_json = run_installed(*args), run_installed(*args, "--json")
+    assert default_table.exit_code == other_table.exit_code == 0, other_table.stderr
+    assert other_table.stdout == default_table.stdout
+    for a, b in zip(default_json.json()["checks"], other_json.json()["checks"], strict=True):
+        assert a["numeric"] == pytest.approx(b["numeric"], abs=a["tolerance"] / 100)

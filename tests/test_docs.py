@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +35,42 @@ def test_readme_example_prints_what_it_shows(command, expected):
     env["COLUMNS"] = "80"
     done = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     printed = done.stdout + done.stderr
-    assert [line.rstrip() for line in printed.splitlines()] == expected.splitlines()
+    shown = expected.splitlines()
+    got = [line.rstrip() for line in printed.splitlines()]
+    # A JSON line is exact output whose last bits depend on the CPU's BLAS kernels: it matches
+    # the README's line when the numbers agree to rounding (the diff still shows any other change).
+    for i, (line, want) in enumerate(zip(got, shown, strict=False)):
+        if same_json(line, want):
+            got[i] = want
+    assert got == shown
+
+
+def same_json(printed: str, shown: str) -> bool:
+    """Both lines are JSON with the same structure and numbers equal up to rounding."""
+    try:
+        a, b = json.loads(printed), json.loads(shown)
+    except ValueError:
+        return False
+    return close(a, b)
+
+
+def close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(close(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def test_json_lines_match_up_to_rounding_only():
+    line = '{"n": 5, "gradient": [13.001, 9.879999999999999], "mse": 0.9305}'
+    assert same_json('{"n": 5, "gradient": [13.001, 9.88], "mse": 0.9305000000000001}', line)
+    assert not same_json('{"n": 5, "gradient": [13.001, 9.88], "mse": 0.9306}', line)
+    assert not same_json('{"n": 5.0, "gradient": [13.001, 9.88], "mse": 0.9305}', line)
+    assert not same_json('{"gradient": [13.001, 9.88], "n": 5, "mse": 0.9305}', line)
+    assert not same_json("not JSON", line)
 
 
 def test_readme_has_examples():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -9,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slopecli.descent import Descent, Record, StepResult, WeightCheck
-from slopecli.evaluate import RowBatch
+from slopecli.evaluation import RowBatch
 from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
 from slopecli.render.tables import fold_numbers
 from slopecli.text import count
@@ -150,21 +151,77 @@ def draw_descent(
         console.print(Text(line), highlight=False)
 
 
+NOISE_FRACTION = 10
+"""Differences under a tenth of the tolerance print as ``< bound``, not as their value."""
+
+
+def rounding_bound(check: WeightCheck, rtol: float) -> float:
+    """The difference below which analytic and numeric slope agree as far as anything shows.
+
+    The central difference carries rounding error whose last bits depend on the order in which
+    BLAS adds, and that differs between CPUs (OpenBLAS picks its kernels per CPU), so digits
+    that fine would print differently on each machine and say nothing about the gradient. The
+    bound is a tenth of the tolerance, or the tolerance's absolute part (``100·ε·MSE/h``, the
+    rounding estimate, or ``--atol``) when that is larger, cut to one significant digit so that
+    it never exceeds the tolerance. ``--json`` keeps the exact values.
+    """
+    absolute = check.tolerance - rtol * abs(check.numeric)
+    return _one_digit(max(check.tolerance / NOISE_FRACTION, absolute), up=False)
+
+
+def _one_digit(value: float, up: bool) -> float:
+    """``value`` cut (``up=False``: 0.0000217 -> 2e-05) or raised (-> 3e-05) to one significant digit."""
+    if not (value > 0 and math.isfinite(value)):
+        return value
+    unit = 10.0 ** math.floor(math.log10(value))
+    digit = value / unit
+    digit = math.ceil(digit * (1 - 1e-12)) if up else math.floor(digit * (1 + 1e-12))
+    return float(f"{max(digit, 1) * unit:.0e}")
+
+
+def _at_scale(value: float, bound: float, precision: int = 8) -> str:
+    """``value`` rounded to the power of ten at or above ``bound`` (at most ``precision``
+    significant digits): a slope that is only rounding prints as ``0``."""
+    if not (bound > 0 and math.isfinite(bound) and math.isfinite(value)):
+        return num(value, precision)
+    place = math.ceil(math.log10(bound) - 1e-12)
+    rounded = round(value, -place) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if not rounded:
+        return "0"
+    digits = math.floor(math.log10(abs(rounded))) - place + 1
+    return num(rounded, min(max(digits, 1), precision))
+
+
+def _differences(check: WeightCheck, bound: float) -> tuple[str, str]:
+    """The ``|a − n|`` and ``rel.`` cells: two digits, or ``< bound`` when below it."""
+    if not check.abs_error < bound:
+        return f"{check.abs_error:.2g}", f"{check.rel_error:.2g}"
+    scale = max(abs(check.analytic), abs(check.numeric))
+    # Raised, so that "< rel" holds whenever "< bound" does; a slope itself below the bound
+    # has no meaningful relative error.
+    rel = f"< {_one_digit(bound / scale, up=True):g}" if scale > bound else "—"
+    return f"< {bound:g}", rel
+
+
 def draw_check(console: Console, features: Sequence[str], checks: Sequence[WeightCheck], rtol: float) -> None:
-    """Analytic against numeric slope, per weight, with the verdict."""
+    """Analytic against numeric slope, per weight, with the verdict.
+
+    Values are shown at the tolerance's scale (see :func:`rounding_bound`), so the table reads
+    the same on every machine.
+    """
     table = Table(title="Gradient check: analytic vs central differences", title_justify="left")
     for name in ("Feature", "analytic", "numeric", "h", "|a − n|", "rel.", "tol.", "ok"):
         # Numbers keep their width; a long feature name wraps instead.
         table.add_column(name, justify="left" if name == "Feature" else "right", no_wrap=name != "Feature")
     for name, c in zip(features, checks, strict=True):
         verdict = Text("✓", style="green") if c.ok else Text("✗", style="red bold")
+        bound = rounding_bound(c, rtol)
         table.add_row(
             Text(name),
-            num(c.analytic, 8),
-            num(c.numeric, 8),
+            _at_scale(c.analytic, bound),
+            _at_scale(c.numeric, bound),
             f"{c.h:.2g}",
-            f"{c.abs_error:.2g}",
-            f"{c.rel_error:.2g}",
+            *_differences(c, bound),
             f"{c.tolerance:.2g}",
             verdict,
         )
