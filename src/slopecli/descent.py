@@ -204,11 +204,16 @@ def check_gradient(
 
     The step for weight i is ``h = ε^(1/3)·max(1, |w_i|)``, which balances truncation and
     rounding error for a smooth function. The MSE is quadratic in w, so the central difference
-    has no truncation error at all: what remains is rounding, about ``ε·MSE/h``. That is the
-    default absolute tolerance (times 100), on top of ``rtol`` relative to the numeric value.
+    has no truncation error at all: what remains is rounding. Each error ``e = x·w − y`` is
+    rounded relative to the magnitudes it is made of, ``m = |x|·|w| + |y|``, not to itself, so
+    near a perfect fit the rounding of the MSE, about ``2ε·mean(|e|·m)``, far exceeds ``ε·MSE``.
+    The default absolute tolerance is 100 times the rounding of both sides: that of the MSE
+    divided by ``h`` (the differences) plus ``2ε·mean(|x_i|·m)`` (the analytic sum), on top of
+    ``rtol`` relative to the numeric value.
     """
     grad = analytic(data, weights)
     mse0 = evaluate(data(), weights).mse
+    mse_rounding, gradient_rounding = _rounding(data, weights)
     checks = []
     for i in range(len(weights)):
         h = EPS ** (1 / 3) * max(1.0, abs(float(weights[i])))
@@ -218,6 +223,26 @@ def check_gradient(
         # The step actually taken, after rounding w ± h to doubles.
         width = float(plus[i] - minus[i])
         numeric = (evaluate(data(), plus).mse - evaluate(data(), minus).mse) / width
-        floor = atol if atol is not None else 100 * EPS * max(mse0, math.ulp(1.0)) / h
+        if atol is not None:
+            floor = atol
+        else:
+            differences = (EPS * max(mse0, math.ulp(1.0)) + mse_rounding) / h
+            floor = 100 * (differences + float(gradient_rounding[i]))
         checks.append(WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric)))
     return checks
+
+
+def _rounding(data: Data, weights: Vector) -> tuple[float, Vector]:
+    """How much rounding the MSE and each entry of the analytic gradient carry at ``weights``:
+    ``2ε·mean(|e|·m)`` and ``2ε·mean(|x_i|·m)``, with ``m = |x|·|w| + |y|`` per row."""
+    n = 0
+    mse = 0.0
+    gradient = np.zeros(len(weights))
+    with np.errstate(over="ignore", invalid="ignore"):  # the passes before have checked overflow
+        for chunk in data():
+            magnitude = np.abs(chunk.X) @ np.abs(weights) + np.abs(chunk.y)
+            err = chunk.X @ weights - chunk.y
+            mse += float(np.abs(err) @ magnitude)
+            gradient += np.abs(chunk.X).T @ magnitude
+            n += len(err)
+    return 2 * EPS * mse / n, 2 * EPS * gradient / n

@@ -27,7 +27,7 @@ def check(
         typer.Option(
             "--atol",
             metavar="A",
-            help="Absolute tolerance. Default: 100·ε·MSE/h, the rounding error of the differences.",
+            help="Absolute tolerance. Default: 100 times the rounding error of both sides.",
         ),
     ] = None,
     fmt: o.Format = o.OutputFormat.table,

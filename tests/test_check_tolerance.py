@@ -1,0 +1,40 @@
+"""``check``'s default tolerance: never a false disagreement at a near-perfect fit, where each error
+is rounded relative to the much larger x·w and y, and still a catch for a wrong gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slopecli.descent import analytic_gradient, check_gradient
+from slopecli.readers.chunk import Chunk
+
+
+def near_fit(seed: int) -> tuple[Chunk, np.ndarray]:
+    """Data whose least-squares weights leave errors many orders below x·w and y."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(2, 200)), int(rng.integers(1, 5))
+    X = rng.normal(size=(n, d)) * 10 ** rng.uniform(-2, 3, size=d)
+    y = X @ (rng.normal(size=d) * 10 ** rng.uniform(-2, 2)) + rng.normal(size=n) * 10 ** rng.uniform(-8, -1)
+    w, *_ = np.linalg.lstsq(X, y, rcond=None)
+    return Chunk(X, y, 0), w
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_a_right_gradient_agrees_at_a_near_perfect_fit(seed):
+    chunk, w = near_fit(seed)
+    checks = check_gradient(lambda: [chunk], w)
+    assert all(c.ok for c in checks), [(c.analytic, c.numeric, c.tolerance) for c in checks]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.5, 0.99, 1.01, 2.0]))
+def test_a_wrong_gradient_is_caught_away_from_the_minimum(seed, factor):
+    chunk, w = near_fit(seed)
+    start = w + np.random.default_rng(seed).normal(size=len(w)) * (1 + np.abs(w))
+    checks = check_gradient(
+        lambda: [chunk], start, analytic=lambda data, v: factor * analytic_gradient(data, v)
+    )
+    assert not all(c.ok for c in checks)
