@@ -17,9 +17,9 @@ from typing import IO, Protocol
 
 from slopecli.core import Sums, Vector
 from slopecli.dataset import Plan, open_path, opening_error
-from slopecli.errors import InputError, SlopeError
+from slopecli.errors import InputError, OutputExists, SlopeError
 from slopecli.evaluation import RowBatch, evaluate, evaluate_table
-from slopecli.outfiles import AtomicFile, OutputExists, output_path_for
+from slopecli.outfiles import AtomicFile, output_path_for
 from slopecli.readers.chunk import Chunk
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")

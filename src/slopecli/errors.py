@@ -34,6 +34,14 @@ class CheckFailed(SlopeError):
     exit_code = 3
 
 
+class OutputExists(SlopeError):
+    """The output file exists and overwriting was not asked for."""
+
+
+class RunEnded(SlopeError):
+    """The process that started this run is gone: nothing may be published for it any more."""
+
+
 class UsageError(SlopeError):
     """The command line asks for something slopecli cannot do: flags that conflict or do not apply."""
 

@@ -1,5 +1,140 @@
-"""Worker processes that end with their parent (placeholder until implemented)."""
+"""Worker processes that end with the run that started them.
+
+A process pool's workers are separate processes: when the run is killed with ``kill -9`` they are
+not told, live on under PID 1, finish the file in hand (publishing an output for a run the user saw
+die) and then wait for work forever. :func:`die_with_parent`, the pool's initializer, ties each
+worker's life to the run's; :func:`require_parent` is the last check before an irreversible step.
+
+In the process that runs the command itself nothing is recorded, and every check passes.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+
+from slopecli.errors import RunEnded
+
+_run: int | None = None
+"""In a worker: the pid of the process whose run it serves. None in that process itself."""
+_run_is_parent = False
+"""The run's process forked this worker, so ``os.getppid()`` tells exactly whether it lives."""
+_run_pidfd: int | None = None
+"""Where the run's process is not the parent (a fork server made the worker), a pidfd for it:
+unlike its pid, a pidfd cannot come to name another process."""
 
 
-def die_with_parent() -> None:
-    """ProcessPoolExecutor initializer."""
+def die_with_parent(parent: int | None = None) -> None:
+    """ProcessPoolExecutor initializer: the worker is killed (SIGKILL) when the run's process dies.
+
+    Args:
+        parent: the pid of the run's process; by default the process that created the worker's
+            :class:`multiprocessing.Process` (right for every start method, so ``initargs`` are not
+            needed).
+    """
+    global _run, _run_is_parent, _run_pidfd
+    run = parent if parent is not None else _pool_owner()
+    if run is None:
+        return  # not a multiprocessing child, and not told: there is no run to outlive
+    # The kernel sends the signal when the thread that forked us exits, so the pool must be made
+    # on a thread that lives as long as it (batch.run's caller, the main thread).
+    _set_death_signal(signal.SIGKILL)
+    _run = run
+    _run_is_parent = os.getppid() == run
+    if not _run_is_parent:
+        _run_pidfd = _open_pidfd(run)
+    # The death signal is not sent retroactively: a run that died between our fork and the prctl
+    # above (we were reparented already) must be noticed here, or this worker lives on.
+    if not parent_alive():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def parent_alive(pid: int | None = None) -> bool:
+    """Whether the run's process still lives (``pid``, else the one :func:`die_with_parent` recorded).
+
+    Always true in the run's own process, where nothing was recorded.
+    """
+    if pid is not None:
+        return os.getppid() == pid or _running(pid)
+    if _run is None:
+        return True
+    if _run_is_parent:
+        # Reparenting is final: once the parent is gone, getppid() never names it again.
+        return os.getppid() == _run
+    if _run_pidfd is not None:
+        return not _exited(_run_pidfd)
+    return _running(_run)
+
+
+def require_parent(pid: int | None = None) -> None:
+    """Raise :class:`RunEnded` if the run's process is gone (see :func:`parent_alive`).
+
+    Call it right before an irreversible step, such as linking an output file into place.
+    """
+    if not parent_alive(pid):
+        run = pid if pid is not None else _run
+        msg = f"the run (process {run}) has ended; nothing is published for it"
+        raise RunEnded(msg)
+
+
+def _pool_owner() -> int | None:
+    import multiprocessing
+
+    # Recorded in the parent when the Process object was made, before any fork or spawn, so it
+    # is right even if the parent is already dead (getppid() would then name PID 1 or a subreaper).
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None else None
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _set_death_signal(signum: int) -> bool:
+    """``prctl(PR_SET_PDEATHSIG)``; False where it is unavailable or refused (the checks remain)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        # prctl is variadic and the kernel reads unsigned longs: ints alone could leave high bits set.
+        zero = ctypes.c_ulong(0)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signum), zero, zero, zero)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _open_pidfd(pid: int) -> int | None:
+    if sys.platform != "linux":
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        # ESRCH (already gone) is left to the liveness check; ENOSYS (kernel before 5.3) too.
+        return None
+
+
+def _running(pid: int) -> bool:
+    fd = _open_pidfd(pid)
+    if fd is not None:
+        try:
+            return not _exited(fd)
+        finally:
+            os.close(fd)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Without pidfds a zombie, dead but not yet reaped, still counts as running here.
+    return True
+
+
+def _exited(pidfd: int) -> bool:
+    # A pidfd becomes readable when its process has exited, zombie or not.
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(0))

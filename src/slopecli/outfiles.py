@@ -3,7 +3,8 @@
 Per-row results are written to an unnamed file (Linux ``O_TMPFILE``) that is linked into place
 (``linkat``) only when complete: a run interrupted by Ctrl-C, ``kill`` or even ``kill -9`` leaves nothing
 behind. Where unnamed files are not supported, a hidden ``.NAME.part`` file is renamed instead
-(and removed on any error).
+(and removed on any error). A worker process whose run has been killed publishes nothing either
+(:func:`slopecli.lifetime.require_parent`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from slopecli.errors import SlopeError
+from slopecli.errors import OutputExists
+from slopecli.lifetime import require_parent
 
 OUTPUT_SUFFIX = ".slopes.csv"
-
-
-class OutputExists(SlopeError):
-    """The output file exists and overwriting was not asked for."""
 
 
 def output_path_for(source: Path, out_dir: Path) -> Path:
@@ -72,6 +70,10 @@ class AtomicFile:
                 os.unlink(self._named)
 
     def _publish(self, fd: int) -> None:
+        # Last thing before the link: a file that appears after the user saw its run die would be
+        # taken for that run's output. (Raising here leaves __exit__ to discard the file.)
+        require_parent()
+
         def link(target: Path) -> None:
             if self._named is not None:
                 os.link(self._named, target)
