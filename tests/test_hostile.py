@@ -3,6 +3,7 @@ stderr naming what is wrong, a documented exit code and nothing on stdout."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -205,3 +206,19 @@ def test_a_diverging_descent_prints_one_line_and_no_table(slopecli):
         1,
         "diverged at step 5: the MSE grew for 5 steps in a row; try a smaller --learning-rate, e.g. 0.1",
     )
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_batch_reads_process_substitutions(count, tmp_path):
+    """`batch <(cat a.csv)` once failed with "Illegal seek" (progress asked a pipe its position)."""
+    data = tmp_path / "a.csv"
+    data.write_text("a,target\n1,2\n")
+    pipes = " ".join([f"<(cat {data})"] * count)
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    done = subprocess.run(
+        ["bash", "-c", f"{installed_slopecli()} batch {pipes} -w 1 --format jsonl"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line.get("mse") for line in lines[:-1]] == [1.0] * count

@@ -164,6 +164,9 @@ def process(task: Task, on_progress: Callable[[int], None] | None = None, thread
 
 
 def _reporting(chunks: Iterable[Chunk], fp: IO[bytes], on_progress: Callable[[int], None]) -> Iterator[Chunk]:
+    if not fp.seekable():  # a pipe has no position to report: the file counts when done
+        yield from chunks
+        return
     done = 0
     for chunk in chunks:
         position = fp.tell()

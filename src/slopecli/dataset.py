@@ -233,6 +233,8 @@ def with_first_order(run: Plan, paths: Iterable[Path]) -> Plan:
     if run.order is not None or run.read.features is not None:
         return run
     for path in paths:
+        if not path.is_file():
+            continue  # a pipe read here would be empty for the reader after
         try:
             with path.open("rb") as fp:
                 features = open_table(fp, str(path), run.read).layout.features

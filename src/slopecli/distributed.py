@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import struct
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +29,7 @@ from typing import Any
 from slopecli.batch import FileResult, Task, process
 from slopecli.core import Sums
 from slopecli.dataset import Plan, open_path, opening_error
-from slopecli.errors import InputError, SlopeError
+from slopecli.errors import DataError, InputError, SlopeError, UsageError
 from slopecli.evaluation import checked, evaluate
 from slopecli.readers.table import Piece
 
@@ -35,6 +37,8 @@ INSTALL = 'the dask engine needs the optional extra: pip install "slopecli[dask]
 SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 IN_PROCESS = ("synchronous", "threads", "processes")
 """``--scheduler`` values that run in this process, without a cluster."""
+TIMEOUT = 10.0
+"""Seconds to wait for the scheduler: to connect, for its first reply, for any later message."""
 PIECE_BYTES = 64 << 20
 """About how much of a file one task reads."""
 
@@ -49,10 +53,17 @@ def require_dask() -> None:
 
 
 @contextmanager
-def connection(scheduler: str | None, workers: int) -> Iterator[Any]:
+def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) -> Iterator[Any]:
     """A Dask client: to ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``), else to a local cluster
     started for this run on 127.0.0.1 with random ports and closed afterwards. ``synchronous``,
     ``threads`` and ``processes`` use Dask's single-machine schedulers and yield None.
+
+    The waits for the connection and the scheduler's first replies are bounded by ``timeout``
+    seconds; a connection that dies later is noticed by Dask's own TCP keepalive.
+
+    Raises:
+        UsageError: the address is not one slopecli can use.
+        InputError: nothing answers there as a Dask scheduler does, within ``timeout``.
     """
     address = scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if address in IN_PROCESS:
@@ -61,21 +72,21 @@ def connection(scheduler: str | None, workers: int) -> Iterator[Any]:
         with dask.config.set(scheduler=address):
             yield None
         return
+    import dask
     from distributed import Client, LocalCluster
 
+    wait = f"{timeout:g}s"
+    limits = {"distributed.comm.timeouts.connect": wait}
     if address:
-        if "://" not in address or not address.rsplit(":", 1)[-1].isdigit():
-            msg = (
-                f"--scheduler: {address!r} is not a scheduler address: give tcp://HOST:PORT, or"
-                f" one of {', '.join(IN_PROCESS)}"
-            )
-            raise InputError(msg)
+        host, port = _tcp_address(address)
+        _probe(address, host, port, timeout)
         try:
-            client = Client(address, timeout="10s")
-        except (OSError, ValueError) as exc:
+            with dask.config.set(limits):
+                client = Client(address, timeout=wait)
+        except (OSError, ValueError, TimeoutError) as exc:
             msg = f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}"
             raise InputError(msg) from None
-        with client:
+        with dask.config.set(limits), client:
             yield client
         return
     cluster = LocalCluster(
@@ -90,6 +101,52 @@ def connection(scheduler: str | None, workers: int) -> Iterator[Any]:
     )
     with cluster, Client(cluster) as client:
         yield client
+
+
+def _tcp_address(address: str) -> tuple[str, int]:
+    """``tcp://HOST:PORT`` split, or a usage error that says what is accepted."""
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme != "tcp" or not host or not port.isdigit():
+        why = (
+            f"{scheme}:// needs security settings slopecli does not pass"
+            if rest and scheme in ("tls", "ucx", "ws", "wss")
+            else "it is not a scheduler address"
+        )
+        msg = f"--scheduler: {address!r}: {why}; give tcp://HOST:PORT, or one of {', '.join(IN_PROCESS)}"
+        raise UsageError(msg)
+    return host.strip("[]"), int(port)
+
+
+def _probe(address: str, host: str, port: int, timeout: float) -> None:
+    """Fail early, in ``timeout``, unless a Dask scheduler answers at ``host:port``.
+
+    A scheduler greets every new connection at once with a framed handshake: 8 bytes of total
+    length, 8 bytes of frame count, then the frames' lengths. A server that stays silent (an
+    HTTP port waits for a request) would hang the client; one that sends other bytes would have
+    Dask read them as a length and try to allocate exabytes.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            head = b""
+            while len(head) < 16:
+                more = sock.recv(16 - len(head))
+                if not more:
+                    break
+                head += more
+    except TimeoutError:
+        msg = (
+            f"--scheduler: {address} accepted the connection but sent no Dask handshake within"
+            f" {timeout:g} s: is it a Dask scheduler? (--timeout changes the wait)"
+        )
+        raise InputError(msg) from None
+    except OSError as exc:
+        msg = f"--scheduler: cannot reach the Dask scheduler at {address}: {exc.strerror or exc}"
+        raise InputError(msg) from None
+    size, frames = struct.unpack("<QQ", head) if len(head) == 16 else (0, 0)
+    if not (0 < frames <= 64 and 8 * frames < size < 1 << 20):
+        msg = f"--scheduler: {address} answered, but not as a Dask scheduler does; give a scheduler's address"
+        raise InputError(msg)
 
 
 def run(tasks: list[Task], client: Any) -> list[FileResult]:
@@ -112,6 +169,13 @@ def _run(tasks: list[Task], client: Any) -> list[FileResult]:
         results.append(result)
         try:
             result.size = task.path.stat().st_size
+            if not task.path.is_file():
+                # A pipe or FIFO can be read once; every piece, and the header, reopen the file.
+                msg = (
+                    f"{task.path}: not a regular file; the Dask engine's workers reopen each file,"
+                    " which a pipe cannot be: use the local engine"
+                )
+                raise DataError(msg)
             if task.out is not None:
                 pending.append((i, dask.delayed(process)(task)))
                 continue

@@ -73,6 +73,7 @@ def batch(
     ] = False,
     engine: o.EngineOption = o.Engine.local,
     scheduler: o.Scheduler = None,
+    timeout: o.Timeout = 10.0,
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
     precision: o.Precision = 6,
@@ -125,7 +126,7 @@ def batch(
     streaming = output is o.OutputFormat.jsonl
     with held_stdout(streaming) as stdout, _progress(paths) as progress, contextlib.ExitStack() as stack:
         if engine is o.Engine.dask:
-            client = stack.enter_context(distributed.connection(scheduler, jobs or b.default_jobs()))
+            client = stack.enter_context(distributed.connection(scheduler, jobs or b.default_jobs(), timeout))
             results: Iterable[b.FileResult] = distributed.run(tasks, client)
         else:
             results = b.run(tasks, jobs or b.default_jobs(), progress.chunk)

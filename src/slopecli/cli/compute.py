@@ -22,6 +22,7 @@ def compute(
     all_rows: o.AllRows = False,
     engine: o.EngineOption = o.Engine.local,
     scheduler: o.Scheduler = None,
+    timeout: o.Timeout = 10.0,
 ) -> None:
     """Compute preds, error and slope for each row, then the gradient and MSE, step by step.
 
@@ -42,7 +43,7 @@ def compute(
     if engine is o.Engine.dask:
         from slopecli.cli.shards import compute_on_dask
 
-        compute_on_dask(data, output, scheduler, precision)
+        compute_on_dask(data, output, scheduler, precision, timeout)
         return
     if scheduler is not None:
         from slopecli.errors import InputError

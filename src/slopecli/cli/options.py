@@ -155,6 +155,15 @@ Scheduler = Annotated[
         " else a local cluster on 127.0.0.1), or synchronous/threads/processes for Dask's local schedulers.",
     ),
 ]
+Timeout = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="With --engine dask: the longest wait for the scheduler (to connect, to reply).",
+    ),
+]
 Bias = Annotated[
     bool,
     typer.Option(

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from slopecli.dataset import DataOptions
 
 
-def compute_on_dask(data: DataOptions, output: OutputFormat, scheduler: str | None, precision: int) -> None:
+def compute_on_dask(
+    data: DataOptions, output: OutputFormat, scheduler: str | None, precision: int, timeout: float
+) -> None:
     """The summary of ``compute`` over every shard FILE names (a path, a glob or a directory)."""
     from slopecli import batch as b
     from slopecli import distributed
@@ -34,7 +36,7 @@ def compute_on_dask(data: DataOptions, output: OutputFormat, scheduler: str | No
     paths = b.expand_paths([data.file])
     run = with_first_order(plan(data), paths)
     tasks = [b.Task(p, run) for p in paths]
-    with distributed.connection(scheduler, b.default_jobs()) as client:
+    with distributed.connection(scheduler, b.default_jobs(), timeout) as client:
         results = distributed.run(tasks, client)
     combiner = b.Combiner()
     for result in results:
