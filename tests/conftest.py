@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,40 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 COLOUR_VARIABLES = ("FORCE_COLOR", "NO_COLOR", "COLUMNS", "LINES", "GITHUB_ACTIONS", "PY_COLORS", "TERM")
 
+# Hypothesis keeps its example database and caches in .hypothesis/ of the directory pytest was
+# started from: keep them in the repository's, wherever that is (a caller's own setting wins).
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".hypothesis"))
+
 
 @pytest.fixture(autouse=True)
 def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Colour and width settings of the caller's terminal must not leak into expected text."""
     for name in COLOUR_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def _empty_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cwd")
+
+
+@pytest.fixture(autouse=True)
+def _run_from_an_empty_directory(monkeypatch: pytest.MonkeyPatch, _empty_directory: Path) -> Iterator[None]:
+    """Every test runs in an empty directory, whatever directory pytest was started from, so a
+    path that is not made from ROOT, SAMPLES or tmp_path fails here, not on someone else's machine,
+    and a test that leaves files in its working directory (the repository, for most callers) fails.
+    The installed command run by :func:`run_installed` inherits it; the README's examples are
+    run from ROOT on purpose (tests/test_docs.py)."""
+    monkeypatch.chdir(_empty_directory)
+    yield
+    left = sorted(path.name for path in _empty_directory.iterdir())
+    for path in _empty_directory.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if left:
+        pytest.fail(f"the test left {left} in its working directory: write under tmp_path instead")
 
 
 @dataclass
@@ -59,7 +89,8 @@ def installed_slopecli() -> str:
 
 
 def run_installed(*args: str, input: str | bytes | None = None, cwd: Path | None = None) -> Run:
-    """Run the installed ``slopecli`` command as a subprocess, as a user would."""
+    """Run the installed ``slopecli`` command as a subprocess, as a user would (in ``cwd``, by
+    default the test's own working directory: an empty one)."""
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     data = input.encode() if isinstance(input, str) else input
     done = subprocess.run(
@@ -67,7 +98,7 @@ def run_installed(*args: str, input: str | bytes | None = None, cwd: Path | None
         input=data,
         capture_output=True,
         env=env,
-        cwd=cwd or ROOT,
+        cwd=cwd,
         timeout=120,
         check=False,
     )

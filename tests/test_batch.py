@@ -395,3 +395,29 @@ def test_batch_of_samples_through_the_installed_command():
     assert combined["n"] == single["n"] == 5
     np.testing.assert_allclose(combined["gradient"], single["gradient"], rtol=1e-12)
     assert combined["mse"] == pytest.approx(single["mse"], rel=1e-12)
+
+
+def _dies_on_b(task, *args, **kwargs):
+    """``process``, except that the worker dies on b.csv, as if SIGKILLed by the kernel."""
+    import os
+
+    if task.path.name == "b.csv":
+        os._exit(137)
+    return process(task, *args, **kwargs)
+
+
+def test_a_worker_killed_mid_file_fails_that_file_only(tmp_path, monkeypatch):
+    """The out-of-memory killer ends a worker: its file fails with a reason, the others complete."""
+    import slopecli.batch as engine
+
+    monkeypatch.setattr(engine, "process", _dies_on_b)
+    for name in "abcdef":
+        (tmp_path / f"{name}.csv").write_text("a,target\n1,2\n")
+    run_ = invoke("batch", str(tmp_path), "-w", "1", "--format", "jsonl", "--jobs", "2")
+    assert run_.exit_code == 1
+    lines = run_.jsonl()
+    assert [line.get("ok") for line in lines[:-1]] == [True, False, True, True, True, True]
+    assert lines[1]["error"] == (
+        f"{tmp_path / 'b.csv'}: the process reading it was killed (out of memory?); nothing was written for it"
+    )
+    assert run_.stderr.splitlines()[-1] == "slopecli: error: batch: 1 of 6 files failed"

@@ -19,7 +19,14 @@ COURSE_JSON = {
     "features": ["x1", "x2", "x3"],
     "weights": [0.0, 2.0, 1.0],
     "rows": [
-        {"row": 1, "input": [1.0, 2.0, 3.0], "target": 0.0, "preds": 7.0, "error": 7.0, "slope": [14.0, 28.0, 42.0]}
+        {
+            "row": 1,
+            "input": [1.0, 2.0, 3.0],
+            "target": 0.0,
+            "preds": 7.0,
+            "error": 7.0,
+            "slope": [14.0, 28.0, 42.0],
+        }
     ],
     "n": 1,
     "gradient": [14.0, 28.0, 42.0],
@@ -38,7 +45,9 @@ def test_course_example_table_shows_every_step(slopecli):
     run = slopecli(*COURSE)
     assert run.exit_code == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert any("preds" in line and "0·1 + 2·2 + 1·3" in line and line.rstrip().endswith("7 │") for line in lines)
+    assert any(
+        "preds" in line and "0·1 + 2·2 + 1·3" in line and line.rstrip().endswith("7 │") for line in lines
+    )
     assert any("error" in line and "7 − 0" in line for line in lines)
     assert any("2·[1, 2, 3]·7" in line and "[14, 28, 42]" in line for line in lines)
     assert "\x1b[" not in run.stdout  # no colour when not on a terminal
@@ -100,7 +109,11 @@ def assert_matches_oracle(doc, X, y, w):
 def test_random_data_matches_exact_oracle_from_every_source(tmp_path, seed):
     X, y, w = random_data(seed)
     weights = ",".join(repr(v) for v in w.tolist())
-    flags = [a for x, t in zip(X.tolist(), y.tolist(), strict=True) for a in ("-x", ",".join(map(repr, x)), "-y", repr(t))]
+    flags = [
+        a
+        for x, t in zip(X.tolist(), y.tolist(), strict=True)
+        for a in ("-x", ",".join(map(repr, x)), "-y", repr(t))
+    ]
     (tmp_path / "d.csv").write_text(as_csv(X, y))
     (tmp_path / "d.tsv").write_text(as_csv(X, y, delimiter="\t"))
     runs = {
@@ -115,7 +128,14 @@ def test_random_data_matches_exact_oracle_from_every_source(tmp_path, seed):
 
 
 def test_jsonl_streams_rows_then_a_summary(slopecli):
-    run = slopecli("compute", str(SAMPLES / "points.csv"), "--weights-file", str(SAMPLES / "weights.json"), "--format", "jsonl")
+    run = slopecli(
+        "compute",
+        str(SAMPLES / "points.csv"),
+        "--weights-file",
+        str(SAMPLES / "weights.json"),
+        "--format",
+        "jsonl",
+    )
     assert run.exit_code == 0, run.stderr
     records = run.jsonl()
     assert [r["kind"] for r in records] == ["row"] * 5 + ["summary"]
@@ -152,7 +172,17 @@ def test_weights_file_formats_agree(tmp_path):
 
 
 def test_target_column_and_feature_selection():
-    run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "1,0", "--features", "age,size", "--target-column", "rooms", "--json")
+    run = invoke(
+        "compute",
+        str(SAMPLES / "points.csv"),
+        "-w",
+        "1,0",
+        "--features",
+        "age,size",
+        "--target-column",
+        "rooms",
+        "--json",
+    )
     doc = run.json()
     assert doc["features"] == ["age", "size"]
     assert doc["rows"][0]["input"] == [3.0, 1.0]
@@ -167,7 +197,9 @@ def test_version_and_module_entry_point():
     from slopecli import __version__
 
     assert run_installed("--version").stdout == f"slopecli {__version__}\n"
-    done = subprocess.run([sys.executable, "-m", "slopecli", *COURSE, "--json"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "slopecli", *COURSE, "--json"], capture_output=True, text=True, check=True
+    )
     assert '"gradient": [14.0, 28.0, 42.0]' in done.stdout
 
 

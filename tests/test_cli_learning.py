@@ -53,7 +53,10 @@ def test_step_table_shows_the_update_with_numbers(monkeypatch):
 
 
 def test_step_jsonl_and_csv():
-    lines = [json.loads(line) for line in invoke("step", *COURSE, "--lr", "0.01", "-f", "jsonl").stdout.splitlines()]
+    lines = [
+        json.loads(line)
+        for line in invoke("step", *COURSE, "--lr", "0.01", "-f", "jsonl").stdout.splitlines()
+    ]
     assert [line["kind"] for line in lines] == ["row", "summary"]
     assert lines[1]["mse_after"] == pytest.approx(5.04**2)
     csv_text = invoke("step", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--lr", "0.001", "-f", "csv").stdout
@@ -71,9 +74,14 @@ def test_descend_json_history_final_weights_and_saved_weights(tmp_path):
     assert [h["step"] for h in doc["history"]] == list(range(41))
     assert doc["weights"] == [0.0, 0.0, 0.0] == doc["history"][0]["weights"]
     assert doc["weights_final"] == doc["history"][-1]["weights"]
-    assert json.loads(saved.read_text()) == {"weights": doc["weights_final"], "features": ["size", "rooms", "age"]}
+    assert json.loads(saved.read_text()) == {
+        "weights": doc["weights_final"],
+        "features": ["size", "rooms", "age"],
+    }
     # Chained: the saved weights start the next run where this one ended.
-    again = invoke("compute", str(SAMPLES / "points.csv"), "--weights-file", str(saved), "--json", "--summary").json()
+    again = invoke(
+        "compute", str(SAMPLES / "points.csv"), "--weights-file", str(saved), "--json", "--summary"
+    ).json()
     # Two code paths (descend keeps the data, compute streams it): equal up to rounding.
     assert again["mse"] == pytest.approx(doc["mse"], rel=1e-12)
 
@@ -85,14 +93,18 @@ def test_descend_converges_on_noiseless_data_to_lstsq(tmp_path):
     y = X @ true_w
     path = tmp_path / "lin.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,target", comments="", fmt="%.17g")
-    doc = invoke("descend", str(path), "-w", "0,0,0", "--lr", "0.2", "--steps", "5000", "--tol", "1e-12", "--json").json()
+    doc = invoke(
+        "descend", str(path), "-w", "0,0,0", "--lr", "0.2", "--steps", "5000", "--tol", "1e-12", "--json"
+    ).json()
     assert doc["stopped"] == "tol"
     np.testing.assert_allclose(doc["weights_final"], true_w, atol=1e-6)
     np.testing.assert_allclose(doc["weights_final"], np.linalg.lstsq(X, y, rcond=None)[0], atol=1e-6)
 
 
 def test_descend_divergence_is_an_error_without_nan():
-    run = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--lr", "0.5", "--steps", "200", "--json")
+    run = invoke(
+        "descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--lr", "0.5", "--steps", "200", "--json"
+    )
     assert run.exit_code == 1
     assert run.stdout == ""
     assert run.stderr.startswith("slopecli: error: diverged at step ")
@@ -113,12 +125,17 @@ def test_descend_plot_is_a_valid_svg(tmp_path):
 def test_descend_plot_must_be_svg(tmp_path):
     run = invoke("descend", *COURSE, "--plot", str(tmp_path / "loss.png"))
     assert run.exit_code == 1
-    assert run.stderr == f"slopecli: error: --plot: {tmp_path / 'loss.png'}: the loss curve is written as SVG; name the file *.svg\n"
+    assert (
+        run.stderr
+        == f"slopecli: error: --plot: {tmp_path / 'loss.png'}: the loss curve is written as SVG; name the file *.svg\n"
+    )
     assert not (tmp_path / "loss.png").exists()
 
 
 def test_descend_jsonl_streams_one_line_per_step():
-    lines = [json.loads(x) for x in invoke("descend", *COURSE, "--steps", "5", "-f", "jsonl").stdout.splitlines()]
+    lines = [
+        json.loads(x) for x in invoke("descend", *COURSE, "--steps", "5", "-f", "jsonl").stdout.splitlines()
+    ]
     assert [line["kind"] for line in lines] == ["step"] * 6 + ["summary"]
     assert lines[-1]["steps"] == 5
 
@@ -133,7 +150,9 @@ def test_learning_rate_must_be_positive(flag):
 def test_check_passes_on_random_data(slopecli, tmp_path):
     rng = np.random.default_rng(8)
     path = tmp_path / "r.csv"
-    np.savetxt(path, rng.normal(size=(50, 4)) * 3, delimiter=",", header="a,b,c,target", comments="", fmt="%.17g")
+    np.savetxt(
+        path, rng.normal(size=(50, 4)) * 3, delimiter=",", header="a,b,c,target", comments="", fmt="%.17g"
+    )
     run = slopecli("check", str(path), "-w", "0.3,-2,5", "--json")
     assert run.exit_code == 0, run.stderr
     doc = run.json()
@@ -160,7 +179,9 @@ def check_table(checks: list[WeightCheck], rtol: float = 1e-6) -> list[list[str]
     console = Console(file=io.StringIO(), width=120, color_system=None)
     draw_check(console, [f"w{i}" for i in range(len(checks))], checks, rtol)
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+    return [
+        [cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")
+    ]
 
 
 # The slope along "size" of samples/points.csv at weights 0,2,1, as two OpenBLAS kernels
@@ -180,7 +201,9 @@ def test_check_table_shows_a_real_disagreement_with_its_digits():
     assert check_table([wrong]) == [["w0", "215.9457", "215.73", "6.1e-06", "0.22", "0.001", "0.00022", "✗"]]
     # Between a tenth of the tolerance and the tolerance: agrees, and the difference is shown.
     close = WeightCheck(215.73005, 215.73, 6.055454452393343e-06, 0.00021701238278359173)
-    assert check_table([close]) == [["w0", "215.7301", "215.73", "6.1e-06", "5e-05", "2.3e-07", "0.00022", "✓"]]
+    assert check_table([close]) == [
+        ["w0", "215.7301", "215.73", "6.1e-06", "5e-05", "2.3e-07", "0.00022", "✓"]
+    ]
 
 
 def test_check_table_at_a_minimum_shows_zero_slopes():

@@ -22,7 +22,9 @@ def data_of(X, y, chunk_rows=None):
 
 def test_one_step_of_the_course_example():
     seen = []
-    result = step(lambda: COURSE, W0, 0.01, on_rows=lambda old, new: seen.append((old.error[0], new.error[0])))
+    result = step(
+        lambda: COURSE, W0, 0.01, on_rows=lambda old, new: seen.append((old.error[0], new.error[0]))
+    )
     assert result.gradient.tolist() == [14.0, 28.0, 42.0]
     np.testing.assert_allclose(result.updated, [-0.14, 1.72, 0.58], rtol=1e-15)
     assert seen[0][0] == 7.0
@@ -75,7 +77,9 @@ def test_descend_history_is_the_sequence_of_updates():
 
 def test_a_too_large_learning_rate_is_caught_as_divergence():
     X, y, _ = noiseless()
-    with pytest.raises(DivergedError, match=r"diverged at step \d+: .*try a smaller --learning-rate, e\.g\. 0\.5"):
+    with pytest.raises(
+        DivergedError, match=r"diverged at step \d+: .*try a smaller --learning-rate, e\.g\. 0\.5"
+    ):
         descend(data_of(X, y), np.zeros(3), learning_rate=5.0, steps=1000)
 
 
@@ -104,4 +108,3 @@ def test_check_fails_for_a_deliberately_wrong_gradient():
     checks = check_gradient(data_of(X, y), np.ones(3), analytic=perturbed)
     assert [c.ok for c in checks] == [True, False, True]
     assert checks[1].rel_error > 1e-4
-

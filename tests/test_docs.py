@@ -33,7 +33,9 @@ def test_readme_example_prints_what_it_shows(command, expected):
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["COLUMNS"] = "80"
-    done = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     printed = done.stdout + done.stderr
     shown = expected.splitlines()
     got = [line.rstrip() for line in printed.splitlines()]

@@ -80,9 +80,11 @@ def test_step_refuses_an_empty_per_row_csv():
 
 def test_a_scheduler_address_without_a_port_is_one_line():
     run = invoke("batch", str(SAMPLES / "shards"), "-w", "0,2,1", "--engine", "dask", "--scheduler", "bogus")
-    assert run.exit_code == 1
-    assert run.stderr.startswith("slopecli: error: --scheduler: 'bogus' is not a scheduler address")
-    assert run.stderr.count("\n") == 1
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "slopecli: error: --scheduler: 'bogus': it is not a scheduler address; give tcp://HOST:PORT, or one"
+        " of synchronous, threads, processes\n"
+    )
 
 
 def test_parquet_ignores_no_header():

@@ -15,7 +15,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "slopecli"
 # Module (dotted, relative to the package) -> the third-party top-level names it may import.
 ONLY_HERE = {
     "typer": lambda module: module == "cli" or module.startswith("cli."),
-    "rich": lambda module: module in {"render.tables", "render.batch_table", "render.descent_tables", "render.progress"},
+    "rich": lambda module: (
+        module in {"render.tables", "render.batch_table", "render.descent_tables", "render.progress"}
+    ),
 }
 
 
@@ -42,7 +44,8 @@ def test_library_imported_only_where_allowed(library):
     offenders = [
         module
         for module, tree in modules().items()
-        if any(name.split(".")[0] == library for name in imported_names(tree)) and not ONLY_HERE[library](module)
+        if any(name.split(".")[0] == library for name in imported_names(tree))
+        and not ONLY_HERE[library](module)
     ]
     assert offenders == []
 
@@ -62,7 +65,11 @@ def test_library_modules_never_import_the_cli_or_rich_renderer():
 
 def loaded_after(code: str) -> set[str]:
     """Top-level packages in sys.modules after running ``code`` in a fresh interpreter."""
-    script = code + "\nimport sys, json; sys.stderr.write(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    script = (
+        code
+        + "\nimport sys, json; sys.stderr.write(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    # `python -c` puts its working directory first on sys.path: conftest makes that an empty one.
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return set(json.loads(done.stderr.splitlines()[-1]))
 
@@ -88,6 +95,8 @@ def test_json_path_imports_neither_rich_nor_pyarrow():
 
 
 def test_public_api_needs_neither_typer_nor_rich():
-    loaded = loaded_after("import slopecli, numpy as np\nslopecli.gradient(np.ones((2, 2)), np.ones(2), np.ones(2))")
+    loaded = loaded_after(
+        "import slopecli, numpy as np\nslopecli.gradient(np.ones((2, 2)), np.ones(2), np.ones(2))"
+    )
     assert "typer" not in loaded
     assert "rich" not in loaded

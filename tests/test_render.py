@@ -69,7 +69,15 @@ def test_course_example_step_by_step():
 
 
 def test_aggregate_with_markup_in_a_column_name_and_precision():
-    text = draw(["[bold]a", "b"], [-0.5, 1 / 3], [[1, 2], [3, 4.5], [0.1, -2]], [0, 1, 2], title="two", precision=3, show_rows=0)
+    text = draw(
+        ["[bold]a", "b"],
+        [-0.5, 1 / 3],
+        [[1, 2], [3, 4.5], [0.1, -2]],
+        [0, 1, 2],
+        title="two",
+        precision=3,
+        show_rows=0,
+    )
     assert text == AGGREGATE_TABLE
 
 
@@ -107,7 +115,15 @@ def test_long_models_elide_the_middle():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(7.0, "7"), (-0.0, "0"), (5.04, "5.04"), (1 / 3, "0.333333"), (1e20, "1e+20"), (-2.5, "-2.5"), (1.7200000000000002, "1.72")],
+    [
+        (7.0, "7"),
+        (-0.0, "0"),
+        (5.04, "5.04"),
+        (1 / 3, "0.333333"),
+        (1e20, "1e+20"),
+        (-2.5, "-2.5"),
+        (1.7200000000000002, "1.72"),
+    ],
 )
 def test_num(value, text):
     assert num(value) == text
@@ -127,7 +143,10 @@ def run_writer(writer_cls, **kwargs):
     writer = writer_cls(out, **kwargs)
     w = np.array([0.0, 2.0, 1.0])
     writer.begin(["a", "b", "c"], w)
-    chunks = [Chunk(np.array([[1.0, 2, 3]]), np.array([0.0]), 0), Chunk(np.array([[4.0, 5, 6]]), np.array([1.0]), 1)]
+    chunks = [
+        Chunk(np.array([[1.0, 2, 3]]), np.array([0.0]), 0),
+        Chunk(np.array([[4.0, 5, 6]]), np.array([1.0]), 1),
+    ]
     writer.end(evaluate(chunks, w, writer.rows))
     return out.getvalue().decode()
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -209,32 +210,65 @@ def run(
 
     With ``jobs`` > 1 and several tasks, worker processes share the files; otherwise they run
     here, one after the other, and ``on_progress`` hears of each chunk's bytes as it is read.
+    A worker that dies (the out-of-memory killer, a signal) fails only the file it was reading.
     """
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield process(task, on_progress, threads=jobs)
         return
+    rest = tasks
+    while rest:
+        rest = yield from _pooled(rest, jobs)
+
+
+def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Task]]:
+    """Results in input order from one worker pool; if the pool breaks, the tasks it had in hand
+    are run again one at a time (so that only the one that kills its worker fails), and the
+    tasks it never started are returned for a new pool."""
     from slopecli.lifetime import die_with_parent
 
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=die_with_parent) as pool:
-        pending: list[Future[FileResult]] = []
+        pending: list[tuple[Task, Future[FileResult]]] = []
         try:
             # A bounded window keeps memory flat for millions of files and lets --fail-fast stop soon.
             window = 4 * jobs
-            queue = iter(tasks)
-            for task in queue:
-                pending.append(pool.submit(process, task))
+            queue = iter(enumerate(tasks))
+            started = 0
+            for started, task in queue:  # noqa: B007 - `started` says how far the queue got
+                pending.append((task, pool.submit(process, task)))
                 if len(pending) >= window:
                     break
             while pending:
-                result = pending.pop(0).result()
-                for task in queue:
-                    pending.append(pool.submit(process, task))
+                task, future = pending[0]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    break
+                pending.pop(0)
+                for started, task in queue:  # noqa: B007
+                    pending.append((task, pool.submit(process, task)))
                     break
                 yield result
+            else:
+                return []
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
+    for task, _ in pending:
+        yield _alone(task)
+    return tasks[started + 1 :]
+
+
+def _alone(task: Task) -> FileResult:
+    """``task`` in a worker of its own: the file whose reading kills a worker fails by itself."""
+    from slopecli.lifetime import die_with_parent
+
+    with ProcessPoolExecutor(max_workers=1, initializer=die_with_parent) as pool:
+        try:
+            return pool.submit(process, task).result()
+        except BrokenProcessPool:
+            why = "the process reading it was killed (out of memory?); nothing was written for it"
+            return FileResult(task.path, error=f"{task.path}: {why}")
 
 
 class Combiner:

@@ -56,7 +56,6 @@ def csv_line(values: Sequence[object]) -> bytes:
 Record = dict[str, Any]
 
 
-
 class Document:
     """One machine-readable output, written head first, records as they come, tail last.
 

@@ -1,0 +1,92 @@
+"""CI checks what the house claims: the gates in .ci/run, their pinned tools, and tests that never
+depend on the directory they are run from."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+
+import pytest
+
+from conftest import ROOT
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+CI = (ROOT / ".ci" / "run").read_text()
+TESTS = ROOT / "tests"
+
+
+def test_the_gate_tools_are_pinned_in_the_test_extra():
+    pins = {}
+    for requirement in PYPROJECT["project"]["optional-dependencies"]["test"]:
+        name, _, version = requirement.partition("==")
+        pins[name] = version
+    for tool in ("ruff", "mypy", "coverage", "pytest-cov"):
+        assert re.fullmatch(r"\d+(\.\d+)+", pins.get(tool, "")), f"{tool} is not pinned to one version"
+
+
+@pytest.mark.parametrize(
+    "gate",
+    [
+        ".venv/bin/python -m pytest -m slow",
+        ".venv/bin/coverage report",
+        ".venv/bin/ruff check",
+        ".venv/bin/ruff format --check",
+        ".venv/bin/mypy --strict",
+    ],
+)
+def test_ci_runs_every_gate(gate):
+    assert gate in CI
+
+
+def test_ci_measures_branch_coverage_of_subprocesses_with_a_floor():
+    run = PYPROJECT["tool"]["coverage"]["run"]
+    assert run["branch"] is True
+    # The console script ends with os._exit, which skips atexit: without "_exit" the installed
+    # command's coverage would be lost, without "subprocess" it would not be measured at all.
+    assert {"subprocess", "_exit"} <= set(run["patch"])
+    assert PYPROJECT["tool"]["coverage"]["report"]["fail_under"] == 95
+    assert "--cov" in CI
+
+
+def test_a_plain_pytest_leaves_the_slow_tests_to_ci():
+    options = PYPROJECT["tool"]["pytest"]["ini_options"]
+    assert "--strict-markers" in options["addopts"]
+    assert options["addopts"][options["addopts"].index("-m") + 1] == "not slow"
+    assert any(marker.startswith("slow:") for marker in options["markers"])
+
+
+# Calls that resolve a path argument against the current directory.
+PATH_TAKERS = {"invoke", "run_installed", "open", "run", "Popen", "check_output", "check_call", "call"}
+# (test file, literal) offenders in files whose owners have yet to fix them; keep this empty.
+KNOWN = {("test_dask.py", "samples/shards")}
+
+
+def relative_path_literals() -> set[tuple[str, str]]:
+    """String literals that look like relative file paths, passed straight to a call that opens them
+    (or hands them to slopecli, which does) instead of being joined to ROOT, SAMPLES or tmp_path."""
+    found = set()
+    for path in sorted(TESTS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name not in PATH_TAKERS:
+                continue
+            literals = [arg for arg in node.args if isinstance(arg, ast.Constant)]
+            for element in (arg for arg in node.args if isinstance(arg, ast.List | ast.Tuple)):
+                literals += [e for e in element.elts if isinstance(e, ast.Constant)]
+            for literal in literals:
+                value = literal.value
+                if (
+                    isinstance(value, str)
+                    and re.fullmatch(r"[\w.-]+(/[\w.*-]+)*\.?\w*", value)
+                    and ("/" in value or re.search(r"\.(csv|tsv|parquet|json|txt|svg)$", value))
+                ):
+                    found.add((path.name, value))
+    return found
+
+
+def test_tests_name_files_from_the_repository_not_the_current_directory():
+    assert relative_path_literals() - KNOWN == set()
