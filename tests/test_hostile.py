@@ -217,7 +217,7 @@ def test_batch_reads_process_substitutions(count, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     done = subprocess.run(
         ["bash", "-c", f"{installed_slopecli()} batch {pipes} -w 1 --format jsonl"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True, text=True, env=env, timeout=60, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (0, "")
     lines = [json.loads(line) for line in done.stdout.splitlines()]
