@@ -7,7 +7,8 @@ formulas applied chunk by chunk, with a check that nothing overflowed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -93,20 +94,34 @@ def evaluate_table(table: Table, weights: Vector, threads: int = CORES) -> Sums:
     pieces = table.pieces(threads)
     if not pieces:
         return evaluate(table.chunks(), weights, None, table.name)
+    # Ctrl-C reaches only this thread: the readers stop at their next chunk, not their piece's end.
+    stop = threading.Event()
     try:
         with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
             futures = [
-                pool.submit(evaluate, table.read_piece(piece), weights, None, table.name) for piece in pieces
+                pool.submit(evaluate, _until(stop, table.read_piece(piece)), weights, None, table.name)
+                for piece in pieces
             ]
-            total = Sums.zero(len(weights))
-            for future in futures:
-                total = total + future.result()
+            try:
+                total = Sums.zero(len(weights))
+                for future in futures:
+                    total = total + future.result()
+            except BaseException:
+                stop.set()
+                raise
         if total.n == 0:
             msg = f"{table.name}: no data rows"
             raise DataError(msg)
     except SlopeError:
         return evaluate(table.chunks(), weights, None, table.name)
     return checked(total, table.name)
+
+
+def _until(stop: threading.Event, chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+    for chunk in chunks:
+        if stop.is_set():
+            return
+        yield chunk
 
 
 def rows_of(chunk: Chunk, weights: Vector, source: str = "input") -> RowBatch:

@@ -62,6 +62,10 @@ class SlopeGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Typer would exit 130 in silence; one line says why the output stopped.
+            report("slopecli: interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, as a Unix filter killed by SIGPIPE
             # would, and keep Python from complaining about the unflushable stdout at exit.

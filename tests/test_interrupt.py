@@ -1,0 +1,53 @@
+"""Ctrl-C: any run stops within a second, exit 130, one line on stderr, nothing on stdout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import COLOUR_VARIABLES, installed_slopecli
+
+
+def interrupted(args: list[str], after: float, stdin: bytes | None = None) -> tuple[int, float, bytes, str]:
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    proc = subprocess.Popen(
+        [installed_slopecli(), *args],
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    if stdin is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.flush()
+    time.sleep(after)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, time.monotonic() - sent, out, err.decode()
+
+
+def test_ctrl_c_on_a_stream_that_has_not_ended():
+    code, _, out, err = interrupted(["compute", "-", "-w", "1", "--json"], 1.0, stdin=b"a,target\n1,2\n")
+    assert (code, out, err) == (130, b"", "slopecli: interrupted\n")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_large_file_read_on_several_threads_within_a_second(tmp_path):
+    path = tmp_path / "big.csv"
+    row = b"1.5,2.25,-3.125,4.0625,5.5,6.75,7.875,8.9375,9.5,10.25,0.5\n"
+    with path.open("wb") as fp:
+        fp.write(b"a,b,c,d,e,f,g,h,i,j,target\n")
+        block = row * 100_000
+        for _ in range(50):  # about 300 MB: seconds of reading on two threads
+            fp.write(block)
+    code, took, out, err = interrupted(
+        ["compute", str(path), "-w", "1,1,1,1,1,1,1,1,1,1", "--summary", "--json"], 0.8
+    )
+    assert (code, out, err) == (130, b"", "slopecli: interrupted\n")
+    assert took < 1.0
