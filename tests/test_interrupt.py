@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,3 +52,34 @@ def test_ctrl_c_stops_a_large_file_read_on_several_threads_within_a_second(tmp_p
     )
     assert (code, out, err) == (130, b"", "slopecli: interrupted\n")
     assert took < 1.0
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_dask_engine_prints_one_line_and_leaves_no_worker(tmp_path):
+    """Ctrl-C reaches the terminal's whole process group: the local cluster's workers too."""
+    pytest.importorskip("distributed")
+    path = tmp_path / "big.csv"
+    with path.open("wb") as fp:
+        fp.write(b"a,b,target\n")
+        block = b"1.5,2.25,-3.125\n" * 1_000_000
+        for _ in range(20):
+            fp.write(block)
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    proc = subprocess.Popen(
+        [installed_slopecli(), "compute", str(path), "-w", "1,1", "--json", "--engine", "dask"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        time.sleep(3.0)
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+        assert (proc.returncode, out, err.decode()) == (130, b"", "slopecli: interrupted\n")
+        assert took < 2.0
+        time.sleep(2.0)
+        alive = subprocess.run(["pgrep", "-g", str(proc.pid), "-r", "R,S,D"], capture_output=True, text=True)
+        assert alive.stdout == ""
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,18 +91,36 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         with dask.config.set(limits), client:
             yield client
         return
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        scheduler_port=0,
-        dashboard_address="127.0.0.1:0",
-        # A failing shard is reported once, as one line; the workers' tracebacks would bury it.
-        silence_logs=logging.CRITICAL,
-    )
+    with _workers_ignore_ctrl_c():
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            scheduler_port=0,
+            dashboard_address="127.0.0.1:0",
+            # A failing shard is reported once, as one line; the workers' tracebacks would bury it.
+            silence_logs=logging.CRITICAL,
+        )
     with cluster, Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (they inherit it, and Python then leaves it so).
+
+    Ctrl-C goes to the terminal's whole process group: each worker would print its traceback
+    (dozens of lines) while this process, which owns the run, stops them anyway as it exits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _tcp_address(address: str) -> tuple[str, int]:
