@@ -222,3 +222,35 @@ def test_batch_reads_process_substitutions(count, tmp_path):
     assert (done.returncode, done.stderr) == (0, "")
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line.get("mse") for line in lines[:-1]] == [1.0] * count
+
+
+def test_batch_refuses_stdin_before_writing_anything(slopecli):
+    run = slopecli("batch", "-", "-w", "1", "--format", "csv", input="a,target\n1,2\n")
+    assert_fails(
+        run,
+        2,
+        "batch reads named files, not stdin: pipe one stream to 'slopecli compute -', or list paths with"
+        " --files-from -",
+    )
+
+
+def test_a_warning_is_never_a_second_line_of_a_failure(slopecli, tmp_path):
+    """The header-looks-like-data warning is said after a run that succeeded, never before an error."""
+    data = tmp_path / "numbers.csv"
+    data.write_text("1,2\n3,4\n")
+    run = slopecli("compute", str(data), "-w", "1,1")
+    assert_fails(run, 1, f"--weights: 2 weights, but {data} has 1 feature (1)")
+    ok = slopecli("compute", str(data), "-w", "1", "--json")
+    assert ok.exit_code == 0
+    assert ok.stderr == (
+        f"slopecli: warning: {data}:1: the header row looks like data (every field is a number); if the file"
+        " has no header, add --no-header\n"
+    )
+
+
+def test_a_header_only_file_is_one_line_on_the_dask_engine(slopecli, tmp_path):
+    pytest.importorskip("distributed")
+    data = tmp_path / "h.csv"
+    data.write_text("a,target\n")
+    run = slopecli("compute", str(data), "-w", "1", "--engine", "dask", "--scheduler", "synchronous")
+    assert_fails(run, 1, f"{data}: the file has a header but no data rows")

@@ -88,11 +88,17 @@ def batch(
     from slopecli import batch as b
     from slopecli.cli.output import choose_format, held_stdout, make_batch_sink
     from slopecli.dataset import plan, with_first_order
-    from slopecli.errors import InputError
+    from slopecli.errors import InputError, UsageError
 
     output = choose_format(fmt, json_flag)
     run = plan(data)
     arguments = list(files or [])
+    if "-" in arguments:
+        msg = (
+            "batch reads named files, not stdin: pipe one stream to 'slopecli compute -', or list"
+            " paths with --files-from -"
+        )
+        raise UsageError(msg)
     if files_from is not None:
         arguments += b.read_path_list(_read_list(files_from))
     if not arguments:
