@@ -254,16 +254,16 @@ def test_small_blocks_without_a_header() -> None:
     assert rows(data, header=False, block_bytes=50) == rows(data, header=False)
 
 
-def test_a_pipe_is_spooled_and_read_like_a_file() -> None:
+def test_a_pipe_is_read_as_it_arrives_and_only_once() -> None:
     data = b"a,b,target\n" + numbered(50)
     with CsvTable(Pipe(data), "<stdin>", CsvOptions(block_bytes=64)) as table:
         assert table.features == ("a", "b")
         first = list(table.chunks())
-        again = list(table.chunks())  # only possible because the pipe was spooled
+        with pytest.raises(DataError, match=r"^<stdin>: a stream can be read once, and this command reads"):
+            list(table.chunks())
     assert len(first) > 1
-    for chunks in (first, again):
-        assert np.vstack([c.X for c in chunks]).tolist() == [[i, i + 1] for i in range(50)]
-        assert np.concatenate([c.y for c in chunks]).tolist() == [2 * i for i in range(50)]
+    assert np.vstack([c.X for c in first]).tolist() == [[i, i + 1] for i in range(50)]
+    assert np.concatenate([c.y for c in first]).tolist() == [2 * i for i in range(50)]
 
 
 def test_a_stream_without_seekable_is_treated_as_a_pipe() -> None:
@@ -610,6 +610,21 @@ def test_numbers_arrow_rejects_but_python_accepts_are_placed() -> None:
     assert str(failure(b"a,b,target\n1_0,2,3\n")) == "f.csv:2:1: column 'a': '1_0' is not a number"
 
 
-@pytest.mark.xfail(strict=True, reason="_decoded_lines splits on \\n only, so CR-only files are one line")
 def test_errors_in_cr_only_files_name_the_line() -> None:
     assert str(failure(b"a,b,target\r1,2,3\r4,x,6\r")) == "f.csv:3:2: column 'b': 'x' is not a number"
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("bad", [3, 777, 4999])
+def test_a_stream_names_the_line_of_its_error_from_the_bytes_it_kept(monkeypatch, ending, bad) -> None:
+    """Only the last RECENT_BYTES of a stream are kept; line numbers still count from its start."""
+    import slopecli.readers.stream as stream
+
+    monkeypatch.setattr(stream, "RECENT_BYTES", 1024)
+    lines = [b"a,b,target"] + [b"%d,%d,%d" % (i, i + 1, 2 * i) for i in range(5000)]
+    lines[bad + 1] = b"1,oops,3"
+    data = ending.join(lines) + ending
+    table = CsvTable(Pipe(data, step=100), "<stdin>", CsvOptions(block_bytes=256))
+    with pytest.raises(DataError) as caught:
+        list(table.chunks())
+    assert str(caught.value) == f"<stdin>:{bad + 2}:2: column 'b': 'oops' is not a number"

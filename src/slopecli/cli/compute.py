@@ -49,7 +49,8 @@ def compute(
         from slopecli.errors import InputError
 
         raise InputError("--scheduler needs --engine dask")
-    with dataset(data) as source, held_stdout() as out:
+    # JSON Lines promise a line per row as it is computed: a reader following a stream sees them.
+    with dataset(data) as source, held_stdout(stream=output is o.OutputFormat.jsonl) as out:
         sink = make_sink(
             output,
             out,

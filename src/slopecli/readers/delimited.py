@@ -6,8 +6,8 @@ constant memory (bench/README.md). Arrow's own errors do not say on which line a
 when a file fails, a second, pure-Python pass (:func:`slopecli.readers.diagnosis.diagnose`) walks it
 to name the file, line and column. Correct files pay nothing for that precision.
 
-Readers take binary file objects. A pipe (stdin) is spooled to a temporary file first, so the
-diagnosis can re-read it.
+Readers take binary file objects. A pipe (stdin) is read as it arrives, once, and never spooled:
+:mod:`slopecli.readers.stream` keeps the last few MiB for the diagnosis.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import csv
 import io
 import itertools
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
@@ -30,6 +28,7 @@ from slopecli.errors import DataError, NumericError
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.diagnosis import diagnose
 from slopecli.readers.layout import Layout, ReadOptions, delimiter_for, layout_of
+from slopecli.readers.stream import Replay, read_head
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -47,7 +46,7 @@ class CsvTable:
     """An open delimited file: its layout is known at once, its rows are streamed by :meth:`chunks`.
 
     Args:
-        fp: a binary file object. A non-seekable one (a pipe) is spooled to a temporary file.
+        fp: a binary file object. A non-seekable one (a pipe) is read as it arrives, once.
         name: how messages name the file (its path, or ``<stdin>``).
         options: how to read it.
 
@@ -59,18 +58,25 @@ class CsvTable:
         self.name = name
         self.delimiter = delimiter_for(name, options.delimiter)
         self.options = replace(options, delimiter=self.delimiter)
-        self._spooled = not _seekable(fp)
-        self._fp = _spool(fp) if self._spooled else fp
-        self._start = self._fp.tell()
-        record, lines, self._header_bytes = self._first_record()
+        self._fp = fp
+        self._replay: Replay | None = None
+        if _seekable(fp):
+            self._start = fp.tell()
+            head = fp.read(_HEADER_PEEK_BYTES)
+            fp.seek(self._start)
+        else:
+            self._start = 0
+            head = read_head(fp, _HEADER_PEEK_BYTES)
+            # Arrow reads up to 32 blocks ahead of the rows it has handed over: keep more than that.
+            self._replay = Replay(fp, head, keep=64 * options.block_bytes)
+        self._read = False
+        record, lines, self._header_bytes = self._first_record(head)
         self.layout = layout_of(record, name, options, lines if options.header else 0)
         if not options.header:
             self._header_bytes = 0
 
     def close(self) -> None:
-        """Release the spooled copy of a pipe (a file object passed in stays the caller's)."""
-        if self._spooled:
-            self._fp.close()
+        """Nothing to release: the file object passed in stays the caller's."""
 
     def __enter__(self) -> CsvTable:
         return self
@@ -91,12 +97,20 @@ class CsvTable:
         """
         import pyarrow as pa
 
-        self._fp.seek(self._start)
+        if self._replay is not None and self._read:
+            msg = (
+                f"{self.name}: a stream can be read once, and this command reads its data again:"
+                " save it to a file and give the file's name"
+            )
+            raise DataError(msg)
+        self._read = True
+        if self._replay is None:
+            self._fp.seek(self._start)
         reader = None
         failure = None
         first_row = 0
         try:
-            reader = _arrow_reader(self._fp, self.layout, self.options)
+            reader = _arrow_reader(self._replay or self._fp, self.layout, self.options)
             for batch in reader:
                 chunk = self._chunk(batch, first_row)
                 first_row += batch.num_rows
@@ -190,10 +204,8 @@ class CsvTable:
             raise _NotFinite
         return Chunk(X, y, first_row)
 
-    def _first_record(self) -> tuple[list[str] | None, int, int]:
+    def _first_record(self, head: bytes) -> tuple[list[str] | None, int, int]:
         """The first non-blank record, the number of physical lines up to its end and their bytes."""
-        head = self._fp.read(_HEADER_PEEK_BYTES)
-        self._fp.seek(self._start)
         if head.startswith((b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")):
             msg = f"{self.name}: a compressed file; decompress it first (zcat FILE | slopecli compute - …)"
             raise DataError(msg)
@@ -213,8 +225,14 @@ class CsvTable:
             raise DataError(msg) from None
 
     def _diagnosis(self, arrow_message: str) -> DataError | NumericError:
-        self._fp.seek(self._start)
-        found = diagnose(self._fp, self.name, self.layout, self.options)
+        if self._replay is not None:
+            data, line, from_start = self._replay.recent()
+            header = self.options.header if from_start else False
+            found = diagnose([data], self.name, self.layout, self.options, line, header)
+        else:
+            self._fp.seek(self._start)
+            blocks = iter(lambda: self._fp.read(1 << 20), b"")
+            found = diagnose(blocks, self.name, self.layout, self.options)
         if found is not None:
             return found
         return DataError(f"{self.name}: cannot read the file as CSV: {arrow_message}")
@@ -263,13 +281,6 @@ def _seekable(fp: IO[bytes]) -> bool:
         return fp.seekable()
     except (AttributeError, ValueError):
         return False
-
-
-def _spool(fp: IO[bytes]) -> IO[bytes]:
-    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the table
-    shutil.copyfileobj(fp, spooled, 1 << 20)
-    spooled.seek(0)
-    return spooled
 
 
 def _arrow_reader(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
-from typing import IO
+import re
+from collections.abc import Iterable, Iterator
 
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.layout import Layout, ReadOptions
@@ -19,18 +19,29 @@ from slopecli.values import NUMBER
 
 
 def diagnose(
-    fp: IO[bytes], name: str, layout: Layout, options: ReadOptions
+    blocks: Iterable[bytes],
+    name: str,
+    layout: Layout,
+    options: ReadOptions,
+    first_line: int = 1,
+    header: bool | None = None,
 ) -> DataError | NumericError | None:
-    """The first problem in the file, with its line and column, or None if Python finds none."""
-    lines = _decoded_lines(fp, name)
+    """The first problem in the file, with its line and column, or None if Python finds none.
+
+    Args:
+        blocks: the file's bytes, from its start or from ``first_line`` on.
+        first_line: the number of the line ``blocks`` starts with.
+        header: whether a header line comes first in ``blocks`` (default: ``options.header``).
+    """
+    lines = _decoded_lines(physical_lines(blocks), name, first_line)
     reader = csv.reader(lines, delimiter=options.delimiter or ",")  # CsvTable resolved it
     used = {i: layout.names[i] for i in layout.used}
     width = len(layout.names)
-    line = 0
-    header_pending = options.header
+    line = first_line - 1
+    header_pending = options.header if header is None else header
     try:
         for record in reader:
-            start, line = line + 1, reader.line_num
+            start, line = line + 1, first_line - 1 + reader.line_num
             blank = not any(field.strip() for field in record)
             # Arrow skips empty lines; before the header, blank-looking ones were skipped too.
             if not record or (header_pending and blank):
@@ -58,9 +69,29 @@ class _NotText(Exception):
         self.error = error
 
 
-def _decoded_lines(fp: IO[bytes], name: str) -> Iterator[str]:
-    """The file's lines as text, one at a time, so that a decoding error knows its line."""
-    for number, raw in enumerate(fp, start=1):
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
+
+
+def physical_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a byte stream without their endings, which are ``\\n``, ``\\r\\n`` or a ``\\r``
+    alone, as Arrow reads them (so that line numbers agree for every kind of file)."""
+    rest = b""
+    for block in blocks:
+        data = rest + block
+        end = 0
+        for match in _LINE.finditer(data):
+            if match.end() == len(data) and data.endswith(b"\r"):
+                break  # perhaps the first half of a \r\n that the next block completes
+            end = match.end()
+            yield match.group().rstrip(b"\r\n")
+        rest = data[end:]
+    if rest:
+        yield rest.rstrip(b"\r\n")
+
+
+def _decoded_lines(lines: Iterable[bytes], name: str, first_line: int) -> Iterator[str]:
+    """The lines as text, one at a time, so that a decoding error knows its line."""
+    for number, raw in enumerate(lines, start=first_line):
         try:
             yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:

@@ -1,0 +1,113 @@
+"""A pipe read as it arrives: no spooling to disk, and enough kept to say where it went wrong.
+
+A stream can be read once. :class:`Replay` serves the bytes that were peeked for the header, then
+the rest of the pipe as fast as it comes (short reads, so a slow writer's rows are parsed and
+printed as they arrive), and keeps the last few MiB it served: when the parser fails, the error
+lies in them (Arrow reads at most a few dozen blocks ahead), and the diagnosis walks them with
+the right line numbers. Memory stays flat and nothing is written to disk, however long the stream.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import deque
+from typing import IO, Any
+
+RECENT_BYTES = 16 << 20
+"""How much of what was read is kept for the diagnosis of a failure."""
+
+
+def read_head(fp: IO[bytes], enough: int) -> bytes:
+    """The first bytes of a pipe: at least one whole line (or all of it, or ``enough`` bytes),
+    without waiting for more than the writer has sent."""
+    head = b""
+    while len(head) < enough:
+        more = _read_some(fp, min(64 << 10, enough - len(head)))
+        if not more:
+            break
+        head += more
+        if head.strip(b" \t\r\n") and any(end in head.lstrip(b" \t\r\n") for end in (b"\n", b"\r")):
+            break
+    return head
+
+
+def _read_some(fp: IO[bytes], size: int) -> bytes:
+    read1 = getattr(fp, "read1", None)
+    return bytes(read1(size) if read1 is not None else fp.read(size))
+
+
+class Replay(io.RawIOBase):
+    """``head``, then the rest of ``fp``, with the most recent bytes kept (:meth:`recent`)."""
+
+    def __init__(self, fp: IO[bytes], head: bytes, keep: int = 0) -> None:
+        super().__init__()
+        self._fp = fp
+        self._head = head
+        self._keep = max(keep, RECENT_BYTES)
+        self._recent: deque[bytes] = deque()
+        self._recent_size = 0
+        self._dropped_lines = 0
+        self._dropped_any = False
+        self._dropped_ends_line = True
+        self._dropped_ends_cr = False
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._take(len(buffer))
+        # Arrow lets a row straddle one block boundary, not two: every block handed to it holds a
+        # line ending (unless it is the last, or full), so that a row spans two blocks at most.
+        while data and b"\n" not in data and b"\r" not in data and len(data) < len(buffer):
+            more = self._take(len(buffer) - len(data))
+            if not more:
+                break
+            data += more
+        buffer[: len(data)] = data
+        self._remember(data)
+        return len(data)
+
+    def _take(self, size: int) -> bytes:
+        if self._head:
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        data = _read_some(self._fp, size)
+        self._ended = self._ended or not data
+        return data
+
+    def _remember(self, data: bytes) -> None:
+        if not data:
+            return
+        self._recent.append(data)
+        self._recent_size += len(data)
+        while self._recent_size - len(self._recent[0]) >= self._keep:
+            old = self._recent.popleft()
+            self._recent_size -= len(old)
+            # Line endings as Arrow counts them: \n, \r\n, or \r alone (across the cut too).
+            ends = old.count(b"\n") + old.count(b"\r") - old.count(b"\r\n")
+            if self._dropped_ends_cr and old.startswith(b"\n"):
+                ends -= 1
+            self._dropped_lines += ends
+            self._dropped_any = True
+            self._dropped_ends_cr = old.endswith(b"\r")
+            self._dropped_ends_line = old.endswith((b"\n", b"\r"))
+
+    def recent(self) -> tuple[bytes, int, bool]:
+        """The kept bytes from their first whole line to their last, that first line's number, and
+        whether they start at the beginning of the stream."""
+        data = b"".join(self._recent)
+        if not self._ended:  # the reader stopped inside the stream: its last line is not all here
+            data = data[: max(data.rfind(b"\n"), data.rfind(b"\r")) + 1]
+        if not self._dropped_any:
+            return data, 1, True
+        line = self._dropped_lines + 1
+        if self._dropped_ends_cr and data.startswith(b"\n"):
+            data = data[1:]  # the second half of a \r\n whose \r was counted
+        elif not self._dropped_ends_line:
+            # The kept bytes start inside a line: the first whole one is the next.
+            ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+            cut = min(ends, default=len(data))
+            data = data[cut + (2 if data[cut : cut + 2] == b"\r\n" else 1) :]
+            line += 1
+        return data, line, False
