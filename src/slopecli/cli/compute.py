@@ -20,6 +20,8 @@ def compute(
     precision: o.Precision = 6,
     show_rows: o.ShowRows = 10,
     all_rows: o.AllRows = False,
+    row: o.Row = None,
+    quiet: o.Quiet = False,
     engine: o.EngineOption = o.Engine.local,
     scheduler: o.Scheduler = None,
     timeout: o.Timeout = 10.0,
@@ -43,6 +45,11 @@ def compute(
     if engine is o.Engine.dask:
         from slopecli.cli.shards import compute_on_dask
 
+        if row is not None:
+            from slopecli.errors import UsageError
+
+            raise UsageError("--row needs the local engine: --engine dask computes the sums only")
+
         compute_on_dask(data, output, scheduler, precision, timeout)
         return
     if scheduler is not None:
@@ -58,6 +65,7 @@ def compute(
             precision=precision,
             show_rows=None if all_rows else show_rows,
             title=source.title,
+            row=row,
         )
         sink.begin(source.features, source.weights)
         if summary:
@@ -65,3 +73,7 @@ def compute(
         else:
             sums = evaluate(source.table.chunks(), source.weights, sink.rows, source.name)
         sink.end(sums)
+    if not quiet and getattr(sink, "single_point", False):
+        from slopecli.render.tables import suggest_next
+
+        suggest_next("compute", data)

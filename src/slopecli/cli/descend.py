@@ -45,6 +45,7 @@ def descend(
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
     precision: o.Precision = 6,
+    quiet: o.Quiet = False,
 ) -> None:
     """Run gradient descent: each step one pass over the data, w ← w − learning_rate·gradient.
 
@@ -104,6 +105,10 @@ def descend(
             from slopecli.render.tables import stdout_console
 
             draw_descent(stdout_console(), run, source.features, precision)
+            if not quiet and data.file is None and len(data.inputs) == 1:  # one point, typed as flags
+                from slopecli.render.tables import suggest_next
+
+                suggest_next("descend", data, learning_rate=lr)
         if save_weights is not None:
             saved = {"weights": run.final.weights.tolist(), "features": list(source.features)}
             text = json.dumps(saved, allow_nan=False) + "\n"

@@ -131,6 +131,25 @@ ShowRows = Annotated[
 AllRows = Annotated[
     bool, typer.Option("--all-rows", help="List every row in the per-row table.", rich_help_panel=OUTPUT)
 ]
+Row = Annotated[
+    int | None,
+    typer.Option(
+        "--row",
+        min=1,
+        metavar="N",
+        help="Explain row N of the data step by step, as for a single point (tables only).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No hint of the course's next command on stderr after a single point's table.",
+        rich_help_panel=OUTPUT,
+    ),
+]
 LearningRate = Annotated[
     float,
     typer.Option("--learning-rate", "--lr", metavar="LR", help="The step size of each update (> 0)."),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
 from slopecli.cli.options import OutputFormat
-from slopecli.errors import InputError
+from slopecli.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from slopecli.render.machine import BatchSink, Sink
@@ -89,10 +89,14 @@ def make_sink(
     precision: int,
     show_rows: int | None,
     title: str,
+    row: int | None = None,
 ) -> Sink:
     """The writer for ``fmt``. Rich is imported only for tables."""
     from slopecli.render import machine
 
+    if row is not None and (fmt is not OutputFormat.table or summary):
+        msg = "--row explains one row in a table: it takes neither --format json/jsonl/csv nor --summary"
+        raise UsageError(msg)
     if fmt in (OutputFormat.json, OutputFormat.jsonl):
         return machine.RowsWriter(out, fmt.value, with_rows=not summary)
     if fmt is OutputFormat.csv:
@@ -102,7 +106,7 @@ def make_sink(
         return machine.CsvWriter(out)
     from slopecli.render.tables import TableWriter, stdout_console
 
-    return TableWriter(stdout_console(), precision=precision, show_rows=show_rows, title=title)
+    return TableWriter(stdout_console(), precision=precision, show_rows=show_rows, title=title, row=row)
 
 
 def make_batch_sink(

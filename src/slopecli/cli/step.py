@@ -21,6 +21,7 @@ def step(
     precision: o.Precision = 6,
     show_rows: o.ShowRows = 10,
     all_rows: o.AllRows = False,
+    quiet: o.Quiet = False,
 ) -> None:
     """One update: weights_updated = weights − learning_rate·gradient, with the MSE before and after.
 
@@ -45,6 +46,10 @@ def step(
 
             tables = StepTables(stdout_console(), precision, None if all_rows else show_rows, source.title)
             tables.end(one_step(source.passes(), w, lr, None if summary else tables.rows, source.name))
+            if not quiet and tables.single_point:
+                from slopecli.render.tables import suggest_next
+
+                suggest_next("step", data, learning_rate=lr)
             return
         from slopecli.render.machine import StepWriter
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from slopecli.batch import FileResult
 from slopecli.core import Sums, Vector
+from slopecli.render import layout as lay
+from slopecli.render.layout import Column, Sheet, styled
 from slopecli.render.numbers import num, vec
-from slopecli.render.tables import fold_numbers
+from slopecli.render.tables import draw
+
+COLUMNS = (
+    Column("File", prose=True, label="", key=True),
+    Column("Rows", "right"),
+    Column("MSE", "right"),
+    Column("Gradient"),
+)
 
 
 class BatchTableWriter:
@@ -21,32 +28,32 @@ class BatchTableWriter:
         self._console = console
         self._p = precision
         self._combine = combine
-        self._table = Table(title_justify="left")
-        for name, justify in (("File", "left"), ("Rows", "right"), ("MSE", "right"), ("Gradient", "left")):
-            self._table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        self._title = "slopecli batch"
+        self._rows: list[lay.Row] = []
 
     def begin(self, weights: Vector) -> None:
-        self._table.title = f"slopecli batch · weights {vec(weights, self._p)}"
+        self._title = f"slopecli batch · weights {vec(weights, self._p)}"
 
     def file(self, result: FileResult) -> None:
-        name = Text(str(result.path))
+        name = str(result.path)
         if result.sums is None:
-            reason = Text("✗ " + (result.error or ""), style="red")
-            self._table.add_row(name, "", "", reason)
+            self._rows.append([name, "", "", styled("✗ " + (result.error or ""), "red", prose=True)])
             return
         s = result.sums
-        self._table.add_row(name, f"{s.n:,}", num(s.mse, self._p), vec(s.gradient, self._p))
+        self._rows.append([name, f"{s.n:,}", num(s.mse, self._p), vec(s.gradient, self._p)])
 
     def end(self, counts: tuple[int, int], combined: Sums | None, features: Sequence[str] | None) -> None:
+        sections: frozenset[int] = frozenset()
         if self._combine and combined is not None:
-            self._table.add_section()
-            self._table.add_row(
-                Text("all files (combined)", style="bold"),
-                f"{combined.n:,}",
-                num(combined.mse, self._p),
-                vec(combined.gradient, self._p),
+            sections = frozenset({len(self._rows)})
+            self._rows.append(
+                [
+                    styled("all files (combined)", "bold", prose=True),
+                    f"{combined.n:,}",
+                    num(combined.mse, self._p),
+                    vec(combined.gradient, self._p),
+                ]
             )
         ok, failed = counts
-        self._table.caption = f"{ok} succeeded, {failed} failed" if failed else f"{ok} succeeded"
-        self._table.caption_justify = "left"
-        self._console.print(fold_numbers(self._table))
+        caption = f"{ok} succeeded, {failed} failed" if failed else f"{ok} succeeded"
+        draw(self._console, Sheet(COLUMNS, self._rows, title=self._title, caption=caption, sections=sections))

@@ -1,4 +1,5 @@
-"""The learner's view of ``step``, ``descend`` and ``check``: Rich tables and the loss curve."""
+"""The learner's view of ``step``, ``descend`` and ``check``: tables and the loss curve, laid out
+by the one rule of :mod:`slopecli.render.layout` and drawn by :mod:`slopecli.render.tables`."""
 
 from __future__ import annotations
 
@@ -6,149 +7,139 @@ import math
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from slopecli.descent import Descent, Record, StepResult, WeightCheck
 from slopecli.evaluation import RowBatch
+from slopecli.render import layout as lay
+from slopecli.render.layout import Cell, Column, Gap, Sheet, Span, Styled, styled
 from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
-from slopecli.render.tables import fold_numbers
+from slopecli.render.sheets import FEATURE, row_limit, rows_note
+from slopecli.render.tables import RowStream, draw, emit
 from slopecli.text import count
+
+STEP_ROW_COLUMNS = (
+    Column("Row", "right", "dim", key=True),
+    Column("input\nx", label="input x"),
+    Column("target\ny", "right", label="target y"),
+    Column("error\nbefore", "right", label="error before"),
+    Column("error\nafter", "right", label="error after"),
+)
 
 
 class StepTables:
-    """Keeps the first ``show_rows`` rows (before and after) and draws the update at ``end``."""
+    """Lists the first ``show_rows`` rows (their error before and after) as they come, then
+    draws the update and its effect at ``end``."""
 
     def __init__(
         self, console: Console, precision: int = 6, show_rows: int | None = 10, title: str = ""
     ) -> None:
         self._console = console
         self._p = precision
-        self._limit = show_rows
+        self._limit, self._capped = row_limit(show_rows)
         self._title = title
-        self._kept: list[tuple[RowBatch, RowBatch]] = []
-        self._count = 0
+        self._first: tuple[RowBatch, RowBatch] | None = None
+        self._listed = 0
+        self._stream = RowStream(console, STEP_ROW_COLUMNS, "Per row", widest_key=str(self._limit))
+        self.single_point = False
+        """Whether the tables drawn explained one data point (for the next-step hint)."""
 
     def rows(self, old: RowBatch, new: RowBatch) -> None:
-        room = len(old.error) if self._limit is None else max(self._limit - self._count, 0)
-        if self._count == 0:
-            room = max(room, 1)  # a one-row step is drawn in full whatever --show-rows says
-        if room:
-            self._kept.append((old.head(room), new.head(room)))
-            self._count += min(room, len(old.error))
+        if self._first is None:
+            # A one-row step is drawn in full whatever --show-rows says.
+            self._first = (old.head(1), new.head(1))
+        room = self._limit - self._listed
+        if room > 0:
+            o, n = old.head(room), new.head(room)
+            X, y = o.X.tolist(), o.y.tolist()
+            before, after = o.error.tolist(), n.error.tolist()
+            p, first = self._p, o.first_row + 1
+            cells: list[Sequence[Cell]] = [
+                [str(first + i), vec(X[i], p), num(y[i], p), num(before[i], p), num(after[i], p)]
+                for i in range(len(y))
+            ]
+            self._stream.add(cells)
+            self._listed += len(y)
 
     def end(self, result: StepResult) -> None:
         p, n = self._p, result.before.n
+        one = n == 1 and self._first is not None
+        self.single_point = one
+        if not one:
+            more = n - self._listed
+            self._stream.close(rows_note(more, self._capped) if more > 0 and self._listed else None)
         lr = num(result.learning_rate, p)
-        one = n == 1 and bool(self._kept)
         # Written as by hand, one "=" per line, so that long vectors never wrap mid-number.
-        table = Table(
-            title=Text(f"{self._title} · {count(n, 'row')} · learning rate {lr}"),
-            title_justify="left",
-            show_lines=True,
-        )
-        table.add_column("Step", justify="right", style="dim")
-        table.add_column("Calculation")
-        if one:
-            old = self._kept[0][0]
+        if one and self._first is not None:
+            old = self._first[0]
             numbers = f"2·{vec(old.X[0], p)}·{factor(float(old.error[0]), p)}"
-            table.add_row("1", _derivation("slope", "2·x·error", numbers, vec(result.gradient, p)))
+            first = _derivation("slope", "2·x·error", numbers, vec(result.gradient, p))
         else:
             numbers = f"(2/{n:,})·{vec(result.before.xte, p)}"
-            table.add_row("1", _derivation("gradient", "(2/n)·Σ x·error", numbers, vec(result.gradient, p)))
+            first = _derivation("gradient", "(2/n)·Σ x·error", numbers, vec(result.gradient, p))
         grad_name = "slope" if one else "gradient"
         numbers = f"{vec(result.weights, p)} − {lr}·{vec(result.gradient, p)}"
-        table.add_row(
-            "2", _derivation("weights_updated", f"weights − lr·{grad_name}", numbers, vec(result.updated, p))
-        )
-        self._console.print(fold_numbers(table))
+        second = _derivation("weights_updated", f"weights − lr·{grad_name}", numbers, vec(result.updated, p))
+        columns = (Column("Step", "right", "dim", key=True), Column("Calculation", label=""))
+        title = f"{self._title} · {count(n, 'row')} · learning rate {lr}"
+        draw(self._console, Sheet(columns, [["1", first], ["2", second]], title=title, rules=True))
 
-        change = Table(title="Before and after the step", title_justify="left")
-        for name in ("Quantity", "before", "after"):
-            change.add_column(name, justify="left" if name == "Quantity" else "right")
-        if one:
-            old, new = self._kept[0]
-            change.add_row("preds = Σ w·x", num(float(old.preds[0]), p), num(float(new.preds[0]), p))
-            change.add_row("error = preds − target", num(float(old.error[0]), p), num(float(new.error[0]), p))
-        change.add_row("mse = mean(error²)", num(result.before.mse, p), num(result.after.mse, p))
-        change.caption = (
-            "improved ✓" if result.improved else "did not improve ✗: try a smaller --learning-rate"
-        )
-        change.caption_justify = "left"
-        self._console.print(fold_numbers(change))
-        if not one and self._kept:
-            self._console.print(fold_numbers(self._per_row(n)))
-
-    def _per_row(self, n: int) -> Table:
-        p = self._p
-        table = Table(title="Per row", title_justify="left")
-        for name, justify in (
-            ("Row", "right"),
-            ("input\nx", "left"),
-            ("target\ny", "right"),
-            ("error\nbefore", "right"),
-            ("error\nafter", "right"),
-        ):
-            table.add_column(name, justify=justify, no_wrap=name.startswith("input"))  # type: ignore[arg-type]
-        shown = 0
-        for old, new in self._kept:
-            for i in range(len(old.error)):
-                table.add_row(
-                    str(old.first_row + i + 1),
-                    vec(old.X[i], p),
-                    num(float(old.y[i]), p),
-                    num(float(old.error[i]), p),
-                    num(float(new.error[i]), p),
-                )
-                shown += 1
-        if shown < n:
-            table.caption = f"{ELLIPSIS} {n - shown:,} more rows (--all-rows shows them)"
-            table.caption_justify = "left"
-        return table
+        rows: list[lay.Row] = []
+        if one and self._first is not None:
+            old, new = self._first
+            rows.append(["preds = Σ w·x", num(float(old.preds[0]), p), num(float(new.preds[0]), p)])
+            rows.append(["error = preds − target", num(float(old.error[0]), p), num(float(new.error[0]), p)])
+        rows.append(["mse = mean(error²)", num(result.before.mse, p), num(result.after.mse, p)])
+        caption = "improved ✓" if result.improved else "did not improve ✗: try a smaller --learning-rate"
+        change = (Column("Quantity", label="", key=True), Column("before", "right"), Column("after", "right"))
+        draw(self._console, Sheet(change, rows, title="Before and after the step", caption=caption))
 
 
-def _derivation(name: str, formula: str, numbers: str, value: str) -> Text:
+def _derivation(name: str, formula: str, numbers: str, value: str) -> Styled:
     indent = " " * (len(name) + 1)
-    text = Text(f"{name} = {formula}\n{indent}= {numbers}\n{indent}= ")
-    text.append(value, style="bold")
-    return text
+    return Styled((Span(f"{name} = {formula}\n{indent}= {numbers}\n{indent}= "), Span(value, "bold")))
 
 
 def draw_descent(
     console: Console, run: Descent, features: Sequence[str], precision: int = 6, edge: int = 5
 ) -> None:
     """The history (first and last ``edge`` steps of a long run), the loss curve and the result."""
-    from slopecli.render.chart import loss_chart
+    from slopecli.render.chart import loss_chart, wants_log_scale
 
     p = precision
-    table = Table(title=f"Gradient descent · learning rate {num(run.learning_rate, p)}", title_justify="left")
-    table.add_column("Step", justify="right")
-    table.add_column("MSE", justify="right")
-    table.add_column("‖gradient‖", justify="right")
-    table.add_column(Text("weights (" + ", ".join(elide(list(features))) + ")"))
+    columns = (
+        Column("Step", "right", key=True),
+        Column("MSE", "right"),
+        Column("‖gradient‖", "right"),
+        Column("weights (" + ", ".join(elide(list(features))) + ")", label="weights", header_breaks=True),
+    )
     history = run.history
     shown: list[Record | None] = list(history)
     if len(history) > 2 * edge + 1:
         shown = [*history[:edge], None, *history[-edge:]]
+    rows: list[lay.Row] = []
     for entry in shown:
         if entry is None:
-            table.add_row(ELLIPSIS, ELLIPSIS, ELLIPSIS, f"{len(history) - 2 * edge:,} steps not shown")
+            note = f"{len(history) - 2 * edge:,} steps not shown"
+            rows.append(Gap(note, (ELLIPSIS, ELLIPSIS, ELLIPSIS, note)))
             continue
-        table.add_row(
-            f"{entry.step:,}", num(entry.mse, p), num(entry.gradient_norm, p), vec(entry.weights, p)
+        rows.append(
+            [f"{entry.step:,}", num(entry.mse, p), num(entry.gradient_norm, p), vec(entry.weights, p)]
         )
     final = run.final
     why = "the gradient norm fell below --tol" if run.stopped == "tol" else "all steps taken"
-    table.caption = f"Stopped after {count(final.step, 'step')} ({why}): MSE {num(final.mse, p)}"
-    table.caption_justify = "left"
-    console.print(fold_numbers(table))
-    from slopecli.render.chart import wants_log_scale
+    caption = f"Stopped after {count(final.step, 'step')} ({why}): MSE {num(final.mse, p)}"
+    title = f"Gradient descent · learning rate {num(run.learning_rate, p)}"
+    draw(console, Sheet(columns, rows, title=title, caption=caption))
 
-    log = wants_log_scale([h.mse for h in history], None)
-    console.print(Text("MSE per step" + (" (log scale)" if log else ""), style="bold"))
-    width = max(20, min(console.width - 12, 72))
-    for line in loss_chart([h.mse for h in history], width=width, height=8):
-        console.print(Text(line), highlight=False)
+    mse = [h.mse for h in history]
+    log = wants_log_scale(mse, None)
+    lines = lay.prose_lines(
+        styled("MSE per step" + (" (log scale)" if log else ""), "bold"), console.width, ""
+    )
+    # The chart's labels take at most 9 columns and its axis 2: the rest, up to 72, is columns.
+    width = max(8, min(console.width - 12, 72))
+    lines += [[(line, "")] for line in loss_chart(mse, width=width, height=8)]
+    emit(console, lines)
 
 
 NOISE_FRACTION = 10
@@ -209,27 +200,28 @@ def draw_check(console: Console, features: Sequence[str], checks: Sequence[Weigh
     Values are shown at the tolerance's scale (see :func:`rounding_bound`), so the table reads
     the same on every machine.
     """
-    table = Table(title="Gradient check: analytic vs central differences", title_justify="left")
-    for name in ("Feature", "analytic", "numeric", "h", "|a − n|", "rel.", "tol.", "ok"):
-        # Numbers keep their width; a long feature name wraps instead.
-        table.add_column(name, justify="left" if name == "Feature" else "right", no_wrap=name != "Feature")
+    names = ("analytic", "numeric", "h", "|a − n|", "rel.", "tol.", "ok")
+    columns = (FEATURE, *(Column(name, "right") for name in names))
+    rows: list[lay.Row] = []
     for name, c in zip(features, checks, strict=True):
-        verdict = Text("✓", style="green") if c.ok else Text("✗", style="red bold")
+        verdict = styled("✓", "green") if c.ok else styled("✗", "red bold")
         bound = rounding_bound(c, rtol)
-        table.add_row(
-            Text(name),
-            _at_scale(c.analytic, bound),
-            _at_scale(c.numeric, bound),
-            f"{c.h:.2g}",
-            *_differences(c, bound),
-            f"{c.tolerance:.2g}",
-            verdict,
+        rows.append(
+            [
+                name,
+                _at_scale(c.analytic, bound),
+                _at_scale(c.numeric, bound),
+                f"{c.h:.2g}",
+                *_differences(c, bound),
+                f"{c.tolerance:.2g}",
+                verdict,
+            ]
         )
     bad = sum(not c.ok for c in checks)
-    table.caption = (
+    caption = (
         f"All {len(checks)} weights agree (rtol {rtol:g})."
         if not bad
         else f"{bad} of {len(checks)} weights disagree beyond the tolerance (rtol {rtol:g})."
     )
-    table.caption_justify = "left"
-    console.print(fold_numbers(table))
+    title = "Gradient check: analytic vs central differences"
+    draw(console, Sheet(columns, rows, title=title, caption=caption))
