@@ -4,10 +4,12 @@ is rounded relative to the much larger x·w and y, and still a catch for a wrong
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slopecli.descent import analytic_gradient, check_gradient
+from slopecli.errors import NumericError
 from slopecli.readers.chunk import Chunk
 
 
@@ -38,3 +40,18 @@ def test_a_wrong_gradient_is_caught_away_from_the_minimum(seed, factor):
         lambda: [chunk], start, analytic=lambda data, v: factor * analytic_gradient(data, v)
     )
     assert not all(c.ok for c in checks)
+
+
+def test_the_rounding_at_w_plus_and_minus_h_counts_too():
+    """At w = 0 the errors are rounded relative to |y|, but at w ± h relative to |x|·h: with
+    x = 1e16 the differences carry 1e10 of rounding that the old tolerance did not allow for."""
+    chunk = Chunk(np.array([[1e16]]), np.array([1.0]), 0)
+    (check,) = check_gradient(lambda: [chunk], np.array([0.0]))
+    assert check.analytic == -2e16
+    assert check.ok
+
+
+def test_a_weight_too_large_to_step_is_one_error():
+    chunk = Chunk(np.array([[0.0]]), np.array([0.0]), 0)
+    with pytest.raises(NumericError, match=r"^check: the values overflow float64 at these weights"):
+        check_gradient(lambda: [chunk], np.array([1.7976931348623157e308]))

@@ -254,3 +254,36 @@ def test_a_header_only_file_is_one_line_on_the_dask_engine(slopecli, tmp_path):
     data.write_text("a,target\n")
     run = slopecli("compute", str(data), "-w", "1", "--engine", "dask", "--scheduler", "synchronous")
     assert_fails(run, 1, f"{data}: the file has a header but no data rows")
+
+
+def test_a_parquet_column_name_with_spaces_around_it_is_read(slopecli, parquet):
+    path = parquet("s.parquet", **{" a": [1.0, 2.0], "target ": [1.0, 2.0]})
+    run = slopecli("compute", path, "-w", "1", "--json", "--summary")
+    assert run.exit_code == 0, run.stderr
+    assert (run.json()["features"], run.json()["mse"]) == (["a"], 0.0)
+
+
+def test_a_weights_file_with_a_huge_integer_elsewhere_is_read(slopecli, tmp_path):
+    weights = tmp_path / "w.json"
+    weights.write_text('{"weights": [0, 2, 1], "note": 1' + "0" * 5000 + "}")
+    run = slopecli("compute", POINTS, "--weights-file", str(weights), "--json", "--summary")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["mse"] == 349.723
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\v", "\f"])
+def test_only_spaces_and_tabs_may_surround_a_number_on_flags_as_in_files(slopecli, space, tmp_path):
+    run = slopecli("compute", "-w", "1", "-x", f"{space}1", "-y", "0")
+    assert_fails(run, 1, f"--input 1: item 1 of {space + '1'!r}: {space + '1'!r} is not a number")
+    data = tmp_path / "d.csv"
+    data.write_text(f"a,target\n{space}1,0\n")
+    run = slopecli("compute", str(data), "-w", "1")
+    assert_fails(run, 1, f"{data}:2:1: column 'a': {space + '1'!r} is not a number")
+
+
+def test_a_carriage_return_in_a_message_does_not_split_the_line(slopecli, tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_bytes(b'"a\rb",target\n1,2\n')
+    run = slopecli("compute", str(data), "-w", "1", "--features", "zz")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr.count("\n") == 1 and "\r" not in run.stderr

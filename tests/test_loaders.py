@@ -513,8 +513,29 @@ def test_rows_before_an_error_in_a_later_chunk_are_delivered_first() -> None:
             b"PK\x03\x04\x14\x00\x00\x00\x08\x00",
             {},
             DataError,
-            "f.csv: a compressed file; decompress it first (zcat FILE | slopecli compute - …)",
+            "f.csv: a zip file; decompress it first (unzip -p FILE | slopecli compute - …)",
             id="zip-archive",
+        ),
+        pytest.param(
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00",
+            {},
+            DataError,
+            "f.csv: a gzip-compressed file; decompress it first (zcat FILE | slopecli compute - …)",
+            id="gzip",
+        ),
+        pytest.param(
+            b"BZh91AY&SY\x00\x00",
+            {},
+            DataError,
+            "f.csv: a bzip2-compressed file; decompress it first (bzcat FILE | slopecli compute - …)",
+            id="bzip2",
+        ),
+        pytest.param(
+            b"\x28\xb5\x2f\xfd\x00\x00",
+            {},
+            DataError,
+            "f.csv: a zstd-compressed file; decompress it first (zstdcat FILE | slopecli compute - …)",
+            id="zstd",
         ),
         pytest.param(
             b"a,b,target\n1,2,3\n\x00\x00\x00\n",
@@ -628,3 +649,7 @@ def test_a_stream_names_the_line_of_its_error_from_the_bytes_it_kept(monkeypatch
     with pytest.raises(DataError) as caught:
         list(table.chunks())
     assert str(caught.value) == f"<stdin>:{bad + 2}:2: column 'b': 'oops' is not a number"
+
+
+def test_a_column_named_like_a_magic_number_is_text() -> None:
+    assert rows(b"BZh,target\n1,2\n") == ([[1.0]], [2.0])

@@ -213,36 +213,70 @@ def check_gradient(
     """
     grad = analytic(data, weights)
     mse0 = evaluate(data(), weights).mse
-    mse_rounding, gradient_rounding = _rounding(data, weights)
+    scales = _Rounding.of(data, weights)
     checks = []
     for i in range(len(weights)):
         h = EPS ** (1 / 3) * max(1.0, abs(float(weights[i])))
         plus, minus = weights.copy(), weights.copy()
-        plus[i] += h
-        minus[i] -= h
+        with np.errstate(over="ignore", invalid="ignore"):
+            plus[i] += h
+            minus[i] -= h
         # The step actually taken, after rounding w ± h to doubles.
         width = float(plus[i] - minus[i])
+        if not (np.isfinite(plus[i]) and np.isfinite(minus[i]) and width > 0):
+            raise _uncheckable()
         numeric = (evaluate(data(), plus).mse - evaluate(data(), minus).mse) / width
         if atol is not None:
             floor = atol
         else:
-            differences = (EPS * max(mse0, math.ulp(1.0)) + mse_rounding) / h
-            floor = 100 * (differences + float(gradient_rounding[i]))
-        checks.append(WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric)))
+            differences = (EPS * max(mse0, math.ulp(1.0)) + scales.mse(i, h)) / h
+            floor = 100 * (differences + float(scales.gradient[i]))
+        check = WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric))
+        if not all(math.isfinite(v) for v in (check.analytic, check.numeric, check.tolerance)):
+            raise _uncheckable()
+        checks.append(check)
     return checks
 
 
-def _rounding(data: Data, weights: Vector) -> tuple[float, Vector]:
-    """How much rounding the MSE and each entry of the analytic gradient carry at ``weights``:
-    ``2ε·mean(|e|·m)`` and ``2ε·mean(|x_i|·m)``, with ``m = |x|·|w| + |y|`` per row."""
-    n = 0
-    mse = 0.0
-    gradient = np.zeros(len(weights))
-    with np.errstate(over="ignore", invalid="ignore"):  # the passes before have checked overflow
-        for chunk in data():
-            magnitude = np.abs(chunk.X) @ np.abs(weights) + np.abs(chunk.y)
-            err = chunk.X @ weights - chunk.y
-            mse += float(np.abs(err) @ magnitude)
-            gradient += np.abs(chunk.X).T @ magnitude
-            n += len(err)
-    return 2 * EPS * mse / n, 2 * EPS * gradient / n
+def _uncheckable() -> NumericError:
+    msg = "check: the values overflow float64 at these weights; there is no difference to compare"
+    return NumericError(msg)
+
+
+@dataclass(frozen=True)
+class _Rounding:
+    """How much rounding the MSE and the analytic gradient carry near ``w``.
+
+    Each error ``e = x·w − y`` is rounded relative to ``m = |x|·|w| + |y|``, so ``e²`` carries about
+    ``2ε·|e|·m``. At ``w ± h·eᵢ`` both grow by ``|xᵢ|·h``: the MSE there carries about
+    ``2ε·mean((|e| + |xᵢ|h)(m + |xᵢ|h)) = 2ε·(a + h·bᵢ + h²·cᵢ)``. The analytic sum carries about
+    ``2ε·mean(|xᵢ|·m)``.
+    """
+
+    a: float
+    b: Vector
+    c: Vector
+    gradient: Vector
+
+    @classmethod
+    def of(cls, data: Data, weights: Vector) -> _Rounding:
+        n = 0
+        a = 0.0
+        b = np.zeros(len(weights))
+        c = np.zeros(len(weights))
+        g = np.zeros(len(weights))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as a non-finite tolerance
+            for chunk in data():
+                magnitude = np.abs(chunk.X) @ np.abs(weights) + np.abs(chunk.y)
+                err = np.abs(chunk.X @ weights - chunk.y)
+                ax = np.abs(chunk.X)
+                a += float(err @ magnitude)
+                b += ax.T @ (err + magnitude)
+                c += np.einsum("ij,ij->j", ax, ax)
+                g += ax.T @ magnitude
+                n += len(err)
+            return cls(a / n, b / n, c / n, 2 * EPS * g / n)
+
+    def mse(self, i: int, h: float) -> float:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(2 * EPS * (self.a + h * self.b[i] + h * h * self.c[i]))

@@ -7,8 +7,9 @@ reducer, and the pieces' sums are added. A file therefore reads exactly as it do
 same dialect, the same rejections, the same features by name. With ``--out``, each file's
 per-row results are written by a worker with the local engine's :func:`batch.process`.
 
-A file whose piece fails is read once more on a worker by :func:`batch.process`, which names
-the file, line and column, as the local engine does. Paths must be readable by the client (for
+A file whose piece fails is read once more, whole, on a worker by :func:`batch.process`, as the
+local engine does: that names the file, line and column, or gives the sums when a piece boundary
+was to blame. Paths must be readable by the client (for
 the header) and by the workers: a shared filesystem, as Dask itself assumes.
 
 Dask is an optional extra; nothing imports this module unless ``--engine dask`` is asked for.
@@ -226,7 +227,7 @@ def _run(tasks: list[Task], client: Any) -> list[FileResult]:
         elif isinstance(value, SlopeError) and i not in split:
             results[i].error = str(value)
         else:
-            results[i] = _diagnosed(tasks[i], value, client)
+            results[i] = _diagnosed(tasks[i], client)
     return results
 
 
@@ -264,11 +265,11 @@ def _gather(delayed: list[Any], client: Any) -> list[Any]:
     return values
 
 
-def _diagnosed(task: Task, failure: BaseException, client: Any) -> FileResult:
-    """The local engine's one-line reason for a file one of whose pieces failed, found on a worker."""
+def _diagnosed(task: Task, client: Any) -> FileResult:
+    """A file one of whose pieces failed, read again in one pass on a worker, as the local engine
+    does: its one-line reason (file, line, column), or its sums when only the cut was to blame (a
+    quoted line break that a piece boundary fell inside)."""
     found = process(task) if client is None else client.submit(process, task, pure=False).result()
-    if found.error is None:
-        found = FileResult(task.path, error=f"{task.path}: cannot read it on the cluster: {failure}")
     found.size = _size(task.path)
     return found
 

@@ -16,18 +16,20 @@ from slopecli.errors import InputError
 
 # The decimal syntax Arrow accepts, so a number means the same on a flag and in a file (Python's
 # float() alone would also take "1_000" and full-width digits, which Arrow rejects).
+BLANKS = " \t"
+"""What may surround a number: Arrow trims spaces and tabs from a field, and nothing else."""
 NUMBER = re.compile(
     r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE | re.ASCII
 )
 
 
 def parse_number(text: str, where: str) -> float:
-    """One finite number, e.g. ``"-1.5e3"``; surrounding spaces are allowed.
+    """One finite number, e.g. ``"-1.5e3"``; spaces and tabs around it are allowed (as in a file).
 
     Raises:
         InputError: the text is empty, not a number, or NaN/infinite.
     """
-    item = text.strip()
+    item = text.strip(BLANKS)
     if not item:
         msg = f"{where}: expected a number, got an empty value"
         raise InputError(msg)
@@ -48,11 +50,12 @@ def parse_vector(text: str, where: str) -> Vector:
         InputError: naming the item (1-based) that is empty or not a finite number.
     """
     items = text.split(",")
-    if len(items) == 1 and not items[0].strip():
+    if len(items) == 1 and not items[0].strip(BLANKS):
         msg = f"{where}: expected comma-separated numbers, got an empty value"
         raise InputError(msg)
     values = [
-        parse_number(item, f"{where}: item {i} of {text.strip()!r}") for i, item in enumerate(items, start=1)
+        parse_number(item, f"{where}: item {i} of {text.strip(BLANKS)!r}")
+        for i, item in enumerate(items, start=1)
     ]
     return np.array(values, dtype=np.float64)
 
@@ -106,8 +109,9 @@ def parse_weights_file(text: str, where: str) -> Vector:
 def saved_features(text: str) -> tuple[str, ...] | None:
     """The feature names a weights file was saved for (``--save-weights`` writes them), if any."""
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
+        # The same parse as the weights' (integers as floats: no digit limit to trip over).
+        document = json.loads(text, parse_int=float)
+    except (json.JSONDecodeError, RecursionError):
         return None
     names = document.get("features") if isinstance(document, dict) else None
     if isinstance(names, list) and all(isinstance(n, str) for n in names):

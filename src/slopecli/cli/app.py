@@ -75,8 +75,8 @@ class SlopeGroup(TyperGroup):
 
 
 def report(line: str) -> None:
-    """One line on stderr: newlines in data-derived text must not split it."""
-    sys.stderr.write(line.replace("\n", " ") + "\n")
+    """One line on stderr: line breaks in data-derived text (\\n, \\r and the rest) must not split it."""
+    sys.stderr.write(" ".join(line.splitlines()) + "\n")
     sys.stderr.flush()
 
 

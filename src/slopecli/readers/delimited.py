@@ -17,6 +17,7 @@ import csv
 import io
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
@@ -206,8 +207,10 @@ class CsvTable:
 
     def _first_record(self, head: bytes) -> tuple[list[str] | None, int, int]:
         """The first non-blank record, the number of physical lines up to its end and their bytes."""
-        if head.startswith((b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")):
-            msg = f"{self.name}: a compressed file; decompress it first (zcat FILE | slopecli compute - …)"
+        compressed = compression_of(head)
+        if compressed is not None:
+            kind, tool = compressed
+            msg = f"{self.name}: a {kind} file; decompress it first ({tool} FILE | slopecli compute - …)"
             raise DataError(msg)
         nul = head.find(b"\0")
         if nul >= 0:
@@ -259,6 +262,24 @@ class _Range(io.RawIOBase):
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
+
+
+_COMPRESSED = (
+    (re.compile(rb"\x1f\x8b\x08"), "gzip-compressed", "zcat"),
+    (re.compile(rb"BZh[1-9]1AY&SY"), "bzip2-compressed", "bzcat"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz-compressed", "xzcat"),
+    (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd-compressed", "zstdcat"),
+    (re.compile(rb"PK\x03\x04"), "zip", "unzip -p"),
+)
+
+
+def compression_of(head: bytes) -> tuple[str, str] | None:
+    """The kind of compressed file ``head`` starts, by its full magic bytes, and the tool that
+    decompresses it; None for anything else (a column named ``BZh`` is text)."""
+    for magic, kind, tool in _COMPRESSED:
+        if magic.match(head):
+            return kind, tool
+    return None
 
 
 def _line_end(head: bytes, lines: int) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.layout import Layout, ReadOptions
-from slopecli.values import NUMBER
+from slopecli.values import BLANKS, NUMBER
 
 
 def diagnose(
@@ -101,7 +101,7 @@ def _decoded_lines(lines: Iterable[bytes], name: str, first_line: int) -> Iterat
 
 
 def _field_problem(field: str) -> str | None:
-    value = field.strip()
+    value = field.strip(BLANKS)
     if not value:
         return "empty value"
     if not NUMBER.fullmatch(value):

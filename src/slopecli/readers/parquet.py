@@ -55,6 +55,9 @@ class ParquetTable:
             msg = f"{name}: not a Parquet file ({exc})"
             raise DataError(msg) from None
         names = list(self._file.schema_arrow.names)
+        # The layout matches names without surrounding spaces, as in a CSV header; reading asks
+        # Parquet for its own.
+        self._names = names
         # Parquet always names its columns: --no-header and --delimiter do not apply.
         self.layout: Layout = layout_of(names or None, name, replace(options, header=True))
         for i in self.layout.used:
@@ -105,7 +108,7 @@ class ParquetTable:
 
     @property
     def _used(self) -> list[str]:
-        return [self.layout.names[i] for i in self.layout.used]
+        return [self._names[i] for i in self.layout.used]
 
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
         for column, values in zip(self._used, batch.columns, strict=True):
