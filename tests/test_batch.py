@@ -203,7 +203,14 @@ def _unnamed_output_open(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("sig", "code"),
+    [
+        (signal.SIGKILL, -9),
+        pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow),
+        pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+    ],
+)
 def test_a_run_killed_mid_write_leaves_no_output_file(tmp_path, sig, code):
     rng = np.random.default_rng(0)
     big = write_csv(

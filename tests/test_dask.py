@@ -75,6 +75,7 @@ def test_in_process_schedulers_equal_the_local_engine(shards, scheduler):
     assert_same(run.json(), local_results(shards))
 
 
+@pytest.mark.slow
 def test_a_two_process_local_cluster_equals_the_local_engine(shards):
     run = run_installed(
         "batch", str(shards), "-w", W, "--combine", "--json", "--engine", "dask", "--jobs", "2"
@@ -103,7 +104,9 @@ def test_partitions_are_reduced_with_the_core_reducer(shards, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "scheduler", [["--scheduler", "synchronous"], ["--jobs", "2"]], ids=["synchronous", "cluster"]
+    "scheduler",
+    [["--scheduler", "synchronous"], pytest.param(["--jobs", "2"], marks=pytest.mark.slow)],
+    ids=["synchronous", "cluster"],
 )
 def test_a_malformed_shard_gives_the_same_one_line_error(tmp_path, scheduler):
     good = tmp_path / "good.csv"
@@ -184,6 +187,7 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=15)
 
 
+@pytest.mark.slow
 def test_a_real_scheduler_and_worker_on_loopback(shards, tmp_path):
     scheduler_file = tmp_path / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}

@@ -50,42 +50,49 @@ def assert_keeps_the_contract(case: Case, installed: bool = False) -> None:
     )
 
 
+@pytest.mark.slow
 @fuzz_settings(150)
 @given(csv_cases())
 def test_csv_dialects_read_as_the_oracle_reads_them(case):
     assert_keeps_the_contract(case)
 
 
+@pytest.mark.slow
 @fuzz_settings(150)
 @given(mutated_cases())
 def test_mutated_files_keep_the_contract(case):
     assert_keeps_the_contract(case)
 
 
+@pytest.mark.slow
 @fuzz_settings(60)
 @given(random_byte_cases())
 def test_random_bytes_keep_the_contract(case):
     assert_keeps_the_contract(case)
 
 
+@pytest.mark.slow
 @fuzz_settings(150)
 @given(flag_cases())
 def test_hostile_flags_keep_the_contract(case):
     assert_keeps_the_contract(case)
 
 
+@pytest.mark.slow
 @fuzz_settings(80)
 @given(parquet_cases())
 def test_parquet_files_keep_the_contract(case):
     assert_keeps_the_contract(case)
 
 
+@pytest.mark.slow
 @fuzz_settings(80)
 @given(weights_file_cases())
 def test_weights_files_keep_the_contract(case):
     assert_keeps_the_contract(case)
 
 
+@pytest.mark.slow
 @fuzz_settings(6)
 @given(st.one_of(csv_cases(), mutated_cases(), flag_cases(), parquet_cases()))
 def test_the_installed_command_keeps_the_contract(case):
@@ -111,6 +118,7 @@ def number_paths_agree(text: str) -> None:
         assert on_flag.stdout == in_file.stdout.replace('"a"', '"x1"')
 
 
+@pytest.mark.slow
 @fuzz_settings(150)
 @given(hostile_numbers())
 def test_a_number_means_the_same_on_a_flag_and_in_a_file(text):

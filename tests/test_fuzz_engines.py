@@ -24,6 +24,7 @@ def report(found: list[str], files, options) -> str:
     return "\n".join(found) + f"\n--- files ---\n{shown}\n--- flags ---\n{options.args()}"
 
 
+@pytest.mark.slow
 @fuzz_settings(60)
 @given(engine_files())
 def test_the_local_and_dask_engines_agree(drawn):
@@ -32,6 +33,7 @@ def test_the_local_and_dask_engines_agree(drawn):
     assert not found, report(found, files, options)
 
 
+@pytest.mark.slow
 @fuzz_settings(40)
 @given(engine_files())
 def test_files_read_in_tiny_pieces_give_what_one_pass_gives(drawn):

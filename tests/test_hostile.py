@@ -10,9 +10,17 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli
+from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli, invoke
 
 POINTS = str(SAMPLES / "points.csv")
+
+
+@pytest.fixture
+def slopecli():
+    """In process: the cases that need the installed command (closed stdin, a full disk, pipes,
+    file names that are not UTF-8) start it themselves, and conftest's fixture runs the rest of
+    the suite both ways."""
+    return invoke
 
 
 def assert_fails(run, code: int, message: str) -> None:

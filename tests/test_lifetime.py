@@ -128,6 +128,7 @@ def _children(pid: int) -> dict[int, str]:
     return found
 
 
+@pytest.mark.slow
 @linux_only
 def test_kill_9_of_a_batch_run_ends_its_workers_and_publishes_nothing_more(tmp_path):
     inputs = _write_inputs(tmp_path, count=12, rows=130_000)  # ~4 MB each: ~2 s of work at -j 2

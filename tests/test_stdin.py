@@ -5,35 +5,54 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 
 from conftest import COLOUR_VARIABLES, installed_slopecli
 
 
 def test_jsonl_lines_come_out_before_the_writer_closes_the_pipe():
+    """A slow writer, as `tail -f` would be: rows are printed while it is still writing.
+
+    Arrow hands over a block's rows once the next block has begun, so a row shows up when the
+    writer has sent the one after it."""
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     with subprocess.Popen(
         [installed_slopecli(), "compute", "-", "-w", "2", "--format", "jsonl"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     ) as proc:  # fmt: skip
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(b"a,target\n1,0\n")
-        proc.stdin.flush()
-        seen = []
-        deadline = time.monotonic() + 20
-        for i in range(2, 6):
-            time.sleep(0.3)
-            proc.stdin.write(f"{i},0\n".encode())
-            proc.stdin.flush()
-            # Each row is parsed once the next one shows its line is complete.
-            seen.append(json.loads(proc.stdout.readline()))
-            assert time.monotonic() < deadline
-        assert [r["row"] for r in seen] == [1, 2, 3, 4]
-        assert proc.poll() is None, "the writer has not closed the pipe yet"
-        proc.stdin.close()
+        closed = threading.Event()
+
+        seen = threading.Event()
+        written = []
+
+        def write_slowly() -> None:
+            # A row every 50 ms until the first result is out (30 s at most), then three more.
+            assert proc.stdin is not None
+            proc.stdin.write(b"a,target\n")
+            deadline = time.monotonic() + 30
+            extra = 3
+            while extra and time.monotonic() < deadline:
+                written.append(len(written) + 1)
+                proc.stdin.write(f"{written[-1]},0\n".encode())
+                proc.stdin.flush()
+                time.sleep(0.05)
+                extra -= seen.is_set()
+            closed.set()
+            proc.stdin.close()
+
+        writer = threading.Thread(target=write_slowly)
+        writer.start()
+        first = json.loads(proc.stdout.readline())
+        seen_while_writing = not closed.is_set()
+        seen.set()
         rest = [json.loads(line) for line in proc.stdout.read().splitlines()]
+        writer.join()
         assert proc.wait(timeout=20) == 0
-    assert rest[-1]["kind"] == "summary" and rest[-1]["n"] == 5
+    assert (first["kind"], first["row"]) == ("row", 1)
+    assert seen_while_writing
+    assert rest[-1]["kind"] == "summary" and rest[-1]["n"] == len(written)
 
 
 def test_a_stream_is_not_copied_to_the_temporary_folder(tmp_path):
