@@ -59,7 +59,7 @@ def test_a_plain_pytest_leaves_the_slow_tests_to_ci():
 # Calls that resolve a path argument against the current directory.
 PATH_TAKERS = {"invoke", "run_installed", "open", "run", "Popen", "check_output", "check_call", "call"}
 # (test file, literal) offenders in files whose owners have yet to fix them; keep this empty.
-KNOWN = {("test_dask.py", "samples/shards")}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def relative_path_literals() -> set[tuple[str, str]]:

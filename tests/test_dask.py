@@ -17,7 +17,7 @@ from slopecli.batch import Task
 from slopecli.dataset import Plan
 from slopecli.readers.layout import ReadOptions
 
-from conftest import invoke, run_installed
+from conftest import SAMPLES, invoke, run_installed
 
 pytest.importorskip("distributed", reason="the dask extra is part of the test install")
 
@@ -154,7 +154,7 @@ def test_workers_write_per_row_output(shards, tmp_path):
 
 def test_without_the_extra_the_message_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
-    run = invoke("batch", "samples/shards", "-w", "0,2,1", "--engine", "dask")
+    run = invoke("batch", str(SAMPLES / "shards"), "-w", "0,2,1", "--engine", "dask")
     assert run.exit_code == 1
     assert (
         run.stderr
@@ -162,9 +162,22 @@ def test_without_the_extra_the_message_names_the_install_command(monkeypatch):
     )
 
 
-def test_scheduler_needs_the_dask_engine():
-    run = invoke("batch", "samples/shards", "-w", "0,2,1", "--scheduler", "tcp://127.0.0.1:1")
-    assert (run.exit_code, run.stderr) == (1, "slopecli: error: --scheduler needs --engine dask\n")
+@pytest.mark.parametrize("command", ["batch", "compute"])
+def test_scheduler_needs_the_dask_engine(command):
+    run = invoke(command, str(SAMPLES / "shards"), "-w", "0,2,1", "--scheduler", "tcp://127.0.0.1:1")
+    assert (run.exit_code, run.stdout, run.stderr) == (
+        2,
+        "",
+        "slopecli: error: --scheduler needs --engine dask\n",
+    )
+
+
+def test_row_needs_the_local_engine():
+    run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--row", "2", "--engine", "dask")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert (
+        run.stderr == "slopecli: error: --row needs the local engine: --engine dask computes the sums only\n"
+    )
 
 
 def _dask_command(name: str) -> list[str]:

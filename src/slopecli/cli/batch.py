@@ -91,6 +91,8 @@ def batch(
     from slopecli.errors import InputError, UsageError
 
     output = choose_format(fmt, json_flag)
+    if scheduler is not None and engine is not o.Engine.dask:
+        raise UsageError("--scheduler needs --engine dask")
     run = plan(data)
     arguments = list(files or [])
     if "-" in arguments:
@@ -118,9 +120,6 @@ def batch(
     run = with_first_order(run, paths)
     tasks = [b.Task(p, run, planned.get(p), force, CsvWriter) for p in paths]
 
-    if scheduler is not None and engine is not o.Engine.dask:
-        msg = "--scheduler needs --engine dask"
-        raise InputError(msg)
     if engine is o.Engine.dask:
         from slopecli import distributed
 

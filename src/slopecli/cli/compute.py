@@ -53,9 +53,9 @@ def compute(
         compute_on_dask(data, output, scheduler, precision, timeout)
         return
     if scheduler is not None:
-        from slopecli.errors import InputError
+        from slopecli.errors import UsageError
 
-        raise InputError("--scheduler needs --engine dask")
+        raise UsageError("--scheduler needs --engine dask")
     # JSON Lines promise a line per row as it is computed: a reader following a stream sees them.
     with dataset(data) as source, held_stdout(stream=output is o.OutputFormat.jsonl) as out:
         sink = make_sink(
