@@ -428,3 +428,23 @@ def test_a_worker_killed_mid_file_fails_that_file_only(tmp_path, monkeypatch):
         f"{tmp_path / 'b.csv'}: the process reading it was killed (out of memory?); nothing was written for it"
     )
     assert run_.stderr.splitlines()[-1] == "slopecli: error: batch: 1 of 6 files failed"
+
+
+def test_a_failure_to_write_an_output_is_named_by_the_output(tmp_path, monkeypatch):
+    """A full disk under --out is the output's problem, not the input's."""
+    import errno
+
+    import slopecli.outfiles as outfiles
+
+    def full(self, fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outfiles.AtomicFile, "_publish", full)
+    data = tmp_path / "a.csv"
+    data.write_text("a,target\n1,2\n")
+    out = tmp_path / "out"
+    run_ = invoke("batch", str(data), "-w", "1", "--out", str(out), "--format", "jsonl", "--jobs", "1")
+    assert run_.exit_code == 1
+    assert (
+        run_.jsonl()[0]["error"] == f"--out: {out / 'a.slopes.csv'}: cannot write it: No space left on device"
+    )

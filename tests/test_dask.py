@@ -329,3 +329,24 @@ def test_dask_reads_a_file_split_into_pieces_as_the_local_engine_does(tmp_path, 
     local = invoke("compute", str(path), "-w", "1,1", "--json", "--summary").json()
     assert doc["n"] == local["n"] == 20_001
     assert doc["gradient"] == pytest.approx(local["gradient"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"a,b,target\n1,2,3,\n4,5,6,\n", id="extra-trailing-fields"),
+        pytest.param(b'"a\nx",b,target\n1,2,3\n4,5,6\n', id="quoted-newline-in-header"),
+        pytest.param(b"\ra,b,target\r1,2,3\r4,5,6\r", id="cr-only-starting-with-cr"),
+        pytest.param(b"a,b,target\n1,2,3\n   \n\t\n4,5,6\n", id="whitespace-only-lines"),
+        pytest.param(b'a,b,target\n1,"2\n",3\n4,5,6\n', id="quoted-newline-in-a-value"),
+    ],
+)
+def test_the_dask_engine_reads_what_the_local_one_reads(tmp_path, data):
+    """Reproducers of files that dask.dataframe once read differently: now one reader serves both."""
+    path = tmp_path / "d.csv"
+    path.write_bytes(data)
+    local = invoke("compute", str(path), "-w", "1,1", "--json", "--summary")
+    remote = invoke(
+        "compute", str(path), "-w", "1,1", "--json", "--engine", "dask", "--scheduler", "synchronous"
+    )
+    assert (remote.exit_code, remote.stdout, remote.stderr) == (local.exit_code, local.stdout, local.stderr)
