@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import struct
-import threading
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,7 +91,7 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         with dask.config.set(limits), client:
             yield client
         return
-    with _workers_ignore_ctrl_c():
+    with _workers_write_nowhere():
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -108,20 +107,24 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
 
 
 @contextmanager
-def _workers_ignore_ctrl_c() -> Iterator[None]:
-    """Start worker processes with SIGINT ignored (they inherit it, and Python then leaves it so).
+def _workers_write_nowhere() -> Iterator[None]:
+    """Start the local cluster's processes with their stderr on /dev/null (they inherit fd 2).
 
-    Ctrl-C goes to the terminal's whole process group: each worker would print its traceback
-    (dozens of lines) while this process, which owns the run, stops them anyway as it exits.
+    Ctrl-C goes to the terminal's whole process group, workers included, at any moment of their
+    start: each would print a traceback (dozens of lines in all), and multiprocessing's resource
+    tracker would warn of their semaphores, while the run that owns them reports the interrupt in
+    one line. Their results and failures come back through Dask, not through stderr.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, 2)
+    os.close(nowhere)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _tcp_address(address: str) -> tuple[str, int]:
