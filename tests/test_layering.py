@@ -100,3 +100,46 @@ def test_public_api_needs_neither_typer_nor_rich():
     )
     assert "typer" not in loaded
     assert "rich" not in loaded
+
+
+def all_imports(tree: ast.Module, module: str) -> set[str]:
+    """Every slopecli module ``module`` imports, at the top or inside a function, absolute or relative."""
+    package = module.rsplit(".", 1)[0] if "." in module else ""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = ["slopecli", *package.split(".")] if package else ["slopecli"]
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name.removeprefix("slopecli.") for name in found if name.startswith("slopecli.")}
+
+
+def test_the_import_graph_has_no_cycle():
+    """No two modules import each other, directly or around a loop (lazy imports included); a
+    package importing its own submodules (cli registering its commands) is not a loop."""
+    trees = modules()
+    graph = {
+        module: {name for name in all_imports(tree, module) if name in trees and name != module}
+        for module, tree in trees.items()
+    }
+    graph = {m: {d for d in deps if not d.startswith(m + ".")} for m, deps in graph.items()}
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dependency in sorted(graph[module]):
+            if state.get(dependency) == 1:
+                cycle = [*path[path.index(dependency) :], dependency]
+                raise AssertionError(" -> ".join(cycle))
+            if dependency not in state:
+                visit(dependency, [*path, dependency])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
