@@ -337,7 +337,7 @@ def test_weights_saved_for_other_features_are_refused_in_batch(tmp_path):
     swapped = invoke(
         "batch", str(tmp_path / "a.csv"), "--weights-file", str(saved), "--features", "rooms,size,age"
     )
-    assert swapped.exit_code == 1
+    assert swapped.exit_code == 2
     assert swapped.stderr.startswith(
         f"slopecli: error: --weights-file {saved}: saved for features (size, rooms, age), but"
     )

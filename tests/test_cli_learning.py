@@ -124,7 +124,7 @@ def test_descend_plot_is_a_valid_svg(tmp_path):
 
 def test_descend_plot_must_be_svg(tmp_path):
     run = invoke("descend", *COURSE, "--plot", str(tmp_path / "loss.png"))
-    assert run.exit_code == 1
+    assert run.exit_code == 2
     assert (
         run.stderr
         == f"slopecli: error: --plot: {tmp_path / 'loss.png'}: the loss curve is written as SVG; name the file *.svg\n"
@@ -143,7 +143,7 @@ def test_descend_jsonl_streams_one_line_per_step():
 @pytest.mark.parametrize("flag", ["--lr", "--learning-rate"])
 def test_learning_rate_must_be_positive(flag):
     run = invoke("step", *COURSE, flag, "-0.1")
-    assert run.exit_code == 1
+    assert run.exit_code == 2
     assert run.stderr == "slopecli: error: --learning-rate: expected a positive number, got -0.1\n"
 
 

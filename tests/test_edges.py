@@ -44,7 +44,7 @@ def test_saved_weights_carry_their_features_and_refuse_another_order(tmp_path):
     swapped = invoke(
         "compute", str(SAMPLES / "points.csv"), "--weights-file", str(saved), "--features", "rooms,size,age"
     )
-    assert swapped.exit_code == 1
+    assert swapped.exit_code == 2
     assert "saved for features (size, rooms, age), but" in swapped.stderr
 
 
@@ -75,7 +75,7 @@ def test_batch_csv_puts_each_gradient_under_its_own_name(tmp_path):
 
 def test_step_refuses_an_empty_per_row_csv():
     run = invoke("step", str(SAMPLES / "points.csv"), "-w", "0,2,1", "-f", "csv", "--summary")
-    assert (run.exit_code, run.stdout) == (1, "")
+    assert (run.exit_code, run.stdout) == (2, "")
 
 
 def test_a_scheduler_address_without_a_port_is_one_line():

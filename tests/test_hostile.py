@@ -30,7 +30,7 @@ def assert_fails(run, code: int, message: str) -> None:
 
 def test_a_non_ascii_delimiter_is_refused(slopecli):
     run = slopecli("compute", POINTS, "-w", "0,2,1", "-d", "é")
-    assert_fails(run, 1, "--delimiter: 'é' is not an ASCII character; give one such as ';' or '|', or 'tab'")
+    assert_fails(run, 2, "--delimiter: 'é' is not an ASCII character; give one such as ';' or '|', or 'tab'")
 
 
 def test_a_deeply_nested_weights_file_is_refused(slopecli, tmp_path):
@@ -47,7 +47,7 @@ def test_a_deeply_nested_weights_file_is_refused(slopecli, tmp_path):
 @pytest.mark.parametrize("digit", ["１", "٣", "߁"])
 def test_unicode_digits_are_not_numbers_on_flags_as_in_files(slopecli, digit, tmp_path):
     run = slopecli("compute", "-w", "1", "-x", digit, "-y", "0")
-    assert_fails(run, 1, f"--input 1: item 1 of '{digit}': '{digit}' is not a number")
+    assert_fails(run, 2, f"--input 1: item 1 of '{digit}': '{digit}' is not a number")
     data = tmp_path / "d.csv"
     data.write_text(f"a,target\n{digit},0\n")
     run = slopecli("compute", str(data), "-w", "1")
@@ -282,7 +282,7 @@ def test_a_weights_file_with_a_huge_integer_elsewhere_is_read(slopecli, tmp_path
 @pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\v", "\f"])
 def test_only_spaces_and_tabs_may_surround_a_number_on_flags_as_in_files(slopecli, space, tmp_path):
     run = slopecli("compute", "-w", "1", "-x", f"{space}1", "-y", "0")
-    assert_fails(run, 1, f"--input 1: item 1 of {space + '1'!r}: {space + '1'!r} is not a number")
+    assert_fails(run, 2, f"--input 1: item 1 of {space + '1'!r}: {space + '1'!r} is not a number")
     data = tmp_path / "d.csv"
     data.write_text(f"a,target\n{space}1,0\n")
     run = slopecli("compute", str(data), "-w", "1")

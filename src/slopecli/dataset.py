@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from slopecli.core import Sums, Vector
-from slopecli.errors import DataError, InputError
+from slopecli.errors import DataError, InputError, UsageError
 from slopecli.evaluation import CORES, evaluate_table
 from slopecli.readers.chunk import BIAS, Chunk
 from slopecli.readers.flags import FlagTable
@@ -112,7 +112,7 @@ def plan(options: DataOptions) -> Plan:
                 f"{flag} {options.weights_file}: saved for features ({', '.join(saved)}), but"
                 f' --features names ({", ".join(read.features)}); remove its "features" to apply them anyway'
             )
-            raise InputError(msg)
+            raise UsageError(msg)
         order = None if read.features is not None else saved
     return Plan(weights, flag, read, options.bias, order, source)
 
@@ -124,7 +124,7 @@ def read_options(options: DataOptions) -> ReadOptions:
         names = tuple(f.strip() for f in options.features.split(","))
         if not all(names):
             msg = f"--features: empty column name in {options.features!r}"
-            raise InputError(msg)
+            raise UsageError(msg)
     return ReadOptions(
         delimiter=parse_delimiter(options.delimiter),
         header=options.header,
@@ -140,11 +140,11 @@ def parse_delimiter(text: str | None) -> str | None:
     delimiter = "\t" if text in ("tab", "\\t") else text
     if len(delimiter) != 1 or delimiter in '\r\n"':
         msg = f"--delimiter: expected one character (or 'tab'), got {text!r}"
-        raise InputError(msg)
+        raise UsageError(msg)
     if not delimiter.isascii():
         # Arrow's parser splits on one byte; a multi-byte character would split nothing.
         msg = f"--delimiter: {text!r} is not an ASCII character; give one such as ';' or '|', or 'tab'"
-        raise InputError(msg)
+        raise UsageError(msg)
     return delimiter
 
 
@@ -153,12 +153,15 @@ def _read_weights(text: str | None, file: str | None) -> tuple[Vector, str, tupl
     gave them, and the feature names a saved file carries."""
     if text is not None and file is not None:
         msg = "--weights and --weights-file: give one of them, not both"
-        raise InputError(msg)
+        raise UsageError(msg)
     if text is not None:
-        return parse_vector(text, "--weights"), "--weights", None
+        try:
+            return parse_vector(text, "--weights"), "--weights", None
+        except InputError as exc:  # a flag's value: a usage error
+            raise UsageError(str(exc)) from None
     if file is None:
         msg = "missing weights: give --weights 0,2,1 or --weights-file FILE"
-        raise InputError(msg)
+        raise UsageError(msg)
     try:
         content = Path(file).read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -293,12 +296,12 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
     """
     if options.file is not None and (options.inputs or options.targets):
         msg = "give either a FILE or --input/--target, not both"
-        raise InputError(msg)
+        raise UsageError(msg)
     run = plan(options)
     if options.file is None:
         if not options.inputs and not options.targets:
             msg = "no data: give a CSV FILE (or - for stdin), or --input and --target"
-            raise InputError(msg)
+            raise UsageError(msg)
         yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets)))
         return
     stdin = options.file == STDIN

@@ -105,7 +105,7 @@ def batch(
         arguments += b.read_path_list(_read_list(files_from))
     if not arguments:
         msg = "no files: give FILES… (or a directory), or --files-from FILE"
-        raise InputError(msg)
+        raise UsageError(msg)
     paths = b.expand_paths(arguments)
     planned: dict[Path, Path] = {}
     if out is not None:
@@ -114,7 +114,7 @@ def batch(
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             msg = f"--out: {out}: cannot create it: {exc.strerror or exc}"
-            raise InputError(msg) from None
+            raise UsageError(msg) from None
     from slopecli.render.machine import CsvWriter
 
     run = with_first_order(run, paths)

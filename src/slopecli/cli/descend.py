@@ -60,7 +60,7 @@ def descend(
     from slopecli.cli.learning import positive, refuse_inputs, write_atomically
     from slopecli.cli.output import choose_format, held_stdout
     from slopecli.descent import descend as run_descent
-    from slopecli.errors import InputError, UsageError
+    from slopecli.errors import UsageError
 
     output = choose_format(fmt, json_flag)
     lr = positive(learning_rate, "--learning-rate")
@@ -68,7 +68,7 @@ def descend(
         positive(tol, "--tol")
     if plot is not None and plot.suffix.lower() != ".svg":
         msg = f"--plot: {plot}: the loss curve is written as SVG; name the file *.svg"
-        raise InputError(msg)
+        raise UsageError(msg)
     # Saving over the --weights-file is allowed: it has been read, and runs chain that way.
     file = Path(data.file) if data.file is not None else None
     weights_file = Path(data.weights_file) if data.weights_file is not None else None

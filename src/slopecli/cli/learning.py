@@ -6,13 +6,13 @@ import math
 import os
 from pathlib import Path
 
-from slopecli.errors import InputError, UsageError
+from slopecli.errors import UsageError
 
 
 def positive(value: float, flag: str) -> float:
     if not (math.isfinite(value) and value > 0):
         msg = f"{flag}: expected a positive number, got {value:g}"
-        raise InputError(msg)
+        raise UsageError(msg)
     return value
 
 
@@ -41,4 +41,4 @@ def write_atomically(path: Path, text: str, flag: str) -> None:
             fp.write(text.encode())
     except OSError as exc:
         msg = f"{flag}: {path}: cannot write it: {exc.strerror or exc}"
-        raise InputError(msg) from None
+        raise UsageError(msg) from None

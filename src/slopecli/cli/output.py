@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
 from slopecli.cli.options import OutputFormat
-from slopecli.errors import InputError, UsageError
+from slopecli.errors import UsageError
 
 if TYPE_CHECKING:
     from slopecli.render.machine import BatchSink, Sink
@@ -76,7 +76,7 @@ def choose_format(fmt: OutputFormat, json_flag: bool) -> OutputFormat:
     if json_flag:
         if fmt not in (OutputFormat.table, OutputFormat.json):
             msg = f"--json contradicts --format {fmt.value}: give one of them"
-            raise InputError(msg)
+            raise UsageError(msg)
         return OutputFormat.json
     return fmt
 
@@ -102,7 +102,7 @@ def make_sink(
     if fmt is OutputFormat.csv:
         if summary:
             msg = "--summary has no per-row CSV to write: use --format json or jsonl"
-            raise InputError(msg)
+            raise UsageError(msg)
         return machine.CsvWriter(out)
     from slopecli.render.tables import TableWriter, stdout_console
 

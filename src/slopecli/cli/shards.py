@@ -31,7 +31,7 @@ def compute_on_dask(
         raise UsageError(msg)
     if output is OutputFormat.csv:
         msg = "--engine dask computes the combined sums only; for per-row CSV use: slopecli batch --out DIR"
-        raise InputError(msg)
+        raise UsageError(msg)
     distributed.require_dask()
     paths = b.expand_paths([data.file])
     run = with_first_order(plan(data), paths)

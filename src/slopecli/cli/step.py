@@ -34,9 +34,9 @@ def step(
 
     output = choose_format(fmt, json_flag)
     if output is o.OutputFormat.csv and summary:
-        from slopecli.errors import InputError
+        from slopecli.errors import UsageError
 
-        raise InputError("--summary has no per-row CSV to write: use --format json or jsonl")
+        raise UsageError("--summary has no per-row CSV to write: use --format json or jsonl")
     lr = positive(learning_rate, "--learning-rate")
     with dataset(data) as source, held_stdout() as out:
         w = source.weights

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from slopecli.errors import InputError
+from slopecli.errors import InputError, UsageError
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.layout import Layout
 from slopecli.values import parse_number, parse_vector
@@ -19,8 +19,8 @@ class FlagTable:
     """The rows of ``--input``/``--target`` as a table with features ``x1, x2, …``.
 
     Raises:
-        InputError: the counts of inputs and targets differ, a value is not a finite number, or
-            two inputs have different lengths.
+        UsageError: the counts of inputs and targets differ, a value is not a finite number, or
+            two inputs have different lengths: the flags' values are wrong.
     """
 
     name = NAME
@@ -28,13 +28,16 @@ class FlagTable:
     def __init__(self, inputs: Sequence[str], targets: Sequence[str]) -> None:
         if len(inputs) != len(targets):
             msg = f"{len(inputs)} --input but {len(targets)} --target: give one --target per --input"
-            raise InputError(msg)
-        rows = [parse_vector(text, f"--input {i}") for i, text in enumerate(inputs, start=1)]
+            raise UsageError(msg)
+        try:
+            rows = [parse_vector(text, f"--input {i}") for i, text in enumerate(inputs, start=1)]
+            y = np.array([parse_number(t, f"--target {i}") for i, t in enumerate(targets, start=1)])
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
         for i, row in enumerate(rows[1:], start=2):
             if len(row) != len(rows[0]):
                 msg = f"--input {i}: {len(row)} values, but --input 1 has {len(rows[0])}"
-                raise InputError(msg)
-        y = np.array([parse_number(t, f"--target {i}") for i, t in enumerate(targets, start=1)])
+                raise UsageError(msg)
         self._chunk = Chunk(np.vstack(rows), y, 0)
         d = len(rows[0])
         names = (*(f"x{i}" for i in range(1, d + 1)), "target")
