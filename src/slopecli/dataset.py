@@ -98,7 +98,8 @@ def plan(options: DataOptions) -> Plan:
     """The weights and reading options every table of a run shares.
 
     Raises:
-        InputError: a flag is malformed, missing or contradicts another.
+        UsageError: a flag is malformed, missing or contradicts another.
+        InputError: the weights file cannot be read, or holds no weights.
     """
     weights, flag, saved = _read_weights(options.weights, options.weights_file)
     read = read_options(options)
@@ -291,7 +292,8 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
     """The weights and the rows of the file (``-`` for stdin) or of the flags, checked.
 
     Raises:
-        InputError: the flags are wrong, or the weights do not fit the data.
+        UsageError: the flags are wrong or do not go together.
+        InputError: the weights do not fit the data, or the file cannot be opened.
         DataError: the file cannot be read as a table.
     """
     if options.file is not None and (options.inputs or options.targets):
