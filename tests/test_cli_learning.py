@@ -251,3 +251,28 @@ def test_check_table_is_the_same_with_another_blas_kernel(monkeypatch):
     assert other_table.stdout == default_table.stdout
     for a, b in zip(default_json.json()["checks"], other_json.json()["checks"], strict=True):
         assert a["numeric"] == pytest.approx(b["numeric"], abs=a["tolerance"] / 100)
+
+
+def test_the_descend_progress_counts_the_steps_given(monkeypatch):
+    """--steps 60 shows 60/60 at the end, not 61/61 (step 0 is the starting point)."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    import slopecli.render.progress as progress
+
+    consoles: list[StringIO] = []
+    real = progress.StepProgress
+
+    def recording(total, console=None, minimum=50):
+        out = StringIO()
+        consoles.append(out)
+        return real(total, Console(file=out, width=80, force_terminal=True, color_system=None), minimum)
+
+    monkeypatch.setattr(progress, "StepProgress", recording)
+    run = invoke(
+        "descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--lr", "0.001", "--steps", "60", "--json"
+    )
+    assert run.exit_code == 0, run.stderr
+    shown = consoles[0].getvalue()
+    assert "60/60 steps" in shown and "61/" not in shown

@@ -92,7 +92,8 @@ def descend(
             writer.begin(source.features, w.tolist(), lr, steps, tol)
 
         def on_step(record):  # type: ignore[no-untyped-def]
-            progress.advance()
+            if record.step:  # step 0 is the starting point, not a step taken
+                progress.advance()
             if writer is not None:
                 writer.step(record)
 
@@ -122,4 +123,4 @@ def descend(
 def _step_progress(steps: int):  # type: ignore[no-untyped-def]
     from slopecli.render.progress import StepProgress
 
-    return StepProgress(steps + 1)
+    return StepProgress(steps)
