@@ -276,3 +276,31 @@ def test_the_descend_progress_counts_the_steps_given(monkeypatch):
     assert run.exit_code == 0, run.stderr
     shown = consoles[0].getvalue()
     assert "60/60 steps" in shown and "61/" not in shown
+
+
+@pytest.mark.parametrize("flag", ["--plot", "--save-weights"])
+def test_an_output_that_cannot_be_written_fails_before_any_step(flag, tmp_path):
+    missing = tmp_path / "nowhere" / "x.svg"
+    run = invoke(
+        "descend",
+        str(SAMPLES / "points.csv"),
+        "-w",
+        "0,0,0",
+        "--steps",
+        "30",
+        flag,
+        str(missing),
+        "--format",
+        "jsonl",
+    )
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert (
+        run.stderr
+        == f"slopecli: error: {flag}: {missing}: cannot write it: there is no directory {missing.parent}\n"
+    )
+    run = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--steps", "3", flag, str(tmp_path))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert (
+        run.stderr
+        == f"slopecli: error: {flag}: {tmp_path}: cannot write it: it is a directory; name a file in it\n"
+    )

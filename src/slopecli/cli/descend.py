@@ -57,7 +57,7 @@ def descend(
     import json
 
     from slopecli.cli.inputs import dataset
-    from slopecli.cli.learning import positive, refuse_inputs, write_atomically
+    from slopecli.cli.learning import positive, refuse_inputs, writable, write_atomically
     from slopecli.cli.output import choose_format, held_stdout
     from slopecli.descent import descend as run_descent
     from slopecli.errors import UsageError
@@ -81,6 +81,9 @@ def descend(
         raise UsageError(msg)
     refuse_inputs("--save-weights", save_weights, file)
     refuse_inputs("--plot", plot, file, weights_file)
+    # A path that cannot be written fails now, not after every step has been taken.
+    writable("--save-weights", save_weights)
+    writable("--plot", plot)
     streaming = output is o.OutputFormat.jsonl
     with dataset(data) as source, held_stdout(streaming) as out, _step_progress(steps) as progress:
         w = source.weights

@@ -32,6 +32,28 @@ def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
             raise UsageError(msg)
 
 
+def writable(flag: str, target: Path | None) -> None:
+    """An output file can be made at ``target``: its folder exists and may be written, and it is
+    not itself a folder.
+
+    Raises:
+        UsageError: it cannot, with the reason.
+    """
+    if target is None:
+        return
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        why = "it is a directory; name a file in it"
+    elif not folder.is_dir():
+        why = f"there is no directory {folder}"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        why = f"the directory {folder} cannot be written"
+    else:
+        return
+    msg = f"{flag}: {target}: cannot write it: {why}"
+    raise UsageError(msg)
+
+
 def write_atomically(path: Path, text: str, flag: str) -> None:
     """A small output file (weights, a plot) that appears whole or not at all."""
     from slopecli.outfiles import AtomicFile
