@@ -298,9 +298,11 @@ def test_an_output_that_cannot_be_written_fails_before_any_step(flag, tmp_path):
         run.stderr
         == f"slopecli: error: {flag}: {missing}: cannot write it: there is no directory {missing.parent}\n"
     )
-    run = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--steps", "3", flag, str(tmp_path))
+    folder = tmp_path / "d.svg"
+    folder.mkdir()
+    run = invoke("descend", str(SAMPLES / "points.csv"), "-w", "0,0,0", "--steps", "3", flag, str(folder))
     assert (run.exit_code, run.stdout) == (2, "")
     assert (
         run.stderr
-        == f"slopecli: error: {flag}: {tmp_path}: cannot write it: it is a directory; name a file in it\n"
+        == f"slopecli: error: {flag}: {folder}: cannot write it: it is a directory; name a file in it\n"
     )
