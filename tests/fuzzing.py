@@ -267,18 +267,33 @@ def strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=_no_constants)
 
 
+# slopecli's options that take a value: the word after one is its value, never a flag.
+VALUED = {
+    "-w", "--weights", "--weights-file", "-x", "--input", "-y", "--target", "--target-column",
+    "--features", "-d", "--delimiter", "-f", "--format", "--precision", "--show-rows", "--row",
+    "--lr", "--learning-rate", "--steps", "--tol", "--plot", "--save-weights", "--rtol", "--atol",
+    "--engine", "--scheduler", "--timeout", "--out", "-j", "--jobs", "--files-from",
+}  # fmt: skip
+
+
 def output_format(args: Sequence[Arg]) -> str:
-    """The output format the command line asks for (the last of --format/-f/--json wins as Click does)."""
+    """The output format the command line asks for, read as Click reads it: the word after an
+    option that takes a value is that value (``--features --json`` names a column), and --json
+    wins over --format."""
     fmt = "table"
+    json_flag = False
     words = [a for a in args if isinstance(a, str)]
-    for i, word in enumerate(words):
+    i = 0
+    while i < len(words):
+        word = words[i]
         if word in ("--format", "-f") and i + 1 < len(words):
             fmt = words[i + 1]
         elif word.startswith("--format="):
             fmt = word.split("=", 1)[1]
-    if "--json" in words:
-        fmt = "json"
-    return fmt.lower()
+        elif word == "--json":
+            json_flag = True
+        i += 2 if word in VALUED else 1
+    return "json" if json_flag else fmt.lower()
 
 
 def stderr_lines(text: str) -> list[str]:
