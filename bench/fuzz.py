@@ -62,6 +62,25 @@ _DUMP: list[Any] = []
 """The file faulthandler writes to: open as long as the worker lives."""
 
 
+def generating(count: int, seed: int) -> Any:
+    """Hypothesis, set to draw ``count`` examples from ``seed`` and only generate: no shrinking, no
+    database, no deadline, no health checks (a fuzz run wants breadth, and its reproducers)."""
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import seed as seeded
+
+    def decorate(test: Any) -> Any:
+        configured = settings(
+            max_examples=count,
+            database=None,
+            phases=[Phase.generate],
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )(test)
+        return seeded(seed)(configured)
+
+    return decorate
+
+
 def _prepare() -> None:
     """Once per worker: the tests' imports, a crash dump, a cached Click command, and warnings
     as errors."""
@@ -104,22 +123,14 @@ def _folder(seed: int, number: int) -> Path:
 def contract_task(category: str, count: int, seed: int) -> dict[str, Any]:
     """Run ``count`` inputs of ``category``: their exit codes, and the breaks."""
     _prepare()
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as seeded
+    from hypothesis import given
 
     from fuzzing import CATEGORIES, problems, run_case
 
     codes: collections.Counter[str] = collections.Counter()
     breaks: list[Break] = []
 
-    @seeded(seed)
-    @settings(
-        max_examples=count,
-        database=None,
-        phases=[Phase.generate],
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @generating(count, seed)
     @given(CATEGORIES[category]())
     def one(case):  # type: ignore[no-untyped-def]
         _in_hand(("contract", case))
@@ -138,22 +149,14 @@ def contract_task(category: str, count: int, seed: int) -> dict[str, Any]:
 def differential_task(count: int, seed: int, split_every: int = 4) -> dict[str, Any]:
     """Generate file sets until ``count`` files have been compared across the engines."""
     _prepare()
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as seeded
+    from hypothesis import given
 
     from fuzzing import differences, engine_files, split_differences
 
     state = {"files": 0, "sets": 0, "split_files": 0}
     breaks: list[Break] = []
 
-    @seeded(seed)
-    @settings(
-        max_examples=count,
-        database=None,
-        phases=[Phase.generate],
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @generating(count, seed)
     @given(engine_files())
     def one(drawn):  # type: ignore[no-untyped-def]
         if state["files"] >= count:

@@ -13,14 +13,12 @@ from slopecli.evaluation import RowBatch
 from slopecli.render import layout as lay
 from slopecli.render.layout import Cell, Column, Gap, Sheet, Span, Styled, styled
 from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
-from slopecli.render.sheets import FEATURE, row_limit, rows_note
+from slopecli.render.sheets import FEATURE, ROW_COLUMNS, row_limit, rows_note
 from slopecli.render.tables import RowStream, draw, emit
 from slopecli.text import count
 
 STEP_ROW_COLUMNS = (
-    Column("Row", "right", "dim", key=True),
-    Column("input\nx", label="input x"),
-    Column("target\ny", "right", label="target y"),
+    *ROW_COLUMNS,
     Column("error\nbefore", "right", label="error before"),
     Column("error\nafter", "right", label="error after"),
 )

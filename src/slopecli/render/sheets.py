@@ -29,10 +29,14 @@ STEP_COLUMNS = (
     Column("With numbers"),
     Column("Value", "right", "bold"),
 )
-PER_ROW_COLUMNS = (
+ROW_COLUMNS = (
     Column("Row", "right", "dim", key=True),
     Column("input\nx", label="input x"),
     Column("target\ny", "right", label="target y"),
+)
+"""The first columns of every per-row table: which row, its inputs and its target."""
+PER_ROW_COLUMNS = (
+    *ROW_COLUMNS,
     Column("preds\nΣ w·x", "right", label="preds = Σ w·x"),
     Column("error\npreds −\ntarget", "right", label="error = preds − target"),
     Column("slope\n2·x·error", label="slope = 2·x·error"),
