@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -167,3 +168,22 @@ def test_kill_9_of_a_batch_run_ends_its_workers_and_publishes_nothing_more(tmp_p
         for pid, started in workers.items():
             if _started(pid) == started:
                 os.kill(pid, signal.SIGKILL)
+
+
+@linux_only
+def test_kill_descendants_ends_children_and_grandchildren_but_spares_the_resource_tracker():
+    script = textwrap.dedent(
+        """
+        import multiprocessing.resource_tracker, os, subprocess, time
+        from slopecli.lifetime import kill_descendants
+        multiprocessing.resource_tracker.ensure_running()
+        tracker = multiprocessing.resource_tracker._resource_tracker._pid
+        child = subprocess.Popen(["sh", "-c", "sleep 60 & exec sleep 61"])
+        time.sleep(0.3)
+        killed = kill_descendants()
+        os.kill(tracker, 0)  # still there: it ends by itself once its clients are gone
+        print(killed, child.wait())
+        """
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert (found.stdout, found.stderr) == (f"2 {-signal.SIGKILL}\n", "")  # a child and its own child

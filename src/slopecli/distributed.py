@@ -33,6 +33,7 @@ from slopecli.core import Sums
 from slopecli.dataset import Plan, open_path, opening_error
 from slopecli.errors import DataError, InputError, SlopeError, UsageError
 from slopecli.evaluation import checked, evaluate
+from slopecli.lifetime import kill_descendants
 from slopecli.readers.table import Piece
 
 INSTALL = 'the dask engine needs the optional extra: pip install "slopecli[dask]"'
@@ -91,19 +92,46 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         with dask.config.set(limits), client:
             yield client
         return
-    with _workers_write_nowhere():
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            scheduler_port=0,
-            dashboard_address="127.0.0.1:0",
-            # A failing shard is reported once, as one line; the workers' tracebacks would bury it.
-            silence_logs=logging.CRITICAL,
-        )
-    with cluster, Client(cluster) as client:
+    try:
+        with _workers_write_nowhere():
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address="127.0.0.1:0",
+                # A failing shard is reported once, as one line; the workers' tracebacks would bury it.
+                silence_logs=logging.CRITICAL,
+            )
+        client = Client(cluster)
+    except KeyboardInterrupt:
+        _abandon()
+        raise
+    try:
         yield client
+    except KeyboardInterrupt:
+        _abandon()
+        raise
+    except BaseException:
+        _close(client, cluster)
+        raise
+    _close(client, cluster)
+
+
+def _abandon() -> None:
+    """End an interrupted run's own cluster now: closed gracefully it takes one to five seconds.
+
+    Its event loop goes on in another thread until the process exits, and would log each worker
+    it finds dead ("Nanny failed to start", with a traceback) on our stderr.
+    """
+    logging.disable(logging.CRITICAL)
+    kill_descendants()
+
+
+def _close(client: Any, cluster: Any) -> None:
+    with client, cluster:
+        pass
 
 
 @contextmanager

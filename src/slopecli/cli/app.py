@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from slopecli import __version__
 from slopecli.errors import SlopeError
+from slopecli.lifetime import kill_descendants
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -52,9 +53,12 @@ class SlopeGroup(TyperGroup):
                 report(f"{command}: usage error: {message} (see '{command} --help')")
             code = getattr(exc, "exit_code", EXIT_USAGE)
         except typer.Abort:
-            report("slopecli: interrupted")
             code = EXIT_INTERRUPTED
         code = code if isinstance(code, int) else EXIT_OK
+        if code == EXIT_INTERRUPTED:
+            # Said here, once, for a Ctrl-C at any point: Typer turns one that comes while the flags
+            # are parsed into a silent exit 130, and the command's own into typer.Exit below.
+            report("slopecli: interrupted")
         if standalone_mode:
             sys.exit(code)
         return code
@@ -63,8 +67,6 @@ class SlopeGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            # Typer would exit 130 in silence; one line says why the output stopped.
-            report("slopecli: interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, as a Unix filter killed by SIGPIPE
@@ -132,4 +134,8 @@ def main() -> None:
     except BrokenPipeError:
         code = EXIT_BROKEN_PIPE
     sys.stderr.flush()
+    if code == EXIT_INTERRUPTED:
+        # A local Dask cluster's start goes on in its own thread while the interrupt unwinds, and
+        # may have made a worker since the cluster's processes were killed: none may outlive us.
+        kill_descendants()
     os._exit(code)
