@@ -24,7 +24,7 @@ from slopecli.batch import (
 )
 from slopecli.core import Sums
 from slopecli.dataset import Plan
-from slopecli.errors import InputError
+from slopecli.errors import InputError, UsageError
 from slopecli.readers.layout import ReadOptions
 
 from conftest import SAMPLES, installed_slopecli, invoke, run_installed
@@ -188,7 +188,7 @@ def test_an_output_may_not_overwrite_an_input(tmp_path):
     (tmp_path / "a.csv").write_text("a,target\n1,2\n")
     (tmp_path / "a.slopes.csv").write_text("a,target\n1,2\n")
     run_ = invoke("batch", str(tmp_path), "-w", "1", "--out", str(tmp_path))
-    assert run_.exit_code == 1
+    assert run_.exit_code == 2  # a usage error: the flag's value, not the data
     assert run_.stderr == (
         f"slopecli: error: --out: the results of {tmp_path / 'a.csv'} would overwrite the input"
         f" {tmp_path / 'a.slopes.csv'}; choose another --out\n"
@@ -270,7 +270,7 @@ def test_glob_patterns_and_empty_directories(tmp_path, shards):
 
 
 def test_plan_outputs_refuses_colliding_names(tmp_path):
-    with pytest.raises(InputError, match="would both write"):
+    with pytest.raises(UsageError, match="would both write"):
         plan_outputs([tmp_path / "x" / "p.csv", tmp_path / "y" / "p.csv"], tmp_path / "out")
 
 
@@ -447,4 +447,18 @@ def test_a_failure_to_write_an_output_is_named_by_the_output(tmp_path, monkeypat
     assert run_.exit_code == 1
     assert (
         run_.jsonl()[0]["error"] == f"--out: {out / 'a.slopes.csv'}: cannot write it: No space left on device"
+    )
+
+
+def test_an_out_directory_that_cannot_be_written_fails_before_any_file_is_read(tmp_path, monkeypatch):
+    # Tests run as root here, for whom every directory is writable: the refusal is simulated.
+    import slopecli.cli.batch as batch_command
+
+    monkeypatch.setattr(batch_command.os, "access", lambda path, mode: not mode & os.W_OK)
+    run_ = invoke(
+        "batch", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--out", str(tmp_path), "--format", "jsonl"
+    )
+    assert (run_.exit_code, run_.stdout) == (2, "")
+    assert run_.stderr == (
+        f"slopecli: error: --out: {tmp_path}: cannot write in it (permission denied); choose a directory you can write\n"
     )

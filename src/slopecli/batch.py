@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 from slopecli.core import Sums, Vector
 from slopecli.dataset import Plan, open_path, opening_error
-from slopecli.errors import InputError, OutputExists, SlopeError
+from slopecli.errors import InputError, OutputExists, SlopeError, UsageError
 from slopecli.evaluation import RowBatch, evaluate, evaluate_table
 from slopecli.outfiles import AtomicFile, output_path_for
 from slopecli.readers.chunk import Chunk
@@ -111,7 +111,7 @@ def plan_outputs(paths: list[Path], out_dir: Path) -> dict[Path, Path]:
     """Where each input's per-row results go; two inputs may not share an output name.
 
     Raises:
-        InputError: two inputs would write the same output file, or an output is an input.
+        UsageError: two inputs would write the same output file, or an output is an input.
     """
     planned: dict[Path, Path] = {}
     taken: dict[Path, Path] = {}
@@ -120,10 +120,10 @@ def plan_outputs(paths: list[Path], out_dir: Path) -> dict[Path, Path]:
         target = output_path_for(path, out_dir)
         if target.resolve() in inputs:
             msg = f"--out: the results of {path} would overwrite the input {target}; choose another --out"
-            raise InputError(msg)
+            raise UsageError(msg)
         if target in taken and taken[target] != path:
             msg = f"--out: {path} and {taken[target]} would both write {target}; rename one"
-            raise InputError(msg)
+            raise UsageError(msg)
         taken[target] = path
         planned[path] = target
     return planned

@@ -1,6 +1,7 @@
 """``slopecli batch``: the gradient and MSE of many files, one result per file."""
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterable
@@ -115,6 +116,9 @@ def batch(
         except OSError as exc:
             msg = f"--out: {out}: cannot create it: {exc.strerror or exc}"
             raise UsageError(msg) from None
+        if not os.access(out, os.W_OK | os.X_OK):
+            msg = f"--out: {out}: cannot write in it (permission denied); choose a directory you can write"
+            raise UsageError(msg)
     from slopecli.render.machine import CsvWriter
 
     run = with_first_order(run, paths)

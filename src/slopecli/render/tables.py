@@ -271,7 +271,16 @@ def _pick(batch: RowBatch, at: int) -> RowBatch:
 
 def stdout_console() -> Console:
     """A console on stdout: colour only on a terminal, NO_COLOR respected (Rich does both)."""
-    return Console(highlight=False)
+    return _PipeConsole(highlight=False)
+
+
+class _PipeConsole(Console):
+    """A console whose closed pipe (`| head`) is the CLI's to report (exit 141), as machine
+    output's is: Rich's own handling exits 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
 
 
 def suggest_next(

@@ -1,0 +1,156 @@
+"""The README's exit-code table, run row by row.
+
+Every example the table quotes, and every one it names in words, is a command here; a quoted
+example without a command here (or a command for an example the table no longer quotes) fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli, invoke
+
+POINTS = str(SAMPLES / "points.csv")
+W = ("-w", "0,2,1")
+
+# For each exit code: the table's quoted examples (as written there) and the command each stands for.
+QUOTED: dict[int, dict[str, tuple[str, ...]]] = {
+    0: {"compute samples/points.csv -w 0,2,1": ("compute", POINTS, *W)},
+    1: {
+        "compute samples/bad.csv -w 0,2,1": ("compute", str(SAMPLES / "bad.csv"), *W),
+        "compute samples/points.csv -w 1,2": ("compute", POINTS, "-w", "1,2"),
+        "compute missing.csv -w 1": ("compute", "missing.csv", "-w", "1"),
+        "compute -x 1e300 -y 0 -w 1e10": ("compute", "-x", "1e300", "-y", "0", "-w", "1e10"),
+        "batch": ("batch", POINTS, str(SAMPLES / "bad.csv"), *W),
+        "descend": ("descend", POINTS, *W, "--lr", "1", "--steps", "50"),
+    },
+    2: {
+        "--bogus": ("compute", POINTS, *W, "--bogus"),
+        "--jobs 0": ("batch", POINTS, *W, "--jobs", "0"),
+        "--precision 0": ("compute", POINTS, *W, "--precision", "0"),
+        "--lr 0": ("step", POINTS, *W, "--lr", "0"),
+        "--tol -1": ("descend", POINTS, *W, "--tol", "-1"),
+        "--row 9": ("compute", POINTS, *W, "--row", "9"),
+        "--weights 1,abc": ("compute", POINTS, "--weights", "1,abc"),
+        "-x 1e999": ("compute", "-x", "1e999", "-y", "0", "-w", "1"),
+        "--input": ("compute", POINTS, *W, "--input", "1,2,3", "-y", "0"),
+        "--json --format csv": ("compute", POINTS, *W, "--json", "--format", "csv"),
+        "--summary --format csv": ("compute", POINTS, *W, "--summary", "--format", "csv"),
+        "--scheduler": ("compute", POINTS, *W, "--scheduler", "tcp://127.0.0.1:1"),
+        "--engine dask": ("compute", POINTS, *W, "--scheduler", "synchronous"),
+        "--row": ("compute", POINTS, *W, "--row", "1", "--json"),
+        "batch -": ("batch", "-", *W),
+        "--delimiter": ("compute", POINTS, *W, "--delimiter", ";;"),
+        "--scheduler tls://host:8786": (
+            "batch",
+            POINTS,
+            *W,
+            "--engine",
+            "dask",
+            "--scheduler",
+            "tls://host:8786",
+        ),
+        "--out": ("batch", POINTS, *W, "--out", "/proc/version/x"),
+        "--plot": ("descend", POINTS, *W, "--plot", "/proc/version/x.svg"),
+        "--save-weights": ("step", POINTS, *W, "--save-weights", "/proc/version/w.json"),
+    },
+    3: {"check": ("check", POINTS, *W, "--rtol", "1e-300", "--atol", "1e-300")},
+    130: {"Ctrl-C": ()},  # test_interrupted
+    141: {"| head": ()},  # test_a_closed_pipe
+}
+
+# What the table names in words, each with its exit code and command.
+IN_WORDS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "an empty value": (1, ("compute", "-", "-w", "1", "--json")),
+    "ragged rows": (1, ("compute", "-", "-w", "1,1")),
+    "a duplicate column": (1, ("compute", "-", "-w", "1,1")),
+    "a missing --target-column": (1, ("compute", POINTS, *W, "--target-column", "nope")),
+    "no weights": (2, ("compute", POINTS)),
+    "no data": (2, ("compute", *W)),
+    "an output that is an input of the run": (2, ("batch", "{tmp}", "-w", "1", "--out", "{tmp}")),
+}
+STDIN = {
+    "an empty value": "a,target\n,1\n",
+    "ragged rows": "a,b,target\n1,2,3\n1,2\n",
+    "a duplicate column": "a,a,target\n1,2,3\n",
+}
+
+
+def _table() -> dict[int, list[str]]:
+    """Each row of the README's exit-code table: its code and the examples it quotes."""
+    text = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| (.*) \|$", text.split("| exit code | meaning |", 1)[1], re.MULTILINE)
+    return {
+        int(code): [quoted.replace("\\|", "|") for quoted in re.findall(r"`((?:[^`\\]|\\.)+)`", meaning)]
+        for code, meaning in rows
+    }
+
+
+def test_the_table_quotes_exactly_the_examples_run_here():
+    assert {code: sorted(quoted) for code, quoted in _table().items()} == {
+        code: sorted(examples) for code, examples in QUOTED.items()
+    }
+
+
+CASES = [
+    (code, quoted, args) for code, examples in QUOTED.items() for quoted, args in examples.items() if args
+]
+
+
+@pytest.mark.parametrize(("code", "args"), [(c, a) for c, _, a in CASES], ids=[q for _, q, _ in CASES])
+def test_each_quoted_example_exits_as_the_table_says(code, args):
+    run = invoke(*args)
+    assert run.exit_code == code, run.stderr
+    if code != 0 and args[0] not in ("batch", "descend", "check"):
+        # Failures print nothing; batch, descend and check print their findings, then fail.
+        assert run.stdout == ""
+    assert len(run.stderr.splitlines()) == (0 if code == 0 else 1 + (args[0] == "batch" and code == 1))
+
+
+@pytest.mark.parametrize(
+    ("example", "code", "args"), [(k, *v) for k, v in IN_WORDS.items()], ids=list(IN_WORDS)
+)
+def test_each_example_in_words_exits_as_the_table_says(tmp_path, example, code, args):
+    for name in ("a.csv", "a.slopes.csv"):  # for --out: a.csv's results would overwrite a.slopes.csv
+        (tmp_path / name).write_text("a,target\n1,2\n")
+    run = invoke(*(arg.format(tmp=tmp_path) for arg in args), input=STDIN.get(example))
+    assert (run.exit_code, run.stdout, len(run.stderr.splitlines())) == (code, "", 1), run.stderr
+
+
+def _plain() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+
+
+def test_interrupted():
+    proc = subprocess.Popen(
+        [installed_slopecli(), "compute", "-", "-w", "1", "--json"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain(),
+    )  # fmt: skip
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out, err) == (130, b"", b"slopecli: interrupted\n")
+
+
+@pytest.mark.parametrize("fmt", ["table", "jsonl"])
+def test_a_closed_pipe(tmp_path: Path, fmt):
+    """The reader (`| head -1`) goes away while slopecli still has rows to write: exit 141, silently."""
+    path = tmp_path / "many.csv"
+    path.write_text("a,target\n" + "1,2\n" * 50_000)
+    args = ["compute", str(path), "-w", "1", "--format", fmt] + (["--all-rows"] if fmt == "table" else [])
+    proc = subprocess.Popen(
+        [installed_slopecli(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain()
+    )
+    with proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read()
+    assert (proc.wait(timeout=60), err) == (141, b"")
