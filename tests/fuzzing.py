@@ -90,8 +90,8 @@ class Exact:
     mse: Fraction
     gradient_scale: tuple[float, ...]
     mse_scale: float
-    gradient_slack: tuple[float, ...]
-    mse_slack: float
+    gradient_slack: tuple[Fraction, ...]
+    mse_slack: Fraction
     risky: bool
     """An intermediate or the result comes near float64's range: failing is then allowed too."""
 
@@ -397,12 +397,20 @@ REL = 1e-9
 _ETA = 5e-324
 
 
-def close(actual: float, exact: Fraction, scale: float, slack: float, rel: float = REL) -> bool:
+def close(actual: float, exact: Fraction, scale: float, slack: float | Fraction, rel: float = REL) -> bool:
     """|actual − exact| ≤ rel·(scale + |exact|) + slack, computed exactly."""
     if not math.isfinite(actual):
         return False
     diff = abs(Fraction(actual) - exact)
     return diff <= Fraction(rel) * (Fraction(scale) + abs(exact)) + Fraction(slack)
+
+
+def shown(value: Fraction) -> str:
+    """An exact value as a message shows it: a double, or how far beyond a double's range it is."""
+    try:
+        return repr(float(value))
+    except OverflowError:
+        return f"{'-' if value < 0 else ''}2**{value.numerator.bit_length() - value.denominator.bit_length()} (beyond float64)"
 
 
 def _oracle_problems(case: Case, run: Outcome, fmt: str) -> list[str]:
@@ -469,13 +477,13 @@ def _vector_problems(name: str, got: Sequence[float], exact: Exact) -> list[str]
     if len(got) != len(exact.gradient):
         return [f"{name} has {len(got)} entries, the oracle {len(exact.gradient)}"]
     bad = [
-        (i, g, float(e))
+        (i, g, shown(e))
         for i, (g, e, s, k) in enumerate(
             zip(got, exact.gradient, exact.gradient_scale, exact.gradient_slack, strict=True)
         )
         if not close(g, e, s, k)
     ]
-    return [f"{name}[{i}] = {g!r}, the oracle says {e!r}" for i, g, e in bad]
+    return [f"{name}[{i}] = {g!r}, the oracle says {e}" for i, g, e in bad]
 
 
 def _compare_sums(expect: Expect, exact: Exact, n: int, gradient: list[float], mse: float) -> list[str]:
@@ -484,7 +492,7 @@ def _compare_sums(expect: Expect, exact: Exact, n: int, gradient: list[float], m
         found.append(f"n = {n}, the oracle says {exact.n}")
     found += _vector_problems("gradient", gradient, exact)
     if not close(mse, exact.mse, exact.mse_scale, exact.mse_slack):
-        found.append(f"mse = {mse!r}, the oracle says {float(exact.mse)!r}")
+        found.append(f"mse = {mse!r}, the oracle says {shown(exact.mse)}")
     return found
 
 
@@ -509,22 +517,31 @@ def _compare_step(expect: Expect, exact: Exact, doc: dict[str, Any], rows: Any) 
     for i, (w, g, u) in enumerate(zip(doc["weights"], doc["gradient"], doc["weights_updated"], strict=True)):
         expected = Fraction(w) - Fraction(lr) * Fraction(g)
         if not close(u, expected, abs(w) + abs(lr * g), _ETA * 4):
-            found.append(f"weights_updated[{i}] = {u!r}, w − lr·g = {float(expected)!r}")
+            found.append(f"weights_updated[{i}] = {u!r}, w − lr·g = {shown(expected)}")
     after = expect.exact(doc["weights_updated"])
     if not close(doc["mse_after"], after.mse, after.mse_scale, after.mse_slack):
-        found.append(f"mse_after = {doc['mse_after']!r}, the oracle says {float(after.mse)!r}")
+        found.append(f"mse_after = {doc['mse_after']!r}, the oracle says {shown(after.mse)}")
     if doc["improved"] != (doc["mse_after"] < doc["mse_before"]):
         found.append(f"improved = {doc['improved']} for mse {doc['mse_before']!r} -> {doc['mse_after']!r}")
     return found
 
 
 def _norm_close(got: float, exact: Exact) -> bool:
-    norm = math.hypot(*(float(g) for g in exact.gradient))
+    """``got`` is the gradient's Euclidean norm, to the gradient's own tolerance (exact values
+    beyond float64's range included: the norm is taken of the gradient scaled by a power of two)."""
+    if not math.isfinite(got):
+        return False
+    top = max((abs(g) for g in exact.gradient), default=Fraction(0))
+    scale = Fraction(2) ** (top.numerator.bit_length() - top.denominator.bit_length()) if top else Fraction(1)
+    norm = Fraction(math.hypot(*(float(g / scale) for g in exact.gradient))) * scale
     slack = sum(
-        REL * (s + abs(float(g))) + k
-        for g, s, k in zip(exact.gradient, exact.gradient_scale, exact.gradient_slack, strict=True)
+        (
+            Fraction(REL) * (Fraction(s) + abs(g)) + k
+            for g, s, k in zip(exact.gradient, exact.gradient_scale, exact.gradient_slack, strict=True)
+        ),
+        Fraction(0),
     )
-    return abs(got - norm) <= slack + 1e-12 * norm
+    return abs(Fraction(got) - norm) <= slack + Fraction(1e-12) * norm
 
 
 def _compare_descend(expect: Expect, exact: Exact, doc: dict[str, Any], rows: Any) -> list[str]:
@@ -536,7 +553,7 @@ def _compare_descend(expect: Expect, exact: Exact, doc: dict[str, Any], rows: An
         if at.risky:
             break
         if not close(record["mse"], at.mse, at.mse_scale, at.mse_slack):
-            found.append(f"history[{k}].mse = {record['mse']!r}, the oracle says {float(at.mse)!r}")
+            found.append(f"history[{k}].mse = {record['mse']!r}, the oracle says {shown(at.mse)}")
         if not _norm_close(record["gradient_norm"], at):
             found.append(f"history[{k}].gradient_norm = {record['gradient_norm']!r}")
         if k + 1 < len(history):
@@ -544,10 +561,8 @@ def _compare_descend(expect: Expect, exact: Exact, doc: dict[str, Any], rows: An
                 zip(record["weights"], at.gradient, at.gradient_scale, history[k + 1]["weights"], strict=True)
             ):
                 expected = Fraction(w) - Fraction(lr) * g
-                if not close(u, expected, abs(w) + lr * (s + abs(float(g))), _ETA * 4):
-                    found.append(
-                        f"history[{k + 1}].weights[{i}] = {u!r}, the update says {float(expected)!r}"
-                    )
+                if not close(u, expected, abs(w) + lr * s, Fraction(lr * REL) * abs(g) + Fraction(_ETA * 4)):
+                    found.append(f"history[{k + 1}].weights[{i}] = {u!r}, the update says {shown(expected)}")
         if found:
             break
     if history[0]["weights"] != doc["weights"] or doc["weights_final"] != history[-1]["weights"]:
@@ -581,9 +596,9 @@ def exact_sums(X: Sequence[Sequence[float]], y: Sequence[float], w: Sequence[flo
     total = [Fraction(0)] * d
     sse = Fraction(0)
     scale = [0.0] * d
-    size = [0.0] * d
+    size = [Fraction(0)] * d  # exact: a sum of doubles near the largest one is beyond float64
     mse_scale = 0.0
-    sum_m = 0.0
+    sum_m = Fraction(0)
     risky = False
     for row, t in zip(X, y, strict=True):
         xf = [Fraction(v) for v in row]
@@ -595,15 +610,15 @@ def exact_sums(X: Sequence[Sequence[float]], y: Sequence[float], w: Sequence[flo
         for j in range(d):
             total[j] += xf[j] * e
             scale[j] += 2 * abs(row[j]) * m
-            size[j] += abs(row[j])
+            size[j] += abs(xf[j])
         sse += e * e
         mse_scale += m * m
-        sum_m += m
+        sum_m += Fraction(m) if math.isfinite(m) else Fraction(2) ** 1100  # overflowed: risky anyway
     gradient = tuple(2 * g / n for g in total)
     mse = sse / n
     words = 4 * (d + 3)
-    gradient_slack = tuple(words * _ETA * (1 + 2 * s / n) for s in size)
-    mse_slack = words * _ETA * (1 + 2 * sum_m / n)
+    gradient_slack = tuple(words * Fraction(_ETA) * (1 + 2 * s / n) for s in size)
+    mse_slack = words * Fraction(_ETA) * (1 + 2 * sum_m / n)
     scales = tuple(min(s / n, 1e308) for s in scale)
     return Exact(n, gradient, mse, scales, min(mse_scale / n, 1e308), gradient_slack, mse_slack, risky)
 

@@ -295,3 +295,10 @@ def test_a_carriage_return_in_a_message_does_not_split_the_line(slopecli, tmp_pa
     run = slopecli("compute", str(data), "-w", "1", "--features", "zz")
     assert (run.exit_code, run.stdout) == (1, "")
     assert run.stderr.count("\n") == 1 and "\r" not in run.stderr
+
+
+def test_a_subnormal_check_tolerance_is_shown_not_divided_by_zero(slopecli):
+    """Found by bench/fuzz.py: one significant digit of 5e-324 was computed through 10**-324 (0)."""
+    run = slopecli("check", "-w", "0", "-x", "0", "-y", "-0.966", "--rtol", "5e-324", "--atol", "5e-324")
+    assert (run.exit_code, run.stderr) == (0, "")
+    assert "4.9e-324" in run.stdout

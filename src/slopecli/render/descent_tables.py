@@ -162,10 +162,11 @@ def _one_digit(value: float, up: bool) -> float:
     """``value`` cut (``up=False``: 0.0000217 -> 2e-05) or raised (-> 3e-05) to one significant digit."""
     if not (value > 0 and math.isfinite(value)):
         return value
-    unit = 10.0 ** math.floor(math.log10(value))
-    digit = value / unit
-    digit = math.ceil(digit * (1 - 1e-12)) if up else math.floor(digit * (1 + 1e-12))
-    return float(f"{max(digit, 1) * unit:.0e}")
+    # Decimal digits from the shortest repr, not value / 10**k: for a subnormal value (a
+    # tolerance of 5e-324) that power of ten is itself below float64's range, and is 0.
+    mantissa, exponent = f"{value:.12e}".split("e")
+    digit = math.ceil(float(mantissa)) if up else math.floor(float(mantissa))
+    return float(f"{max(digit, 1)}e{exponent}")
 
 
 def _at_scale(value: float, bound: float, precision: int = 8) -> str:
