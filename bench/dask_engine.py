@@ -57,9 +57,9 @@ for i in range({SHARDS}):
 
 
 def ensure_dask(python: str) -> None:
-    probe = subprocess.run([python, "-c", "import dask.dataframe, distributed"], capture_output=True)
+    probe = subprocess.run([python, "-c", "import dask, distributed"], capture_output=True)
     if probe.returncode != 0:
-        subprocess.run([python, "-m", "pip", "install", "-q", "dask[dataframe,distributed]"], check=True)
+        subprocess.run([python, "-m", "pip", "install", "-q", "dask[distributed]"], check=True)
 
 
 def timed(argv: list[str]) -> tuple[float, dict]:
