@@ -54,6 +54,34 @@ def test_unicode_digits_are_not_numbers_on_flags_as_in_files(slopecli, digit, tm
     assert_fails(run, 1, f"{data}:2:1: column 'a': '{digit}' is not a number")
 
 
+@pytest.mark.parametrize(
+    ("args", "flag", "text"),
+    [
+        (("step", "--lr", "1_0"), "'--learning-rate' / '--lr'", "1_0"),  # float() reads 10
+        (("step", "--lr", "٣"), "'--learning-rate' / '--lr'", "٣"),  # float() reads 3
+        (("descend", "--tol", "１"), "'--tol'", "１"),
+        (("check", "--rtol", "1_0"), "'--rtol'", "1_0"),
+        (("check", "--atol", "٣"), "'--atol'", "٣"),
+        (("compute", "--timeout", "1_0"), "'--timeout'", "1_0"),
+    ],
+)
+def test_number_flags_read_numbers_as_files_do(slopecli, args, flag, text):
+    command, *rest = args
+    run = slopecli(command, "-w", "1", "-x", "1", "-y", "0", *rest)
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"slopecli {command}: usage error: Invalid value for {flag}: {text!r} is not a number"
+        f" (see 'slopecli {command} --help')\n"
+    )
+
+
+def test_a_timeout_must_be_positive(slopecli):
+    run = slopecli(
+        "compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--engine", "dask", "--timeout", "0"
+    )
+    assert_fails(run, 2, "--timeout: expected a positive number of seconds, got 0")
+
+
 def run_raw(*args: str, **kwargs) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     return subprocess.run(

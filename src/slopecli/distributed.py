@@ -18,6 +18,7 @@ Dask is an optional extra; nothing imports this module unless ``--engine dask`` 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import struct
@@ -65,9 +66,12 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     seconds; a connection that dies later is noticed by Dask's own TCP keepalive.
 
     Raises:
-        UsageError: the address is not one slopecli can use.
+        UsageError: the address is not one slopecli can use, or ``timeout`` is not positive.
         InputError: nothing answers there as a Dask scheduler does, within ``timeout``.
     """
+    if not (math.isfinite(timeout) and timeout > 0):
+        msg = f"--timeout: expected a positive number of seconds, got {timeout:g}"
+        raise UsageError(msg)
     address = scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if address in IN_PROCESS:
         import dask

@@ -20,12 +20,16 @@ def check(
     *,
     data: "DataOptions",
     rtol: Annotated[
-        float, typer.Option("--rtol", metavar="R", help="Relative tolerance, against the numeric value.")
+        float,
+        typer.Option(
+            "--rtol", metavar="R", parser=o.number, help="Relative tolerance, against the numeric value."
+        ),
     ] = 1e-6,
     atol: Annotated[
         float | None,
         typer.Option(
             "--atol",
+            parser=o.number,
             metavar="A",
             help="Absolute tolerance. Default: 100 times the rounding error of both sides.",
         ),

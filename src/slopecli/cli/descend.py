@@ -22,7 +22,9 @@ def descend(
     steps: Annotated[int, typer.Option("--steps", min=0, metavar="N", help="Updates to make at most.")] = 100,
     tol: Annotated[
         float | None,
-        typer.Option("--tol", metavar="TOL", help="Stop once the gradient norm falls below TOL."),
+        typer.Option(
+            "--tol", metavar="TOL", parser=o.number, help="Stop once the gradient norm falls below TOL."
+        ),
     ] = None,
     plot: Annotated[
         Path | None,

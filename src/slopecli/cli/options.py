@@ -150,9 +150,26 @@ Quiet = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+
+
+def number(text: str) -> float:
+    """A number flag, read as numbers are read everywhere else: ASCII decimal syntax, spaces and
+    tabs around it. (Python's float(), Click's reader, also takes ``1_0`` as 10 and other
+    scripts' digits.) Range checks are the command's."""
+    from slopecli.values import BLANKS, NUMBER
+
+    item = text.strip(BLANKS) if isinstance(text, str) else str(text)
+    if not NUMBER.fullmatch(item):
+        msg = f"{text!r} is not a number"
+        raise typer.BadParameter(msg)
+    return float(item)
+
+
 LearningRate = Annotated[
     float,
-    typer.Option("--learning-rate", "--lr", metavar="LR", help="The step size of each update (> 0)."),
+    typer.Option(
+        "--learning-rate", "--lr", metavar="LR", parser=number, help="The step size of each update (> 0)."
+    ),
 ]
 
 
@@ -179,7 +196,7 @@ Timeout = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
-        min=0.001,
+        parser=number,  # > 0: checked where it is used, distributed.connection
         help="With --engine dask: the longest wait for the scheduler (to connect, to reply).",
     ),
 ]
