@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from fuzzing import Options, differences, engine_files, fuzz_settings, split_differences
+from fuzzing import Options, _both_right, differences, engine_files, fuzz_settings, split_differences
 
 pytest.importorskip("distributed", reason="the dask extra is part of the test install")
 
@@ -50,3 +50,18 @@ def test_a_line_break_in_a_column_that_is_not_read():
     options = Options(weights="1", features="a")
     found = split_differences(files, options)
     assert not found, report(found, files, options)
+
+
+def test_two_results_that_differ_by_rounding_are_both_right_and_a_wrong_one_is_not():
+    """The README's float64 rule, as the differential test applies it: an error that cancels
+    (1 − 1e100 + 1 + 1e100) may sum to 0 in one order and to its exact value in another."""
+    data = b"a,target\n1,1e100\n1,-1e100\n1,1\n"
+    options = Options(weights="1")
+    mse = (2e200 + 2) / 3
+    assert _both_right(data, options, (3, [0.0], mse), (3, [4 / 3], mse))
+    assert not _both_right(data, options, (3, [0.0], mse), (3, [1e142], mse))
+    assert not _both_right(data, options, (3, [0.0], mse), "data row 1: the error overflows float64")
+    # Near float64's limit, an overflow in one order of the partial sums is right too.
+    edge = b"a,target\n1.5e308,1\n1e308,1\n-1e308,1\n"  # with w = 0, Σ x·e passes -2.5e308 on the way
+    right = (3, [2 / 3 * -1.5e308], 1.0)
+    assert _both_right(edge, Options(weights="0"), right, "the gradient overflows float64")
