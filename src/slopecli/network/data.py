@@ -230,7 +230,7 @@ def _from_flags(network: Network, options: DataOptions) -> NetworkData:
     table = FlagTable(inputs, tuple(firsts))
     d = len(table.features) - (k - 1)
     features = tuple(f"x{i}" for i in range(1, d + 1))
-    _check_inputs(network, features, "the --input values")
+    _check_inputs(network, features, "--input")
     targets = ("target",) if k == 1 else tuple(f"target_{j}" for j in range(1, k + 1))
     extra = tuple(range(d, d + k - 1))
     return NetworkData(network, table, "flags", features, targets, tuple(range(d)), extra)

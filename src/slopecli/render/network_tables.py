@@ -1,0 +1,84 @@
+"""The learner's tables of a network run, drawn with the one layout rule of :mod:`slopecli.render.tables`.
+
+``compute`` explains one row (the first, or ``--row N``) forward and backward with its numbers,
+then lists every weight's gradient over all rows; ``step`` lists each weight before, its gradient
+and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from slopecli.errors import UsageError
+from slopecli.network.core import NetSums
+from slopecli.network.model import Network
+from slopecli.network.train import NetRows, NetStep
+from slopecli.render import network_sheets as ns
+from slopecli.render.tables import draw
+from slopecli.text import count
+
+
+class NetworkTables:
+    """A sink for ``compute --network`` that keeps one row to explain and draws it at ``end``."""
+
+    def __init__(
+        self,
+        console: Console,
+        network: Network,
+        features: Sequence[str],
+        targets: Sequence[str],
+        precision: int = 6,
+        title: str = "",
+        row: int | None = None,
+    ) -> None:
+        self._console = console
+        self._network = network
+        self._features = features
+        self._targets = targets
+        self._p = precision
+        self._title = title
+        self._row = row or 1
+        self._chosen: NetRows | None = None
+
+    def rows(self, rows: NetRows) -> None:
+        at = self._row - 1 - rows.first_row
+        if 0 <= at < len(rows.error):
+            self._chosen = pick(rows, at)
+
+    def end(self, sums: NetSums) -> None:
+        if self._chosen is None:
+            msg = f"--row {self._row}: {self._title} has {count(sums.n, 'row')}"
+            raise UsageError(msg)
+        where = f"{self._title}, row {self._row:,} of {sums.n:,}"
+        for sheet in ns.forward_sheets(self._network, self._chosen, self._features, self._p, where):
+            draw(self._console, sheet)
+        draw(self._console, ns.loss_sheet(self._network, self._chosen, self._targets, self._p))
+        for sheet in ns.backward_sheets(self._network, self._chosen, self._features, self._p):
+            draw(self._console, sheet)
+        draw(self._console, ns.gradient_sheet(self._network, sums, self._features, self._p, self._title))
+
+
+def pick(rows: NetRows, at: int) -> NetRows:
+    """Row ``at`` alone, copied so that its block can be freed."""
+    from slopecli.network.core import Forward
+
+    passed = Forward(
+        rows.passed.inputs[at : at + 1].copy(),
+        tuple(z[at : at + 1].copy() for z in rows.passed.z),
+        tuple(a[at : at + 1].copy() for a in rows.passed.a),
+    )
+    return NetRows(
+        rows.first_row + at,
+        rows.X[at : at + 1].copy(),
+        rows.Y[at : at + 1].copy(),
+        passed,
+        rows.error[at : at + 1].copy(),
+    )
+
+
+def draw_network_step(
+    console: Console, result: NetStep, features: Sequence[str], precision: int, title: str
+) -> None:
+    draw(console, ns.step_sheet(result, features, precision, title))
