@@ -422,3 +422,25 @@ def test_help_shows_every_new_flag_with_an_example():
         assert "Example: slopecli " + command + " --network" in " ".join(text.split()) or "--network" in text
         for flag in flags:
             assert flag in text, (command, flag)
+
+
+def test_a_split_file_sums_its_pieces_as_one_pass_does(tmp_path, monkeypatch):
+    from slopecli.readers import delimited
+
+    rows = "\n".join(f"{i % 7 - 3},{(i * 5) % 11 - 5},{(i % 3) - 1},{i % 4}" for i in range(3000))
+    csv = tmp_path / "many.csv"
+    csv.write_text("a,b,t2,target\n" + rows + "\n")
+    three = written(tmp_path, {"layers": [{"weights": [[0.5, -1], [1, 0.25]], "bias": [0.1, 0], "activation": "tanh"}, {"weights": [[1, -1], [0.5, 0.5]]}]})
+    args = ("compute", str(csv), "--network", three, "--target-column", "target,t2", "--json")
+    whole = invoke(*args).json()
+    monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 10)
+    split = invoke(*args, "--summary").json()
+    assert split["n"] == whole["n"] == 3000
+    assert split["loss"] == pytest.approx(whole["loss"], rel=1e-12)
+    for a, b in zip(split["gradients"], whole["gradients"], strict=True):
+        assert a["weights"] == [pytest.approx(row, rel=1e-9, abs=1e-12) for row in b["weights"]]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,target\n" + "1,2,3\n" * 500 + "1,x,3\n" + "1,2,3\n" * 500)
+    one = written(tmp_path, {"layers": [{"weights": [[1, 1]]}]}, "one.json")
+    run = invoke("compute", str(bad), "--network", one, "--summary", "--json")
+    assert run.exit_code == 1 and ":502:" in run.stderr

@@ -151,7 +151,12 @@ def compute_network(
             on_rows: OnRows | None = None if summary else writer.rows
             if picture is not None:
                 on_rows = picture.chained(on_rows)
-            sums = evaluate(net, source.blocks(), on_rows, source.name)
+            if on_rows is None:
+                from slopecli.network.train import evaluate_source
+
+                sums = evaluate_source(source)
+            else:
+                sums = evaluate(net, source.blocks(), on_rows, source.name)
             writer.end(sums)
         if draw is not None and picture is not None:
             picture.write(draw, net, sums, source.features)
