@@ -430,7 +430,15 @@ def test_a_split_file_sums_its_pieces_as_one_pass_does(tmp_path, monkeypatch):
     rows = "\n".join(f"{i % 7 - 3},{(i * 5) % 11 - 5},{(i % 3) - 1},{i % 4}" for i in range(3000))
     csv = tmp_path / "many.csv"
     csv.write_text("a,b,t2,target\n" + rows + "\n")
-    three = written(tmp_path, {"layers": [{"weights": [[0.5, -1], [1, 0.25]], "bias": [0.1, 0], "activation": "tanh"}, {"weights": [[1, -1], [0.5, 0.5]]}]})
+    three = written(
+        tmp_path,
+        {
+            "layers": [
+                {"weights": [[0.5, -1], [1, 0.25]], "bias": [0.1, 0], "activation": "tanh"},
+                {"weights": [[1, -1], [0.5, 0.5]]},
+            ]
+        },
+    )
     args = ("compute", str(csv), "--network", three, "--target-column", "target,t2", "--json")
     whole = invoke(*args).json()
     monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 10)
@@ -444,3 +452,15 @@ def test_a_split_file_sums_its_pieces_as_one_pass_does(tmp_path, monkeypatch):
     one = written(tmp_path, {"layers": [{"weights": [[1, 1]]}]}, "one.json")
     run = invoke("compute", str(bad), "--network", one, "--summary", "--json")
     assert run.exit_code == 1 and ":502:" in run.stderr
+
+
+def test_the_readme_picture_is_what_draw_makes_today(tmp_path):
+    picture = tmp_path / "course.svg"
+    net = str(SAMPLES / "course-network.json")
+    assert (
+        invoke(
+            "compute", "--network", net, "--input", "2,3", "--target", "7", "--draw", str(picture)
+        ).exit_code
+        == 0
+    )
+    assert picture.read_text() == (SAMPLES.parent / "docs" / "course-network.svg").read_text()

@@ -69,13 +69,14 @@ def forward_sheets(
         inputs = ", ".join(features) if i == 0 else ", ".join(names[i - 1])
         what = "output layer" if i == len(network.layers) - 1 else f"hidden layer {i}"
         sheet_title = f"Forward: {what} (inputs {inputs})"
-        caption = title if i == 0 else None
+        if i == 0:
+            sheet_title = f"{title} · {sheet_title}"
         columns = (
             NODE,
             Column("z = Σ w·a_prev" + (" + b" if layer.bias is not None else "")),
             Column("a = f(z)"),
         )
-        sheets.append(Sheet(columns, rows, title=sheet_title, caption=caption))
+        sheets.append(Sheet(columns, rows, title=sheet_title))
         a_prev = row.passed.a[i][0]
     return sheets
 

@@ -18,8 +18,9 @@ from slopecli.network.model import Network
 from slopecli.network.train import NetRows
 from slopecli.render.network_sheets import node_names
 from slopecli.render.numbers import num
+from slopecli.text import count
 
-COLUMN, ROW, RADIUS, MARGIN = 220, 90, 26, 60
+COLUMN, ROW, RADIUS, MARGIN = 240, 90, 26, 70
 LABELLED_EDGES = 40
 """Up to this many edges, each is labelled with its weight and gradient."""
 POSITIVE, NEGATIVE = "#1f77b4", "#d62728"
@@ -55,8 +56,11 @@ def network_svg(network: Network, row: NetRows | None, sums: NetSums, features: 
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" height="{height}"'
         f' viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{width / 2:.0f}" y="24" text-anchor="middle" font-size="14">'
-        f"{_text(_title(row, sums))}</text>",
+        *(
+            f'<text x="{width / 2:.0f}" y="{22 + 18 * k}" text-anchor="middle"'
+            f' font-size="{14 - k}">{_text(line)}</text>'
+            for k, line in enumerate(_title(row, sums))
+        ),
     ]
     edges = sum(layer.weights.size for layer in network.layers)
     gradients = sums.gradients if sums.n else None
@@ -111,7 +115,9 @@ def network_svg(network: Network, row: NetRows | None, sums: NetSums, features: 
     return "\n".join(parts) + "\n"
 
 
-def _title(row: NetRows | None, sums: NetSums) -> str:
-    where = f"values of row {row.first_row + 1}" if row is not None else "no rows"
-    loss = f"; loss over {sums.n:,} rows = {num(sums.loss, 6)}" if sums.n else ""
-    return f"Network: {where}{loss}; edges: weight w and gradient ∇ = ∂L/∂w"
+def _title(row: NetRows | None, sums: NetSums) -> list[str]:
+    nodes = f"nodes: row {row.first_row + 1}'s values · " if row is not None else ""
+    lines = [f"{nodes}edges: weight w, gradient ∇ = ∂L/∂w"]
+    if sums.n:
+        lines.append(f"loss over {count(sums.n, 'row')} = {num(sums.loss, 6)}")
+    return lines

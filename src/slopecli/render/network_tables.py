@@ -51,7 +51,7 @@ class NetworkTables:
         if self._chosen is None:
             msg = f"--row {self._row}: {self._title} has {count(sums.n, 'row')}"
             raise UsageError(msg)
-        where = f"{self._title}, row {self._row:,} of {sums.n:,}"
+        where = f"{self._title} · row {self._row:,} of {sums.n:,}"
         for sheet in ns.forward_sheets(self._network, self._chosen, self._features, self._p, where):
             draw(self._console, sheet)
         draw(self._console, ns.loss_sheet(self._network, self._chosen, self._targets, self._p))
