@@ -287,6 +287,12 @@ def test_check_agrees_on_a_smooth_network_and_flags_a_kink():
     assert checks[1].numeric == pytest.approx(-1.0, abs=1e-4)
 
 
+def test_a_hidden_z_that_overflows_is_named_even_when_the_output_is_finite():
+    saturated = net({"layers": [{"weights": [[1e300]], "activation": "sigmoid"}, {"weights": [[1.0]]}]})
+    with pytest.raises(NumericError, match=r"data row 2: the z of layers\[0\] overflows"):
+        evaluate(saturated, blocks([[0.0], [1e10]], [[0], [0]])())
+
+
 def test_values_that_overflow_are_named():
     big = net({"layers": [{"weights": [[1e300]]}, {"weights": [[1e300]]}]})
     with pytest.raises(NumericError, match="data row 1"):

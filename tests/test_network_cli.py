@@ -136,9 +136,25 @@ def test_a_network_without_hidden_layers_is_the_linear_model_exactly(path, tmp_p
 
     linear = invoke("check", str(path), *flags, "--json").json()
     network = invoke("check", str(path), "--network", net, "--json").json()
-    assert [c["analytic"] for c in linear["checks"]] == [c["analytic"] for c in network["checks"]]
-    assert [c["numeric"] for c in linear["checks"]] == [c["numeric"] for c in network["checks"]]
+    for a, b in zip(linear["checks"], network["checks"], strict=True):
+        a.pop("feature"), b.pop("parameter")
+        assert a == b
     assert network["ok"] and linear["ok"]
+
+
+def test_a_one_node_identity_network_with_a_bias_is_the_linear_model_with_bias(tmp_path):
+    path = str(SAMPLES / "points.csv")
+    net = written(tmp_path, {"layers": [{"weights": [[0.5, -1, 2]], "bias": [0.25]}]})
+    linear = invoke("compute", path, "-w", "0.5,-1,2,0.25", "--bias", "--json").json()
+    network = invoke("compute", path, "--network", net, "--json").json()
+    assert network["gradients"][0]["weights"][0] + network["gradients"][0]["bias"] == pytest.approx(
+        linear["gradient"], rel=1e-12
+    )
+    assert network["loss"] == pytest.approx(linear["mse"], rel=1e-12)
+    linear = invoke("check", path, "-w", "0.5,-1,2,0.25", "--bias", "--json").json()
+    network = invoke("check", path, "--network", net, "--json").json()
+    assert [c["ok"] for c in network["checks"]] == [c["ok"] for c in linear["checks"]] == [True] * 4
+    assert [c["parameter"] for c in network["checks"]][-1] == "layers[0].bias[0]"
 
 
 def test_the_zero_hidden_network_matches_the_course_example_per_row_too(tmp_path):
@@ -319,6 +335,12 @@ def test_stdin_feeds_a_network(tmp_path):
         (("compute", "-x", "2,3", "-y", "9,1"), 2, "--target 1: 2 values, but the network has 1 output"),
         (("compute", "-x", "2,3", "-y", "x"), 2, "--target 1"),
         (("compute", "-x", "2,3", "-y", "9", "-x", "1,1"), 2, "2 --input but 1 --target"),
+        (
+            ("compute", "-x", "2,3", "-y", "9", "-x", "1", "-y", "1"),
+            2,
+            "--input 2: 1 values, but --input 1 has 2",
+        ),
+        (("compute", "-x", "2,z", "-y", "9"), 2, "--input 1: item 2 of '2,z'"),
         (
             ("compute", "-x", "2,3", "-y", "9", "--target-column", "t"),
             2,

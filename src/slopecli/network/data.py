@@ -215,6 +215,17 @@ def _from_flags(network: Network, options: DataOptions) -> NetworkData:
         msg = f"{given}: give one --target per --input"
         raise UsageError(msg)
     firsts, rests = [], []
+    for i, text in enumerate(options.inputs, start=1):
+        # Checked here, as typed: the reader below sees each input with the extra targets appended.
+        try:
+            width = len(parse_vector(text, f"--input {i}"))
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        if i == 1:
+            first = width
+        elif width != first:
+            msg = f"--input {i}: {width} values, but --input 1 has {first}"
+            raise UsageError(msg)
     for i, text in enumerate(options.targets, start=1):
         try:
             values = parse_vector(text, f"--target {i}")

@@ -45,11 +45,13 @@ def rows_of(network: Network, block: Block, source: str = "input") -> NetRows:
     with np.errstate(over="ignore", invalid="ignore"):
         passed = forward(network, block.X)
         err = passed.preds - block.Y
-    bad = ~np.isfinite(err).all(axis=1)
-    if bad.any():
-        row = block.first_row + int(np.flatnonzero(bad)[0]) + 1
-        msg = f"{source}: data row {row}: the error overflows float64; the values are too large"
-        raise NumericError(msg)
+    # A hidden z can overflow while the output stays finite (a sigmoid saturates): name it too.
+    for what, values in [*((f"z of layers[{i}]", z) for i, z in enumerate(passed.z)), ("error", err)]:
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            row = block.first_row + int(np.flatnonzero(bad)[0]) + 1
+            msg = f"{source}: data row {row}: the {what} overflows float64; the values are too large"
+            raise NumericError(msg)
     return NetRows(block.first_row, block.X, block.Y, passed, err)
 
 
@@ -245,9 +247,15 @@ def check_gradient(
     their sum, on top of ``rtol`` relative to the numeric value. A ReLU node whose ``z`` lies
     within ``h`` of 0 has no derivative there, and the check rightly reports it.
 
+    A network that is the linear model (one ``identity`` layer of one node) is checked as the
+    linear model is, by :func:`slopecli.descent.check_gradient`: the loss is quadratic there, so
+    its tolerance can be the rounding alone, and the two commands agree to the last bit.
+
     Raises:
         NumericError: the values overflow, so there is no difference to compare.
     """
+    if len(network.layers) == 1 and network.outputs == 1 and network.layers[0].activation == "identity":
+        return _check_linear(data, network, rtol, atol)
     base = evaluate(network, data())
     grad = base.flat_gradient()
     theta = network.flat()
@@ -271,6 +279,20 @@ def check_gradient(
             raise _uncheckable()
         checks.append(check)
     return checks
+
+
+def _check_linear(data: Blocks, network: Network, rtol: float, atol: float | None) -> list[WeightCheck]:
+    """The linear model's check; a bias is the weight of a constant-1 feature, last (as ``--bias``)."""
+    from slopecli.descent import check_gradient as linear_check
+
+    bias = network.layers[0].bias is not None
+
+    def chunks() -> Iterator[Chunk]:
+        for block in data():
+            X = np.column_stack([block.X, np.ones(len(block.X))]) if bias else block.X
+            yield Chunk(X, block.Y[:, 0], block.first_row)
+
+    return linear_check(chunks, network.flat(), rtol=rtol, atol=atol)
 
 
 def _uncheckable() -> NumericError:
