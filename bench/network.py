@@ -16,6 +16,7 @@ Usage::
     python bench/network.py                     # 1M × 10, 7 pairs (about a minute on 2 cores)
     python bench/network.py --data /tmp/d --reps 11
     python bench/network.py --quick             # 100k × 10, a smoke run
+    python bench/network.py --per-row           # also per-row CSV output (constant memory too)
 
 This script needs only the standard library: the data is made by ``bench/make_data.py`` in a
 child process, so that this process stays small (a forked child's peak RSS counts the pages it
@@ -60,12 +61,13 @@ def network_file(features: int, folder: Path) -> Path:
     return path
 
 
-def run(args: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB, and stdout of one run of ``slopecli args``."""
+def run(args: list[str], capture: bool = False) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB, and (with ``capture``) stdout of one run of ``slopecli args``."""
     command = [sys.executable, "-m", "slopecli", *args]
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+        target = out if capture else subprocess.DEVNULL
+        process = subprocess.Popen(command, stdout=target, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -78,6 +80,28 @@ def run(args: list[str]) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024, text
 
 
+def pairs(linear: list[str], network: list[str], reps: int, rows: int) -> dict[str, object]:
+    """``reps`` interleaved pairs: the medians of each command and of the per-pair ratios."""
+    figures: dict[str, list[tuple[float, float]]] = {"linear": [], "network": []}
+    for rep in range(reps):
+        order = ["linear", "network"] if rep % 2 == 0 else ["network", "linear"]
+        for name in order:
+            wall, rss, _ = run(linear if name == "linear" else network)
+            figures[name].append((wall, rss))
+    pairs = list(zip(figures["linear"], figures["network"], strict=True))
+    report: dict[str, object] = {}
+    for name, runs in figures.items():
+        seconds = statistics.median(w for w, _ in runs)
+        report[name] = {
+            "seconds": seconds,
+            "rows_per_second": rows / seconds,
+            "peak_rss_mib": statistics.median(r for _, r in runs),
+        }
+    report["rows_per_second_ratio"] = statistics.median(lin[0] / net[0] for lin, net in pairs)
+    report["peak_rss_ratio"] = statistics.median(net[1] / lin[1] for lin, net in pairs)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -85,51 +109,36 @@ def main() -> None:
     )
     parser.add_argument("--reps", type=int, default=7, help="pairs of runs (default 7)")
     parser.add_argument("--quick", action="store_true", help="100k × 10 instead of 1M × 10")
+    parser.add_argument(
+        "--per-row", action="store_true", help="also every row's values as CSV (--format csv), 3 pairs"
+    )
     options = parser.parse_args()
     made = [sys.executable, str(BENCH / "make_data.py"), "--out", str(options.data), "--json"]
     manifest = json.loads(
         subprocess.run(made + ["--quick"] * options.quick, capture_output=True, check=True).stdout
     )
     spec = manifest["wide"]
-    data, weights = spec["path"], spec["weights"]
+    data, weights, rows = spec["path"], spec["weights"], spec["rows"]
+    report: dict[str, object] = {"file": str(data), "rows": rows, "pairs": options.reps}
     with tempfile.TemporaryDirectory() as folder:
-        net = network_file(spec["features"], Path(folder))
-        linear_args = ["compute", str(data), "--weights", weights, "--summary", "--json"]
-        network_args = ["compute", str(data), "--network", str(net), "--summary", "--json"]
-        _, _, check = run(network_args)
-        if json.loads(check)["n"] != spec["rows"]:
-            raise SystemExit(f"the network run saw {json.loads(check)['n']} rows, not {spec['rows']}")
-        figures: dict[str, list[tuple[float, float]]] = {"linear": [], "network": []}
-        for rep in range(options.reps):
-            order = ["linear", "network"] if rep % 2 == 0 else ["network", "linear"]
-            for name in order:
-                wall, rss, _ = run(linear_args if name == "linear" else network_args)
-                figures[name].append((wall, rss))
-    speeds = [lin[0] / net_[0] for lin, net_ in zip(figures["linear"], figures["network"], strict=True)]
-    memory = [net_[1] / lin[1] for lin, net_ in zip(figures["linear"], figures["network"], strict=True)]
-    rows = spec["rows"]
-    report = {
-        "file": str(data),
-        "rows": rows,
-        "pairs": options.reps,
-        "linear": {
-            "seconds": statistics.median(w for w, _ in figures["linear"]),
-            "peak_rss_mib": statistics.median(r for _, r in figures["linear"]),
-        },
-        "network": {
-            "seconds": statistics.median(w for w, _ in figures["network"]),
-            "peak_rss_mib": statistics.median(r for _, r in figures["network"]),
-        },
-        "rows_per_second_ratio": statistics.median(speeds),
-        "peak_rss_ratio": statistics.median(memory),
-    }
-    for name in ("linear", "network"):
-        report[name]["rows_per_second"] = rows / report[name]["seconds"]
-    verdict = {True: "pass", False: "FAIL"}
-    speed, rss = report["rows_per_second_ratio"], report["peak_rss_ratio"]
+        net = str(network_file(spec["features"], Path(folder)))
+        linear = ["compute", str(data), "--weights", weights]
+        network = ["compute", str(data), "--network", net]
+        _, _, check = run([*network, "--summary", "--json"], capture=True)
+        if json.loads(check)["n"] != rows:
+            raise SystemExit(f"the network run saw {json.loads(check)['n']} rows, not {rows}")
+        report["gradient"] = pairs(
+            [*linear, "--summary", "--json"], [*network, "--summary", "--json"], options.reps, rows
+        )
+        if options.per_row:
+            report["per_row_csv"] = pairs([*linear, "-f", "csv"], [*network, "-f", "csv"], 3, rows)
     print(json.dumps(report, indent=2))
-    print(f"network ÷ linear rows/s: {speed:.3f} (target ≥ 0.5: {verdict[speed >= 0.5]})")
-    print(f"network ÷ linear peak RSS: {rss:.3f} (target ≤ 1.2: {verdict[rss <= 1.2]})")
+    verdict = {True: "pass", False: "FAIL"}
+    gradient = report["gradient"]
+    assert isinstance(gradient, dict)
+    speed, rss = gradient["rows_per_second_ratio"], gradient["peak_rss_ratio"]
+    print(f"gradient pass, network ÷ linear rows/s: {speed:.3f} (target ≥ 0.5: {verdict[speed >= 0.5]})")
+    print(f"gradient pass, network ÷ linear peak RSS: {rss:.3f} (target ≤ 1.2: {verdict[rss <= 1.2]})")
 
 
 if __name__ == "__main__":
