@@ -486,3 +486,18 @@ def test_the_readme_picture_is_what_draw_makes_today(tmp_path):
         == 0
     )
     assert picture.read_text() == (SAMPLES.parent / "docs" / "course-network.svg").read_text()
+
+
+def test_the_json_path_of_a_network_imports_neither_rich_nor_pyarrow(tmp_path):
+    from test_layering import loaded_after
+
+    net, picture = written(tmp_path, WORKED), tmp_path / "net.svg"
+    loaded = loaded_after(
+        "from slopecli.cli import app\n"
+        "from typer.main import get_command\n"
+        f"code = get_command(app).main(['compute', '--network', {net!r}, '-x', '3,5', '-y', '1', '--json',"
+        f" '--draw', {str(picture)!r}], standalone_mode=False)\n"
+        "assert code == 0, code"
+    )
+    assert "numpy" in loaded and "rich" not in loaded and "pyarrow" not in loaded
+    assert picture.exists()

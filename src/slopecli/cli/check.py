@@ -43,7 +43,7 @@ def check(
 
     Example: slopecli check samples/points.csv --weights 0,2,1
 
-    Example: slopecli check --network net.json --input 2,3 --target 9
+    Example: slopecli check --network samples/course-network.json --input 2,3 --target 7
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.learning import positive

@@ -43,7 +43,7 @@ def compute(
 
     Example: slopecli compute --weights 0,2,1 --input 1,2,3 --target 0
 
-    Example: slopecli compute --network net.json --input 2,3 --target 9 --draw net.svg
+    Example: slopecli compute --network samples/course-network.json --input 2,3 --target 7 --draw net.svg
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.output import choose_format, held_stdout, make_sink

@@ -60,7 +60,7 @@ def descend(
 
     Example: slopecli descend samples/points.csv --weights 0,0,0 --lr 0.001 --steps 50
 
-    Example: slopecli descend samples/points.csv --network net.json --lr 0.001 --save-network out.json
+    Example: slopecli descend --network samples/network.json -x 3,5 -y 1 --lr 0.0001 --save-network out.json
     """
     import json
 

@@ -30,7 +30,8 @@ NetworkFile = Annotated[
         metavar="FILE",
         help='A network instead of --weights: JSON {"layers": [{"weights": [[2, 4], [4, -5]], "bias": [0, 0],'
         ' "activation": "relu"}, …]} or the course\'s {"node_0": [2, 4], …, "output": [2, 7]}.'
-        " Example: --network net.json",
+        " Several outputs: -y 0.01,0.99, or --target-column t1,t2 in a file."
+        " Example: --network samples/network.json",
         rich_help_panel=DATA,
     ),
 ]
@@ -173,9 +174,7 @@ class _Picture:
         def on_rows(rows: NetRows) -> None:
             at = self._row - 1 - rows.first_row
             if self.chosen is None and 0 <= at < len(rows.error):
-                from slopecli.render.network_tables import pick
-
-                self.chosen = pick(rows, at)
+                self.chosen = rows.one(at)
             if then is not None:
                 then(rows)
 

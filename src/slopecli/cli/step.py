@@ -34,7 +34,7 @@ def step(
 
     Example: slopecli step --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.01
 
-    Example: slopecli step --network net.json --input 2,3 --target 9 --lr 0.01 --save-network next.json
+    Example: slopecli step --network samples/network.json -x 3,5 -y 1 --lr 0.0001 --save-network next.json
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.learning import positive

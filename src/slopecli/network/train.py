@@ -35,6 +35,18 @@ class NetRows:
     passed: Forward
     error: Matrix
 
+    def one(self, at: int) -> NetRows:
+        """Row ``at`` (0-based in this block) alone, copied so that the block can be freed."""
+        rows = slice(at, at + 1)
+        passed = Forward(
+            self.passed.inputs[rows].copy(),
+            tuple(z[rows].copy() for z in self.passed.z),
+            tuple(a[rows].copy() for a in self.passed.a),
+        )
+        return NetRows(
+            self.first_row + at, self.X[rows].copy(), self.Y[rows].copy(), passed, self.error[rows].copy()
+        )
+
 
 def rows_of(network: Network, block: Block, source: str = "input") -> NetRows:
     """The forward pass and the errors of one block.

@@ -45,7 +45,7 @@ class NetworkTables:
     def rows(self, rows: NetRows) -> None:
         at = self._row - 1 - rows.first_row
         if 0 <= at < len(rows.error):
-            self._chosen = pick(rows, at)
+            self._chosen = rows.one(at)
 
     def end(self, sums: NetSums) -> None:
         if self._chosen is None:
@@ -58,24 +58,6 @@ class NetworkTables:
         for sheet in ns.backward_sheets(self._network, self._chosen, self._features, self._p):
             draw(self._console, sheet)
         draw(self._console, ns.gradient_sheet(self._network, sums, self._features, self._p, self._title))
-
-
-def pick(rows: NetRows, at: int) -> NetRows:
-    """Row ``at`` alone, copied so that its block can be freed."""
-    from slopecli.network.core import Forward
-
-    passed = Forward(
-        rows.passed.inputs[at : at + 1].copy(),
-        tuple(z[at : at + 1].copy() for z in rows.passed.z),
-        tuple(a[at : at + 1].copy() for a in rows.passed.a),
-    )
-    return NetRows(
-        rows.first_row + at,
-        rows.X[at : at + 1].copy(),
-        rows.Y[at : at + 1].copy(),
-        passed,
-        rows.error[at : at + 1].copy(),
-    )
 
 
 def draw_network_step(
