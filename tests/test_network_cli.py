@@ -232,10 +232,10 @@ def test_several_outputs_from_flags_and_from_a_file(tmp_path):
     assert "(2/2)·error" in table.stdout and "loss = (" in table.stdout
 
 
-def test_save_network_chains_runs(slopecli, tmp_path):
+def test_save_network_chains_runs(tmp_path):
     net = written(tmp_path, WORKED)
     saved = tmp_path / "next.json"
-    run = slopecli(
+    run = invoke(
         "step",
         "--network",
         net,
@@ -251,7 +251,7 @@ def test_save_network_chains_runs(slopecli, tmp_path):
     )
     assert run.exit_code == 0, run.stderr
     assert json.loads(saved.read_text()) == run.json()["network_updated"]
-    again = slopecli("compute", "--network", str(saved), "-x", "3,5", "-y", "1", "--json")
+    again = invoke("compute", "--network", str(saved), "-x", "3,5", "-y", "1", "--json")
     assert again.json()["loss"] == run.json()["loss_after"]
     final = tmp_path / "final.json"
     plot = tmp_path / "loss.svg"
