@@ -305,6 +305,10 @@ def test_row_picks_the_row_to_explain(tmp_path):
     assert run.exit_code == 0, run.stderr
     assert "z = 2·1 + 4·1 + 0 = 6" in run.stdout and "row 2 of 2" in run.stdout
     assert invoke("compute", "--network", net, *data, "--row", "3").exit_code == 2
+    assert invoke("compute", "--network", net, *data, "--row", "1", "--summary").exit_code == 2
+    summary = invoke("compute", "--network", net, *data, "--summary")
+    assert "Forward" not in summary.stdout and "Gradient of the loss" in summary.stdout
+    assert "326" in summary.stdout  # (612 + 40) / 2
 
 
 def test_check_reports_a_kink_and_exits_3(tmp_path):

@@ -122,9 +122,8 @@ def compute_network(
     """``compute --network``: each row's forward pass, the loss and every gradient."""
     from slopecli.cli.output import held_stdout
     from slopecli.errors import UsageError
-    from slopecli.network.train import evaluate
 
-    if output is not OutputFormat.table and row is not None:
+    if row is not None and (output is not OutputFormat.table or summary):
         msg = "--row explains one row in a table: it takes neither --format json/jsonl/csv nor --summary"
         raise UsageError(msg)
     if output is OutputFormat.csv and summary:
@@ -140,10 +139,12 @@ def compute_network(
             tables = NetworkTables(
                 stdout_console(), net, source.features, source.targets, precision, source.title, row
             )
-            sums = evaluate(
-                net, source.blocks(), picture.chained(tables.rows) if picture else tables.rows, source.name
-            )
-            tables.end(sums)
+            if summary:  # the gradients alone: no row to explain
+                sums = _sums(source, picture.chained(None) if picture else None)
+                tables.gradients(sums)
+            else:
+                sums = _sums(source, picture.chained(tables.rows) if picture else tables.rows)
+                tables.end(sums)
         else:
             from slopecli.render.network_machine import NetworkRowsWriter
 
@@ -152,15 +153,19 @@ def compute_network(
             on_rows: OnRows | None = None if summary else writer.rows
             if picture is not None:
                 on_rows = picture.chained(on_rows)
-            if on_rows is None:
-                from slopecli.network.train import evaluate_source
-
-                sums = evaluate_source(source)
-            else:
-                sums = evaluate(net, source.blocks(), on_rows, source.name)
+            sums = _sums(source, on_rows)
             writer.end(sums)
         if draw is not None and picture is not None:
             picture.write(draw, net, sums, source.features)
+
+
+def _sums(source: NetworkData, on_rows: OnRows | None) -> NetSums:
+    """One pass over the rows; without per-row work, a split file's pieces on threads."""
+    from slopecli.network.train import evaluate, evaluate_source
+
+    if on_rows is None:
+        return evaluate_source(source)
+    return evaluate(source.network, source.blocks(), on_rows, source.name)
 
 
 class _Picture:

@@ -85,9 +85,8 @@ class NetworkData:
 
     def split(self, chunk: Chunk) -> Block:
         """A reader's chunk as inputs and targets."""
-        if not self.extra:
-            X = chunk.X if len(self.inputs) == chunk.X.shape[1] else chunk.X[:, self.inputs]
-            return Block(X, chunk.y[:, np.newaxis], chunk.first_row)
+        if not self.extra:  # one output: the reader's chunk as it is, no copy
+            return Block(chunk.X, chunk.y[:, np.newaxis], chunk.first_row)
         Y = np.column_stack([chunk.y, chunk.X[:, self.extra]])
         return Block(chunk.X[:, self.inputs], Y, chunk.first_row)
 

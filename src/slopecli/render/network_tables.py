@@ -57,6 +57,10 @@ class NetworkTables:
         draw(self._console, ns.loss_sheet(self._network, self._chosen, self._targets, self._p))
         for sheet in ns.backward_sheets(self._network, self._chosen, self._features, self._p):
             draw(self._console, sheet)
+        self.gradients(sums)
+
+    def gradients(self, sums: NetSums) -> None:
+        """Every weight's gradient over all rows, and the loss (``--summary``: this table alone)."""
         draw(self._console, ns.gradient_sheet(self._network, sums, self._features, self._p, self._title))
 
 
