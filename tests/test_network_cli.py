@@ -505,3 +505,10 @@ def test_the_json_path_of_a_network_imports_neither_rich_nor_pyarrow(tmp_path):
     )
     assert "numpy" in loaded and "rich" not in loaded and "pyarrow" not in loaded
     assert picture.exists()
+
+
+def test_a_header_of_numbers_is_warned_about_as_for_the_linear_model(tmp_path):
+    csv = tmp_path / "numbers.csv"
+    csv.write_text("1,2,3\n4,5,6\n")
+    run = invoke("compute", str(csv), "--network", written(tmp_path, COURSE), "--json")
+    assert run.exit_code == 0 and "the header row looks like data" in run.stderr

@@ -69,10 +69,18 @@ def refuse_without_network(network: Path | None, **flags: Path | None) -> None:
 
 @contextmanager
 def _dataset(data: DataOptions, network: Path) -> Iterator[NetworkData]:
+    """The network and its rows; the data's warnings go to stderr once the run has succeeded,
+    as for the linear model (:func:`slopecli.cli.inputs.dataset`)."""
+    import numpy as np
+
+    from slopecli.cli.app import report
+    from slopecli.dataset import Dataset
     from slopecli.network.data import open_network_dataset
 
     with open_network_dataset(data, str(network)) as source:
         yield source
+    for warning in Dataset(np.zeros(0), source.table).warnings:
+        report(f"slopecli: warning: {warning}")
 
 
 def _outputs(data: DataOptions, network: Path, **paths: Path | None) -> None:
