@@ -313,3 +313,16 @@ def test_values_that_overflow_are_named():
         evaluate(big, blocks([[1e10]], [[0]])())
     with pytest.raises(NumericError, match="there is no difference"):
         check_gradient(blocks([[1e-300]], [[0]]), net({"layers": [{"weights": [[1e308]]}]}))
+
+
+def test_check_says_when_a_moved_weight_overflows():
+    network = net({"layers": [{"weights": [[1.0]], "activation": "tanh"}, {"weights": [[1.0]]}]})
+    calls = []
+
+    def data():
+        calls.append(1)
+        size = 1.0 if len(calls) <= 2 else 1e308  # the differences see values that overflow
+        return [Block(np.array([[1.0]]), np.array([[size * 10]]) if size > 1 else np.array([[0.5]]), 0)]
+
+    with pytest.raises(NumericError, match="there is no difference to compare"):
+        check_gradient(data, network)
