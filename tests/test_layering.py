@@ -16,7 +16,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "slopecli"
 ONLY_HERE = {
     "typer": lambda module: module == "cli" or module.startswith("cli."),
     "rich": lambda module: (
-        module in {"render.tables", "render.batch_table", "render.descent_tables", "render.progress"}
+        module
+        in {
+            "render.tables",
+            "render.batch_table",
+            "render.descent_tables",
+            "render.progress",
+            "render.network_tables",
+        }
     ),
 }
 

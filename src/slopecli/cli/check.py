@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from slopecli.cli import network as n
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
@@ -36,12 +37,17 @@ def check(
     ] = None,
     fmt: o.Format = o.OutputFormat.table,
     json_flag: o.Json = False,
+    network: n.NetworkFile = None,
 ) -> None:
     """Compare the analytic gradient with central finite differences of the MSE, weight by weight.
 
     The exit code is 0 when every weight agrees within the tolerance, 3 when one does not.
 
+    With --network FILE, every weight and bias of the network is checked.
+
     Example: slopecli check samples/points.csv --weights 0,2,1
+
+    Example: slopecli check --network samples/course-network.json --input 2,3 --target 7
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.learning import positive
@@ -53,6 +59,9 @@ def check(
     positive(rtol, "--rtol")
     if atol is not None:
         positive(atol, "--atol")
+    if network is not None:
+        n.check_network(data, network, output, rtol=rtol, atol=atol)
+        return
     with dataset(data) as source, held_stdout() as out:
         checks = check_gradient(
             source.passes(), source.weights, rtol=rtol, atol=atol, analytic=analytic_gradient()

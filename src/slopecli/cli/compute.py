@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+from slopecli.cli import network as n
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
@@ -25,6 +26,8 @@ def compute(
     engine: o.EngineOption = o.Engine.local,
     scheduler: o.Scheduler = None,
     timeout: o.Timeout = 10.0,
+    network: n.NetworkFile = None,
+    draw: n.Draw = None,
 ) -> None:
     """Compute preds, error and slope for each row, then the gradient and MSE, step by step.
 
@@ -35,13 +38,26 @@ def compute(
     With --engine dask, FILE may be a glob or a directory of shards: their combined gradient and
     MSE are computed on a Dask cluster (per-row results: use batch --out).
 
+    With --network FILE, the model is a network: each layer's z = W·a_prev + b and a = f(z), the
+    loss mean((preds − target)²) and every weight's gradient by backpropagation.
+
     Example: slopecli compute --weights 0,2,1 --input 1,2,3 --target 0
+
+    Example: slopecli compute --network samples/course-network.json --input 2,3 --target 7 --draw net.svg
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.output import choose_format, held_stdout, make_sink
     from slopecli.evaluation import evaluate
 
     output = choose_format(fmt, json_flag)
+    n.refuse_without_network(network, draw=draw)
+    if network is not None and engine is o.Engine.local and scheduler is None:
+        n.compute_network(data, network, output, summary=summary, precision=precision, row=row, draw=draw)
+        return
+    if network is not None:
+        from slopecli.errors import UsageError
+
+        raise UsageError("--network needs the local engine (no --engine dask, no --scheduler)")
     if engine is o.Engine.dask:
         from slopecli.cli.shards import compute_on_dask
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from slopecli.cli import network as n
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
@@ -48,13 +49,20 @@ def descend(
     json_flag: o.Json = False,
     precision: o.Precision = 6,
     quiet: o.Quiet = False,
+    network: n.NetworkFile = None,
+    save_network: n.SaveNetwork = None,
 ) -> None:
     """Run gradient descent: each step one pass over the data, w ← w − learning_rate·gradient.
 
     Stops after --steps updates, or when the gradient norm falls below --tol; a run whose MSE
     keeps growing is stopped as diverging.
 
+    With --network FILE, every weight and bias of the network descends the loss
+    mean((preds − target)²); --save-network writes the final network.
+
     Example: slopecli descend samples/points.csv --weights 0,0,0 --lr 0.001 --steps 50
+
+    Example: slopecli descend --network samples/network.json -x 3,5 -y 1 --lr 0.0001 --save-network out.json
     """
     import json
 
@@ -68,6 +76,26 @@ def descend(
     lr = positive(learning_rate, "--learning-rate")
     if tol is not None:
         positive(tol, "--tol")
+    n.refuse_without_network(network, save_network=save_network)
+    if network is not None:
+        if save_weights is not None:
+            raise UsageError(
+                "--save-weights saves a linear model's weights: with --network use --save-network"
+            )
+        with _step_progress(steps) as progress:
+            n.descend_network(
+                data,
+                network,
+                output,
+                learning_rate=lr,
+                steps=steps,
+                tol=tol,
+                plot=plot,
+                save_network=save_network,
+                precision=precision,
+                progress=progress,
+            )
+        return
     if plot is not None and plot.suffix.lower() != ".svg":
         msg = f"--plot: {plot}: the loss curve is written as SVG; name the file *.svg"
         raise UsageError(msg)

@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+from slopecli.cli import network as n
 from slopecli.cli import options as o
 from slopecli.cli.app import app
 
@@ -22,10 +23,18 @@ def step(
     show_rows: o.ShowRows = 10,
     all_rows: o.AllRows = False,
     quiet: o.Quiet = False,
+    network: n.NetworkFile = None,
+    save_network: n.SaveNetwork = None,
+    draw: n.Draw = None,
 ) -> None:
     """One update: weights_updated = weights − learning_rate·gradient, with the MSE before and after.
 
+    With --network FILE, every weight and bias of the network takes the step; --save-network
+    writes the updated network for the next run's --network.
+
     Example: slopecli step --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.01
+
+    Example: slopecli step --network samples/network.json -x 3,5 -y 1 --lr 0.0001 --save-network next.json
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.learning import positive
@@ -38,6 +47,19 @@ def step(
 
         raise UsageError("--summary has no per-row CSV to write: use --format json or jsonl")
     lr = positive(learning_rate, "--learning-rate")
+    n.refuse_without_network(network, save_network=save_network, draw=draw)
+    if network is not None:
+        n.step_network(
+            data,
+            network,
+            output,
+            learning_rate=lr,
+            summary=summary,
+            precision=precision,
+            save_network=save_network,
+            draw=draw,
+        )
+        return
     with dataset(data) as source, held_stdout() as out:
         w = source.weights
         if output is o.OutputFormat.table:

@@ -1,0 +1,312 @@
+"""Passes over the data with a network: the sums, one step, many steps, and a gradient check.
+
+Each pass is one call of ``data()``, a fresh stream of blocks, so a file larger than memory
+costs one streamed read per pass, in constant memory. The divergence rules and the check's
+report are the linear model's (:mod:`slopecli.descent`). Nothing here prints or reads flags.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from slopecli.core import Matrix
+from slopecli.descent import EPS, GROWTH_NOISE, Descent, Record, WeightCheck
+from slopecli.errors import DataError, DivergedError, NumericError, SlopeError
+from slopecli.evaluation import CORES
+from slopecli.network.core import Forward, NetSums, forward, update
+from slopecli.network.data import Block, Blocks, NetworkData
+from slopecli.network.model import Network
+from slopecli.readers.chunk import Chunk
+
+
+@dataclass(frozen=True)
+class NetRows:
+    """Per-row results of one block: inputs, targets, every layer's z and a, and the errors."""
+
+    first_row: int
+    X: Matrix
+    Y: Matrix
+    passed: Forward
+    error: Matrix
+
+    def one(self, at: int) -> NetRows:
+        """Row ``at`` (0-based in this block) alone, copied so that the block can be freed."""
+        rows = slice(at, at + 1)
+        passed = Forward(
+            self.passed.inputs[rows].copy(),
+            tuple(z[rows].copy() for z in self.passed.z),
+            tuple(a[rows].copy() for a in self.passed.a),
+        )
+        return NetRows(
+            self.first_row + at, self.X[rows].copy(), self.Y[rows].copy(), passed, self.error[rows].copy()
+        )
+
+
+def rows_of(network: Network, block: Block, source: str = "input") -> NetRows:
+    """The forward pass and the errors of one block.
+
+    Raises:
+        NumericError: a value overflowed.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        passed = forward(network, block.X)
+        err = passed.preds - block.Y
+    # A hidden z can overflow while the output stays finite (a sigmoid saturates): name it too.
+    for what, values in [*((f"z of layers[{i}]", z) for i, z in enumerate(passed.z)), ("error", err)]:
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            row = block.first_row + int(np.flatnonzero(bad)[0]) + 1
+            msg = f"{source}: data row {row}: the {what} overflows float64; the values are too large"
+            raise NumericError(msg)
+    return NetRows(block.first_row, block.X, block.Y, passed, err)
+
+
+def evaluate(
+    network: Network,
+    blocks: Iterable[Block],
+    on_rows: Callable[[NetRows], None] | None = None,
+    source: str = "input",
+) -> NetSums:
+    """The sums over every row; ``on_rows`` sees each block's per-row results.
+
+    Raises:
+        NumericError: a value or a sum overflowed.
+    """
+    total = NetSums.zero(network)
+    for block in blocks:
+        rows = rows_of(network, block, source)
+        if on_rows is not None:
+            on_rows(rows)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = total + NetSums.of(network, rows.passed, rows.error)
+    return checked(total, source)
+
+
+def evaluate_source(source: NetworkData, threads: int = CORES) -> NetSums:
+    """The sums of every row of ``source``: its pieces on one thread each when its table can be
+    split, else one pass, as the linear model's :func:`~slopecli.evaluation.evaluate_table`.
+
+    Arrow's parser and numpy release the GIL, so the threads use all cores. If a piece fails, one
+    sequential pass finds the error and says exactly where it is.
+
+    Raises:
+        SlopeError: the data is wrong.
+    """
+    network, table = source.network, source.table
+    pieces = table.pieces(threads)
+    if not pieces:
+        return evaluate(network, source.blocks(), None, source.name)
+    stop = threading.Event()
+
+    def blocks(chunks: Iterable[Chunk]) -> Iterator[Block]:
+        for chunk in chunks:
+            if stop.is_set():  # Ctrl-C reaches only the main thread: the readers stop at their next chunk
+                return
+            yield source.split(chunk)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+            futures = [
+                pool.submit(evaluate, network, blocks(table.read_piece(piece)), None, source.name)
+                for piece in pieces
+            ]
+            try:
+                total = NetSums.zero(network)
+                for future in futures:
+                    total = total + future.result()
+            except BaseException:
+                stop.set()
+                raise
+        if total.n == 0:
+            msg = f"{source.name}: no data rows"
+            raise DataError(msg)
+    except SlopeError:
+        return evaluate(network, source.blocks(), None, source.name)
+    return checked(total, source.name)
+
+
+def checked(total: NetSums, source: str = "input") -> NetSums:
+    """``total``, once its gradient and loss are known to be finite.
+
+    Raises:
+        NumericError: the sums overflowed.
+    """
+    if total.n == 0:
+        return total
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = math.isfinite(total.loss) and bool(np.isfinite(total.flat_gradient()).all())
+    if not finite:
+        msg = f"{source}: the gradient or loss overflows float64; the values are too large"
+        raise NumericError(msg)
+    return total
+
+
+@dataclass(frozen=True)
+class NetStep:
+    """One update ``θ' = θ − lr·gradient`` of every weight and bias, and the loss before and after."""
+
+    network: Network
+    learning_rate: float
+    before: NetSums
+    updated: Network
+    after: NetSums
+
+    @property
+    def improved(self) -> bool:
+        return self.after.loss < self.before.loss
+
+
+def step(
+    data: Blocks,
+    network: Network,
+    learning_rate: float,
+    on_rows: Callable[[NetRows, NetRows], None] | None = None,
+    source: str = "input",
+) -> NetStep:
+    """One step of gradient descent, in two passes (the gradient, then the rows before and after).
+
+    Raises:
+        NumericError: a value overflowed, before or after the update.
+    """
+    before = evaluate(network, data(), None, source)
+    with np.errstate(over="ignore", invalid="ignore"):
+        updated = update(network, before, learning_rate)
+    if not np.isfinite(updated.flat()).all():
+        msg = f"the updated network overflows float64: --learning-rate {learning_rate:g} is too large"
+        raise DivergedError(msg)
+    if on_rows is None:
+        return NetStep(network, learning_rate, before, updated, evaluate(updated, data(), None, source))
+    after = NetSums.zero(network)
+    for block in data():
+        old, new = rows_of(network, block, source), rows_of(updated, block, source)
+        on_rows(old, new)
+        with np.errstate(over="ignore", invalid="ignore"):
+            after = after + NetSums.of(updated, new.passed, new.error)
+    return NetStep(network, learning_rate, before, updated, checked(after, source))
+
+
+def descend(
+    data: Blocks,
+    network: Network,
+    learning_rate: float,
+    steps: int,
+    tol: float | None = None,
+    patience: int = 5,
+    on_step: Callable[[Record], None] | None = None,
+    source: str = "input",
+) -> tuple[Descent, Network]:
+    """Full-batch gradient descent, with the linear ``descend``'s stopping and divergence rules.
+
+    Each :class:`~slopecli.descent.Record` holds the parameters in the order of
+    :meth:`Network.flat`, the loss as ``mse``, and the flat gradient. Returns the run and the
+    final network.
+
+    Raises:
+        DivergedError: the loss grew for ``patience`` steps in a row, or a value overflowed.
+    """
+    history: list[Record] = []
+    net = network
+    growing = 0
+    for k in range(steps + 1):
+        try:
+            sums = evaluate(net, data(), None, source)
+        except NumericError:
+            raise _diverged(k, learning_rate, "the values overflow float64") from None
+        record = Record(k, net.flat(), sums.loss, sums.flat_gradient())
+        history.append(record)
+        if on_step is not None:
+            on_step(record)
+        previous = history[-2] if k else None
+        if (
+            previous is not None
+            and record.mse > previous.mse * (1 + GROWTH_NOISE)
+            and record.gradient_norm > previous.gradient_norm
+        ):
+            growing += 1
+            if growing >= patience:
+                raise _diverged(k, learning_rate, f"the loss grew for {patience} steps in a row")
+        else:
+            growing = 0
+        if tol is not None and record.gradient_norm < tol:
+            return Descent(history, learning_rate, "tol"), net
+        if k < steps:
+            with np.errstate(over="ignore", invalid="ignore"):
+                net = update(net, sums, learning_rate)
+            if not np.isfinite(net.flat()).all():
+                raise _diverged(k + 1, learning_rate, "the weights overflow float64")
+    return Descent(history, learning_rate, "steps"), net
+
+
+def _diverged(k: int, learning_rate: float, why: str) -> DivergedError:
+    msg = f"diverged at step {k}: {why}; try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
+    return DivergedError(msg)
+
+
+def check_gradient(
+    data: Blocks, network: Network, rtol: float = 1e-6, atol: float | None = None
+) -> list[WeightCheck]:
+    """Every weight's and bias's analytic gradient beside central finite differences of the loss.
+
+    The step for parameter i is ``h = ε^(1/3)·max(1, |θ_i|)``. The loss is not quadratic in a
+    network's weights, so the difference carries a truncation error of order ``h²`` as well as
+    the rounding of the loss, about ``ε·loss/h``: the default absolute tolerance is 100 times
+    their sum, on top of ``rtol`` relative to the numeric value. A ReLU node whose ``z`` lies
+    within ``h`` of 0 has no derivative there, and the check rightly reports it.
+
+    A network that is the linear model (one ``identity`` layer of one node) is checked as the
+    linear model is, by :func:`slopecli.descent.check_gradient`: the loss is quadratic there, so
+    its tolerance can be the rounding alone, and the two commands agree to the last bit.
+
+    Raises:
+        NumericError: the values overflow, so there is no difference to compare.
+    """
+    if len(network.layers) == 1 and network.outputs == 1 and network.layers[0].activation == "identity":
+        return _check_linear(data, network, rtol, atol)
+    base = evaluate(network, data())
+    grad = base.flat_gradient()
+    theta = network.flat()
+    scale = max(base.loss, math.ulp(1.0))
+    checks = []
+    for i in range(len(theta)):
+        h = EPS ** (1 / 3) * max(1.0, abs(float(theta[i])))
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += h
+        minus[i] -= h
+        width = float(plus[i] - minus[i])
+        try:
+            up = evaluate(network.with_flat(plus), data()).loss
+            down = evaluate(network.with_flat(minus), data()).loss
+        except NumericError:
+            raise _uncheckable() from None
+        numeric = (up - down) / width
+        floor = atol if atol is not None else 100 * (EPS * scale / h + h * h * scale)
+        check = WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric))
+        if not all(math.isfinite(v) for v in (check.analytic, check.numeric, check.tolerance)):
+            raise _uncheckable()
+        checks.append(check)
+    return checks
+
+
+def _check_linear(data: Blocks, network: Network, rtol: float, atol: float | None) -> list[WeightCheck]:
+    """The linear model's check; a bias is the weight of a constant-1 feature, last (as ``--bias``)."""
+    from slopecli.descent import check_gradient as linear_check
+
+    bias = network.layers[0].bias is not None
+
+    def chunks() -> Iterator[Chunk]:
+        for block in data():
+            X = np.column_stack([block.X, np.ones(len(block.X))]) if bias else block.X
+            yield Chunk(X, block.Y[:, 0], block.first_row)
+
+    return linear_check(chunks, network.flat(), rtol=rtol, atol=atol)
+
+
+def _uncheckable() -> NumericError:
+    msg = "check: the values overflow float64 at these weights; there is no difference to compare"
+    return NumericError(msg)

@@ -1,0 +1,229 @@
+"""Machine output of ``--network`` runs: their records, written through the one streaming :class:`Document`.
+
+The shapes mirror the network file: per row ``"layers": [{"z": […], "a": […]}, …]`` from the first
+hidden layer to the output, ``"gradients": [{"weights": [[…]], "bias": […]}, …]`` in the same
+order, and ``"network_updated"``/``"network_final"`` in the form ``--network`` reads. Targets,
+predictions and errors are lists, one entry per output. Never via Rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from slopecli.render.stream import ByteStream, Document, Record
+
+if TYPE_CHECKING:
+    from slopecli.descent import Descent, WeightCheck
+    from slopecli.descent import Record as StepRecord
+    from slopecli.network.core import NetSums
+    from slopecli.network.model import Network
+    from slopecli.network.train import NetRows, NetStep
+
+
+def head(network: Network, features: Sequence[str], targets: Sequence[str]) -> Record:
+    return {"network": network.to_json(), "features": list(features), "targets": list(targets)}
+
+
+def gradients(sums: NetSums) -> list[Record]:
+    """Per layer ``{"weights": [[…]], "bias": […]}`` (``bias`` only where the layer has one)."""
+    out: list[Record] = []
+    for w, b in sums.gradients:
+        entry: Record = {"weights": w.tolist()}
+        if b is not None:
+            entry["bias"] = b.tolist()
+        out.append(entry)
+    return out
+
+
+def summary(sums: NetSums) -> Record:
+    return {"n": sums.n, "gradients": gradients(sums), "loss": sums.loss}
+
+
+def row_records(rows: NetRows) -> list[Record]:
+    """The per-row records of one block: inputs, targets, each layer's z and a, preds and errors."""
+    layers = [(z.tolist(), a.tolist()) for z, a in zip(rows.passed.z, rows.passed.a, strict=True)]
+    return [
+        {
+            "row": rows.first_row + i + 1,
+            "input": x,
+            "target": y,
+            "layers": [{"z": z[i], "a": a[i]} for z, a in layers],
+            "preds": p,
+            "error": e,
+        }
+        for i, (x, y, p, e) in enumerate(
+            zip(
+                rows.X.tolist(), rows.Y.tolist(), rows.passed.preds.tolist(), rows.error.tolist(), strict=True
+            )
+        )
+    ]
+
+
+def _outputs(prefix: str, k: int) -> list[str]:
+    return [prefix] if k == 1 else [f"{prefix}_{j}" for j in range(1, k + 1)]
+
+
+class NetworkRowsWriter:
+    """``compute --network``: JSON (``rows``, then the summary), JSON Lines, or per-row CSV
+    (``row``, each node's ``z<layer>_<node>`` and ``a<layer>_<node>``, ``preds`` and ``error``)."""
+
+    def __init__(self, out: ByteStream, fmt: str, network: Network, with_rows: bool = True) -> None:
+        columns = ["row"]
+        for i, layer in enumerate(network.layers):
+            columns += [f"z{i}_{j}" for j in range(layer.nodes)] + [f"a{i}_{j}" for j in range(layer.nodes)]
+        k = network.outputs
+        columns += _outputs("preds", k) + _outputs("error", k)
+
+        key = "rows" if with_rows else None
+        self._document = Document(out, fmt, key=key, columns=columns)
+        self._with_rows = with_rows
+        self._csv = fmt == "csv"
+
+    def begin(self, network: Network, features: Sequence[str], targets: Sequence[str]) -> None:
+        self._document.begin(head(network, features, targets))
+
+    def rows(self, rows: NetRows) -> None:
+        if self._csv:
+            # Columns through Arrow's C++ writer: a million rows need no Python record each.
+            import numpy as np
+
+            n = len(rows.error)
+            columns = [np.arange(rows.first_row + 1, rows.first_row + n + 1, dtype=np.float64)]
+            for z, a in zip(rows.passed.z, rows.passed.a, strict=True):
+                columns += [*z.T, *a.T]
+            self._document.add_columns([*columns, *rows.passed.preds.T, *rows.error.T])
+        elif self._with_rows:
+            self._document.add(row_records(rows))
+
+    def end(self, sums: NetSums) -> None:
+        self._document.end(summary(sums))
+
+
+def step_rows(old: NetRows, new: NetRows) -> list[Record]:
+    return [
+        {
+            "row": old.first_row + i + 1,
+            "input": x,
+            "target": y,
+            "preds_before": p0,
+            "error_before": e0,
+            "preds_after": p1,
+            "error_after": e1,
+        }
+        for i, (x, y, p0, e0, p1, e1) in enumerate(
+            zip(
+                old.X.tolist(),
+                old.Y.tolist(),
+                old.passed.preds.tolist(),
+                old.error.tolist(),
+                new.passed.preds.tolist(),
+                new.error.tolist(),
+                strict=True,
+            )
+        )
+    ]
+
+
+class NetworkStepWriter:
+    """``step --network``: each row before and after, then the gradients, ``network_updated`` and
+    the loss before and after. CSV: ``row``, then ``preds``/``error`` before and after per output."""
+
+    def __init__(self, out: ByteStream, fmt: str, network: Network, with_rows: bool = True) -> None:
+        k = network.outputs
+        names = ("preds_before", "error_before", "preds_after", "error_after")
+        columns = ["row", *(c for name in names for c in _outputs(name, k))]
+
+        def flatten(r: Record) -> list[Any]:
+            return [r["row"], *(v for name in names for v in r[name])]
+
+        key = "rows" if with_rows else None
+        self._document = Document(out, fmt, key=key, columns=columns, flatten=flatten)
+        self._with_rows = with_rows
+
+    def begin(
+        self, network: Network, features: Sequence[str], targets: Sequence[str], learning_rate: float
+    ) -> None:
+        self._document.begin({**head(network, features, targets), "learning_rate": learning_rate})
+
+    def rows(self, old: NetRows, new: NetRows) -> None:
+        if self._with_rows:
+            self._document.add(step_rows(old, new))
+
+    def end(self, result: NetStep) -> None:
+        self._document.end(
+            {
+                "n": result.before.n,
+                "gradients": gradients(result.before),
+                "network_updated": result.updated.to_json(),
+                "loss_before": result.before.loss,
+                "loss_after": result.after.loss,
+                "improved": result.improved,
+            }
+        )
+
+
+class NetworkDescentWriter:
+    """``descend --network``: one record per step (``step``, ``loss``, ``gradient_norm``), then the
+    final network; CSV: ``step,loss,gradient_norm``."""
+
+    def __init__(self, out: ByteStream, fmt: str) -> None:
+        columns = ["step", "loss", "gradient_norm"]
+        self._document = Document(out, fmt, key="history", kind="step", columns=columns)
+
+    def begin(
+        self,
+        network: Network,
+        features: Sequence[str],
+        targets: Sequence[str],
+        learning_rate: float,
+        steps: int,
+        tol: float | None,
+    ) -> None:
+        self._document.begin(
+            {
+                **head(network, features, targets),
+                "learning_rate": learning_rate,
+                "max_steps": steps,
+                "tol": tol,
+            }
+        )
+
+    def step(self, entry: StepRecord) -> None:
+        self._document.add([{"step": entry.step, "loss": entry.mse, "gradient_norm": entry.gradient_norm}])
+
+    def end(self, run: Descent, final: Network) -> None:
+        self._document.end(
+            {
+                "steps": run.final.step,
+                "stopped": run.stopped,
+                "network_final": final.to_json(),
+                "loss": run.final.mse,
+                "gradient_norm": run.final.gradient_norm,
+            }
+        )
+
+
+CHECK_COLUMNS = ("parameter", "analytic", "numeric", "h", "abs_error", "rel_error", "tolerance", "ok")
+
+
+def write_network_check(
+    out: ByteStream, fmt: str, names: Sequence[str], checks: Sequence[WeightCheck], rtol: float
+) -> None:
+    """One record per weight and bias, named as in the file (``layers[1].weights[0][2]``)."""
+    document = Document(out, fmt, key="checks", kind="check", columns=CHECK_COLUMNS)
+    document.begin({"rtol": rtol, "ok": all(c.ok for c in checks)})
+    document.add(
+        {
+            "parameter": name,
+            "analytic": c.analytic,
+            "numeric": c.numeric,
+            "h": c.h,
+            "abs_error": c.abs_error,
+            "rel_error": c.rel_error,
+            "tolerance": c.tolerance,
+            "ok": c.ok,
+        }
+        for name, c in zip(names, checks, strict=True)
+    )
+    document.end({})
