@@ -651,9 +651,9 @@ def file_number(text: str) -> float | None:
 
 
 def flag_number(text: str) -> float | None:
-    """The value of one number typed on a flag (or a weights file's line): spaces around it are
-    fine (Python's notion of space), the number itself as in a file."""
-    item = text.strip()
+    """The value of one number typed on a flag (or a weights file's line): as in a file, spaces
+    and tabs may surround it, no other white space (README: "on flags as in files")."""
+    item = text.strip(FILE_SPACE)
     if not FILE_NUMBER.fullmatch(item):
         return None
     value = float(item)
