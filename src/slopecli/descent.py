@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from slopecli.readers.chunk import Chunk
 
 Data = Callable[[], Iterable[Chunk]]
 """A fresh pass over the rows, each time it is called."""
+P = TypeVar("P")
+"""A model's parameters: the linear model's weights, or a network."""
+S = TypeVar("S")
+"""What one pass over the data gives for them."""
 
 EPS = float(np.finfo(np.float64).eps)
 GROWTH_NOISE = 1e-9
@@ -125,39 +130,84 @@ def descend(
     Raises:
         DivergedError: the MSE grew for ``patience`` steps in a row, or a value overflowed.
     """
+    descent, _ = run_descent(
+        weights,
+        measure=lambda w: evaluate(data(), w, None, source),
+        record=lambda k, w, sums: Record(k, w, sums.mse, sums.gradient),
+        move=lambda w, sums: update(w, sums.gradient, learning_rate),
+        flat=lambda w: w,
+        learning_rate=learning_rate,
+        steps=steps,
+        tol=tol,
+        patience=patience,
+        on_step=on_step,
+    )
+    return descent
+
+
+def run_descent(
+    start: P,
+    *,
+    measure: Callable[[P], S],
+    record: Callable[[int, P, S], Record],
+    move: Callable[[P, S], P],
+    flat: Callable[[P], Vector],
+    learning_rate: float,
+    steps: int,
+    tol: float | None = None,
+    patience: int = 5,
+    on_step: Callable[[Record], None] | None = None,
+    loss: str = "MSE",
+) -> tuple[Descent, P]:
+    """The descent loop, for any model: the linear one's weights, or a network.
+
+    Args:
+        start: the parameters at step 0.
+        measure: one pass over the data at the given parameters (raises NumericError on overflow).
+        record: what step ``k`` shows of the parameters and their pass.
+        move: one update of the parameters from their pass (``w − lr·gradient``).
+        flat: the parameters as one vector, to check that the update stayed finite.
+        loss: the loss's name in a divergence message.
+
+    Returns:
+        The run, and the final parameters.
+
+    Raises:
+        DivergedError: the loss grew for ``patience`` steps in a row, or a value overflowed.
+    """
     history: list[Record] = []
-    w = weights
+    params = start
     growing = 0
     for k in range(steps + 1):
         try:
-            sums = evaluate(data(), w, None, source)
+            sums = measure(params)
         except NumericError:
             raise _diverged(k, learning_rate, "the values overflow float64") from None
-        record = Record(k, w, sums.mse, sums.gradient)
-        history.append(record)
+        current = record(k, params, sums)
+        history.append(current)
         if on_step is not None:
-            on_step(record)
-        # Near the minimum the MSE jitters by rounding while the gradient still shrinks; a
+            on_step(current)
+        # Near the minimum the loss jitters by rounding while the gradient still shrinks; a
         # diverging run grows both, by more than rounding.
         previous = history[-2] if k else None
         if (
             previous is not None
-            and record.mse > previous.mse * (1 + GROWTH_NOISE)
-            and record.gradient_norm > previous.gradient_norm
+            and current.mse > previous.mse * (1 + GROWTH_NOISE)
+            and current.gradient_norm > previous.gradient_norm
         ):
             growing += 1
             if growing >= patience:
-                raise _diverged(k, learning_rate, f"the MSE grew for {patience} steps in a row")
+                raise _diverged(k, learning_rate, f"the {loss} grew for {patience} steps in a row")
         else:
             growing = 0
-        if tol is not None and record.gradient_norm < tol:
-            return Descent(history, learning_rate, "tol")
+        if tol is not None and current.gradient_norm < tol:
+            return Descent(history, learning_rate, "tol"), params
         if k < steps:
             with np.errstate(over="ignore", invalid="ignore"):
-                w = update(w, sums.gradient, learning_rate)
-            if not np.isfinite(w).all():
+                params = move(params, sums)
+            if not np.isfinite(flat(params)).all():
                 raise _diverged(k + 1, learning_rate, "the weights overflow float64")
-    return Descent(history, learning_rate, "steps")
+    return Descent(history, learning_rate, "steps"), params
 
 
 def _diverged(k: int, learning_rate: float, why: str) -> DivergedError:
