@@ -17,55 +17,80 @@ RECENT_BYTES = 16 << 20
 """How much of what was read is kept for the diagnosis of a failure."""
 
 
-def read_head(fp: IO[bytes], enough: int) -> bytes:
-    """The first bytes of a pipe: at least one whole line (or all of it, or ``enough`` bytes),
-    without waiting for more than the writer has sent."""
+def read_head(fp: IO[bytes] | io.RawIOBase, enough: int = 64 << 10) -> bytes:
+    """The first bytes of a pipe: its first non-blank line whole, however long (or all of it), read
+    ``enough`` bytes at a time without waiting for more than the writer has sent."""
     head = b""
-    while len(head) < enough:
-        more = _read_some(fp, min(64 << 10, enough - len(head)))
+    while not first_line_ends(head):
+        more = _read_some(fp, enough)
         if not more:
             break
         head += more
-        if head.strip(b" \t\r\n") and any(end in head.lstrip(b" \t\r\n") for end in (b"\n", b"\r")):
-            break
     return head
 
 
-def _read_some(fp: IO[bytes], size: int) -> bytes:
+def first_line_ends(data: bytes) -> bool:
+    """Whether ``data`` holds the end of its first non-blank line."""
+    body = data.lstrip(b" \t\r\n")
+    return bool(body) and (b"\n" in body or b"\r" in body)
+
+
+def _read_some(fp: IO[bytes] | io.RawIOBase, size: int) -> bytes:
     read1 = getattr(fp, "read1", None)
     return bytes(read1(size) if read1 is not None else fp.read(size))
 
 
-class Replay(io.RawIOBase):
-    """``head``, then the rest of ``fp``, with the most recent bytes kept (:meth:`recent`)."""
+def _ends_a_line(data: bytes) -> bool:
+    return b"\n" in data or b"\r" in data
 
-    def __init__(self, fp: IO[bytes], head: bytes, keep: int = 0) -> None:
+
+class Blocks(io.RawIOBase):
+    """``head``, then the rest of ``fp``, in blocks that Arrow's CSV reader can always parse.
+
+    Arrow lets a row straddle one block boundary, not two, and looks for the header in its first
+    block only. So the first block holds at least ``first`` bytes (the header), and a block
+    without a line ending is grown until it has one (or the data ends): a row longer than Arrow's
+    block size is read, not rejected, and the block is only as large as the longest line needs.
+    Arrow asks for blocks through :meth:`read`, which may return more than it asked for.
+    """
+
+    def __init__(self, fp: IO[bytes] | io.RawIOBase, head: bytes = b"", first: int = 0) -> None:
         super().__init__()
         self._fp = fp
         self._head = head
-        self._keep = max(keep, RECENT_BYTES)
-        self._recent: deque[bytes] = deque()
-        self._recent_size = 0
-        self._dropped_lines = 0
-        self._dropped_any = False
-        self._dropped_ends_line = True
-        self._dropped_ends_cr = False
+        self._first = first
         self._ended = False
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        data = self._take(len(buffer))
-        # Arrow lets a row straddle one block boundary, not two: every block handed to it holds a
-        # line ending (unless it is the last, or full), so that a row spans two blocks at most.
-        while data and b"\n" not in data and b"\r" not in data and len(data) < len(buffer):
-            more = self._take(len(buffer) - len(data))
-            if not more:
-                break
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        size, self._first = max(size, self._first), 0
+        data = self._take(size)
+        if data and not _ends_a_line(data):
+            parts = [data]
+            while more := self._take(max(size, 1)):
+                parts.append(more)
+                if _ends_a_line(more):
+                    break
+            data = b"".join(parts)
+        # Nor may a block end between the two bytes of a \r\n: Arrow would lose the row.
+        while data.endswith(b"\r") and (more := self._take(1)):
             data += more
-        buffer[: len(data)] = data
         self._remember(data)
+        return data
+
+    def readall(self) -> bytes:
+        return b"".join(iter(lambda: self.read(1 << 20), b""))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        if len(data) > len(buffer):  # only through read() may a block grow
+            msg = "Blocks.readinto: a line is longer than the buffer; call read()"
+            raise ValueError(msg)
+        buffer[: len(data)] = data
         return len(data)
 
     def _take(self, size: int) -> bytes:
@@ -75,6 +100,23 @@ class Replay(io.RawIOBase):
         data = _read_some(self._fp, size)
         self._ended = self._ended or not data
         return data
+
+    def _remember(self, data: bytes) -> None:
+        """Nothing is kept by default (a file can be read again)."""
+
+
+class Replay(Blocks):
+    """``head``, then the rest of ``fp``, with the most recent bytes kept (:meth:`recent`)."""
+
+    def __init__(self, fp: IO[bytes] | io.RawIOBase, head: bytes, keep: int = 0, first: int = 0) -> None:
+        super().__init__(fp, head, first)
+        self._keep = max(keep, RECENT_BYTES)
+        self._recent: deque[bytes] = deque()
+        self._recent_size = 0
+        self._dropped_lines = 0
+        self._dropped_any = False
+        self._dropped_ends_line = True
+        self._dropped_ends_cr = False
 
     def _remember(self, data: bytes) -> None:
         if not data:
