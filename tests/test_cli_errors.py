@@ -92,7 +92,9 @@ FLAG_CASES = [
     ("file and flags", ("compute", str(SAMPLES / "course.csv"), "-w", "0,2,1", "-x", "1", "-y", "0"), 2,
      "give either a FILE or --input/--target, not both"),
     ("missing file", ("compute", str(NOPE), "-w", "1"), 1, f"{NOPE}: cannot open it: No such file or directory"),
-    ("directory", ("compute", str(SAMPLES), "-w", "1"), 1, f"{SAMPLES}: cannot open it: Is a directory"),
+    ("directory", ("compute", str(SAMPLES), "-w", "1"), 1,
+     f"{SAMPLES}: is a directory; to read the files in it, run slopecli batch {SAMPLES} (add --combine for one"
+     f" result), or compute {SAMPLES} --engine dask"),
     ("bad delimiter", ("compute", str(SAMPLES / "course.csv"), "-w", "1", "--delimiter", ";;"), 2,
      "--delimiter: expected one character (or 'tab'), got ';;'"),
     ("json contradicts csv", ("compute", *W3, "-x", "1,2,3", "-y", "0", "--json", "--format", "csv"), 2,

@@ -499,7 +499,8 @@ def test_rows_before_an_error_in_a_later_chunk_are_delivered_first() -> None:
             b"a\tb\ttarget\n1\t2\t3\n",
             {},
             DataError,
-            "f.csv: no feature columns: the file has only the target column 'a\\tb\\ttarget'",
+            "f.csv: no feature columns: the file has only the target column 'a\\tb\\ttarget';"
+            " the first line looks tab-separated: add --delimiter tab",
             id="tsv-read-as-csv",
         ),
         pytest.param(

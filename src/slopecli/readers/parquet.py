@@ -59,7 +59,7 @@ class ParquetTable:
         # Parquet for its own.
         self._names = names
         # Parquet always names its columns: --no-header and --delimiter do not apply.
-        self.layout: Layout = layout_of(names or None, name, replace(options, header=True))
+        self.layout: Layout = layout_of(names or None, name, replace(options, header=True), delimited=False)
         for i in self.layout.used:
             field = self._file.schema_arrow.field(i)
             if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
