@@ -78,9 +78,6 @@ class _Decompressed(io.RawIOBase):
         self._codec = codec
         self._name = name
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int = -1) -> bytes:
         try:
             return bytes(self._stream.read(None if size < 0 else size))
@@ -90,11 +87,6 @@ class _Decompressed(io.RawIOBase):
 
     def read1(self, size: int = -1) -> bytes:
         return self.read(size)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         self._stream.close()

@@ -149,7 +149,7 @@ class CsvTable:
             msg = f"{self.name}: the file {what}"
             raise DataError(msg)
 
-    def pieces(self, count: int) -> list[Piece]:
+    def pieces(self, count: int, processes: bool = False) -> list[Piece]:
         """The data rows as up to ``count`` byte ranges of about equal size, each starting at a
         line start, for reading on several threads or machines (:meth:`read_piece`); none when the
         file is too small to be worth it or is not a plain file.

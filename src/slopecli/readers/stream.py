@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections import deque
-from typing import IO, Any
+from typing import IO
 
 RECENT_BYTES = 16 << 20
 """How much of what was read is kept for the diagnosis of a failure."""
@@ -66,7 +66,7 @@ class Blocks(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            return self.readall()
+            return b"".join(iter(lambda: self.read(1 << 20), b""))
         size, self._first = max(size, self._first), 0
         data = self._take(size)
         if data and not _ends_a_line(data):
@@ -81,17 +81,6 @@ class Blocks(io.RawIOBase):
             data += more
         self._remember(data)
         return data
-
-    def readall(self) -> bytes:
-        return b"".join(iter(lambda: self.read(1 << 20), b""))
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        if len(data) > len(buffer):  # only through read() may a block grow
-            msg = "Blocks.readinto: a line is longer than the buffer; call read()"
-            raise ValueError(msg)
-        buffer[: len(data)] = data
-        return len(data)
 
     def _take(self, size: int) -> bytes:
         if self._head:
