@@ -142,3 +142,15 @@ def test_a_weights_file_that_names_twenty_thousand_features_in_another_order(tmp
     assert doc["features"][:2] == ["f19999", "f19998"]
     # The first weight belongs to f19999 (value 19999): error = 19999 - 20000 = -1.
     assert doc["mse"] == 1.0 and doc["gradient"][:2] == [-2 * 19999.0, -2 * 19998.0]
+
+
+def test_a_name_repeated_thousands_of_times_is_reported_in_one_short_line():
+    from slopecli.errors import DataError
+
+    data = (",".join(["7"] * 5000) + ",target\n" + ",".join(["1"] * 5001) + "\n").encode()
+    with pytest.raises(DataError) as caught:
+        CsvTable(io.BytesIO(data), "f.csv", ReadOptions())
+    assert (
+        str(caught.value)
+        == "f.csv:1: column name '7' appears more than once (columns 1, 2, 3 and 4,997 more)"
+    )

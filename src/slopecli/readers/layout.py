@@ -93,6 +93,8 @@ def layout_of(
             raise DataError(msg)
         if len(hits) > 1:
             where = " and ".join(str(i + 1) for i in hits)
+            if len(hits) > 4:  # a wide file may repeat a name thousands of times
+                where = ", ".join(str(i + 1) for i in hits[:3]) + f" and {len(hits) - 3:,} more"
             msg = f"{name}:1: column name {column!r} appears more than once (columns {where})"
             raise DataError(msg)
         return hits[0]
