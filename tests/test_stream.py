@@ -106,3 +106,17 @@ def test_the_first_block_holds_the_header_whole():
 
     data = b"\n\na,b,target\n1,2,3\n"
     assert Blocks(Trickle(data, step=3), head=data[:14], first=14).read(4) == data[:14]
+
+
+def test_the_last_blocks_are_kept_however_large_they_grew(monkeypatch):
+    import slopecli.readers.stream as stream
+
+    monkeypatch.setattr(stream, "RECENT_BYTES", 10)
+    line = b"1," * 500 + b"2\n"  # each block grows to one whole line
+    replay = Replay(Trickle(line * 100, step=64), b"")
+    drain(replay, 16)
+    recent, number, from_start = replay.recent()
+    assert not from_start
+    kept = len(recent) // len(line)  # whole lines, from the first that the 64 blocks hold whole
+    assert stream.RECENT_BLOCKS - 1 <= kept < 100
+    assert recent == line * kept and number == 100 - kept + 1

@@ -40,6 +40,7 @@ BYTES_PER_COLUMN = 512
 BYTES_PER_COLUMN per column. Arrow's cost per chunk grows with the number of columns (about 1 ms
 per 2,000 columns here), so a 13 MB file of 10,000 columns takes 15 s in blocks of 96 KiB (one row
 each), 1.1 s in blocks of 1 MiB, 0.4 s in blocks of 4 MiB (bench/README.md)."""
+USE_THREADS = False
 MAX_BLOCK_BYTES = 64 << 20
 """The cap on that growth; a line longer than this still gets a block of its own size."""
 
@@ -91,8 +92,7 @@ class CsvTable:
             self._header_bytes = 0
         self.block_bytes = _block_size(head, len(self.layout.names), options.block_bytes)
         if self._replay is None and not _seekable(fp):
-            # Arrow reads up to 32 blocks ahead of the rows it has handed over: keep more than that.
-            self._replay = Replay(source, head, keep=64 * self.block_bytes, first=self._header_bytes)
+            self._replay = Replay(source, head, first=self._header_bytes)
 
     def close(self) -> None:
         """Nothing to release: the file object passed in stays the caller's."""

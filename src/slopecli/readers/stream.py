@@ -14,7 +14,10 @@ from collections import deque
 from typing import IO
 
 RECENT_BYTES = 16 << 20
-"""How much of what was read is kept for the diagnosis of a failure."""
+"""How much of what was read is kept for the diagnosis of a failure (at least)."""
+RECENT_BLOCKS = 64
+"""How many of the last blocks served are kept (at least): Arrow reads up to 32 blocks ahead of
+the rows it has handed over, so the failing row is in them, however large a block grew."""
 
 
 def read_head(fp: IO[bytes] | io.RawIOBase, enough: int = 64 << 10) -> bytes:
@@ -95,7 +98,8 @@ class Blocks(io.RawIOBase):
 
 
 class Replay(Blocks):
-    """``head``, then the rest of ``fp``, with the most recent bytes kept (:meth:`recent`)."""
+    """``head``, then the rest of ``fp``, with the most recent bytes kept (:meth:`recent`): the last
+    RECENT_BLOCKS blocks, and RECENT_BYTES at least (or ``keep``, if more)."""
 
     def __init__(self, fp: IO[bytes] | io.RawIOBase, head: bytes, keep: int = 0, first: int = 0) -> None:
         super().__init__(fp, head, first)
@@ -112,7 +116,7 @@ class Replay(Blocks):
             return
         self._recent.append(data)
         self._recent_size += len(data)
-        while self._recent_size - len(self._recent[0]) >= self._keep:
+        while self._recent_size - len(self._recent[0]) >= self._keep and len(self._recent) > RECENT_BLOCKS:
             old = self._recent.popleft()
             self._recent_size -= len(old)
             # Line endings as Arrow counts them: \n, \r\n, or \r alone (across the cut too).
