@@ -194,3 +194,14 @@ def test_the_dask_engine_reads_a_compressed_file_as_one_piece(files, monkeypatch
     for got, want in zip(dask.json()["files"], local.json()["files"], strict=True):
         assert got["n"] == want["n"] == 3000
         np.testing.assert_allclose(got["gradient"], want["gradient"], rtol=1e-12)
+
+
+def test_a_compressed_file_can_be_read_again_and_a_compressed_pipe_cannot():
+    packed = gzip.compress(b"a,target\n1,2\n3,4\n")
+    table = CsvTable(io.BytesIO(packed), "f.csv", ReadOptions())
+    first, again = list(table.chunks()), list(table.chunks())
+    assert [c.y.tolist() for c in first] == [c.y.tolist() for c in again] == [[2.0, 4.0]]
+    piped = CsvTable(Pipe(packed), "<stdin>", ReadOptions())
+    list(piped.chunks())
+    with pytest.raises(DataError, match="a stream can be read once"):
+        list(piped.chunks())

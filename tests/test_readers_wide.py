@@ -154,3 +154,12 @@ def test_a_name_repeated_thousands_of_times_is_reported_in_one_short_line():
         str(caught.value)
         == "f.csv:1: column name '7' appears more than once (columns 1, 2, 3 and 4,997 more)"
     )
+
+
+def test_a_wide_block_is_no_larger_than_the_file(tmp_path):
+    data = csv_of(np.ones((2, 2001)))
+    path = tmp_path / "small-wide.csv"
+    path.write_bytes(data)
+    with path.open("rb") as fp:
+        assert CsvTable(fp, str(path), ReadOptions()).block_bytes == BLOCK_BYTES  # the file is smaller
+    assert CsvTable(Pipe(data), "<stdin>", ReadOptions()).block_bytes == 512 * 2001  # size unknown

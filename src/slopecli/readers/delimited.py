@@ -16,6 +16,7 @@ import csv
 import io
 import itertools
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
@@ -91,6 +92,9 @@ class CsvTable:
         if not options.header:
             self._header_bytes = 0
         self.block_bytes = _block_size(head, len(self.layout.names), options.block_bytes)
+        if self.codec is None and (size := _size(fp)) is not None:
+            # Arrow's cost per block grows with its size too: no larger than the file.
+            self.block_bytes = min(self.block_bytes, max(options.block_bytes, size - self._start))
         if self._replay is None and not _seekable(fp):
             self._replay = Replay(source, head, first=self._header_bytes)
 
@@ -159,11 +163,8 @@ class CsvTable:
         """
         if self.codec is not None:
             return []  # a compressed stream has no row boundaries to seek to
-        try:
-            size = os.fstat(self._fp.fileno()).st_size
-        except (AttributeError, OSError, ValueError):
-            return []
-        if count < 2 or size - self._start < SPLIT_BYTES:
+        size = _size(self._fp)
+        if size is None or count < 2 or size - self._start < SPLIT_BYTES:
             return []
         cuts = [self._start + self._header_bytes]
         for i in range(1, count):
@@ -304,6 +305,15 @@ def _block_size(head: bytes, columns: int, base: int) -> int:
     wide = max(ROWS_PER_BLOCK * _longest_line(head), BYTES_PER_COLUMN * columns)
     # Narrow files keep the block they were given (tests give tiny ones, to cross many blocks).
     return base if wide <= BLOCK_BYTES else max(base, min(wide, MAX_BLOCK_BYTES))
+
+
+def _size(fp: IO[bytes]) -> int | None:
+    """The size of the file behind ``fp``, if it is a regular file (not a pipe)."""
+    try:
+        status = os.fstat(fp.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 def _longest_line(head: bytes) -> int:
