@@ -163,3 +163,26 @@ def test_a_wide_block_is_no_larger_than_the_file(tmp_path):
     with path.open("rb") as fp:
         assert CsvTable(fp, str(path), ReadOptions()).block_bytes == BLOCK_BYTES  # the file is smaller
     assert CsvTable(Pipe(data), "<stdin>", ReadOptions()).block_bytes == 512 * 2001  # size unknown
+
+
+def test_the_dask_engine_reads_a_long_line_that_fails_its_piece(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import dask
+
+    import slopecli.distributed as engine
+    import slopecli.readers.delimited as delimited
+    from slopecli.batch import Task
+    from slopecli.dataset import Plan
+
+    monkeypatch.setattr(engine, "PIECE_BYTES", 64 << 10)
+    monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 10)
+    short = "\n".join(f"{i},{'0' * 10},{i}" for i in range(20_000))
+    path = tmp_path / "long.csv"
+    path.write_text(f"a,b,target\n{short}\n1,{'0' * 400_000}1,2\n{short}\n")
+    weights = np.array([1.0, -1.0])
+    with dask.config.set(scheduler="synchronous"):
+        [result] = engine.run([Task(path, Plan(weights, "--weights", ReadOptions()))], None)
+    X, y = read_all(io.BytesIO(path.read_bytes()))
+    err = X @ weights - y
+    assert result.error is None and result.sums is not None and result.sums.n == 40_001
+    np.testing.assert_allclose(result.sums.gradient, 2 * X.T @ err / len(err), rtol=1e-12)
