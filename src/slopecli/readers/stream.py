@@ -1,10 +1,14 @@
-"""A pipe read as it arrives: no spooling to disk, and enough kept to say where it went wrong.
+"""Bytes fed to Arrow's CSV reader: in blocks it can always parse, and from a pipe as they arrive.
 
-A stream can be read once. :class:`Replay` serves the bytes that were peeked for the header, then
-the rest of the pipe as fast as it comes (short reads, so a slow writer's rows are parsed and
-printed as they arrive), and keeps the last few MiB it served: when the parser fails, the error
-lies in them (Arrow reads at most a few dozen blocks ahead), and the diagnosis walks them with
-the right line numbers. Memory stays flat and nothing is written to disk, however long the stream.
+:class:`Blocks` serves a file's bytes in blocks that each hold a line ending (grown until they do),
+so that rows and headers of any length are read.
+
+A pipe is read as it arrives, once: nothing is spooled to disk. :class:`Replay` serves the bytes
+that were peeked for the header, then the rest of the pipe as fast as it comes (short reads, so a
+slow writer's rows are parsed and printed as they arrive), and keeps the last blocks it served (a
+few MiB): when the parser fails, the error lies in them (Arrow reads at most a few dozen blocks
+ahead), and the diagnosis walks them with the right line numbers. Memory stays flat, however long
+the stream.
 """
 
 from __future__ import annotations
@@ -109,7 +113,6 @@ class Replay(Blocks):
         self._dropped_lines = 0
         self._dropped_any = False
         self._dropped_ends_line = True
-        self._dropped_ends_cr = False
 
     def _remember(self, data: bytes) -> None:
         if not data:
@@ -119,13 +122,10 @@ class Replay(Blocks):
         while self._recent_size - len(self._recent[0]) >= self._keep and len(self._recent) > RECENT_BLOCKS:
             old = self._recent.popleft()
             self._recent_size -= len(old)
-            # Line endings as Arrow counts them: \n, \r\n, or \r alone (across the cut too).
-            ends = old.count(b"\n") + old.count(b"\r") - old.count(b"\r\n")
-            if self._dropped_ends_cr and old.startswith(b"\n"):
-                ends -= 1
-            self._dropped_lines += ends
+            # Line endings as Arrow counts them: \n, \r\n, or \r alone (a block never ends
+            # between the two bytes of a \r\n: see read()).
+            self._dropped_lines += old.count(b"\n") + old.count(b"\r") - old.count(b"\r\n")
             self._dropped_any = True
-            self._dropped_ends_cr = old.endswith(b"\r")
             self._dropped_ends_line = old.endswith((b"\n", b"\r"))
 
     def recent(self) -> tuple[bytes, int, bool]:
@@ -137,9 +137,7 @@ class Replay(Blocks):
         if not self._dropped_any:
             return data, 1, True
         line = self._dropped_lines + 1
-        if self._dropped_ends_cr and data.startswith(b"\n"):
-            data = data[1:]  # the second half of a \r\n whose \r was counted
-        elif not self._dropped_ends_line:
+        if not self._dropped_ends_line:
             # The kept bytes start inside a line: the first whole one is the next.
             ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
             cut = min(ends, default=len(data))
