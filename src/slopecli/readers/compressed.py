@@ -94,7 +94,8 @@ class _Decompressed(io.RawIOBase):
 
 
 class Chain(io.RawIOBase):
-    """``head``, then the rest of ``fp``: the bytes of a pipe whose start was already read."""
+    """``head``, then the rest of ``fp``: the bytes of a pipe whose start was already read. Closing
+    it leaves ``fp`` open (Arrow closes the stream it decompresses; ``fp`` is the caller's)."""
 
     def __init__(self, head: bytes, fp: IO[bytes]) -> None:
         super().__init__()

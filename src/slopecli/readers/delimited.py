@@ -7,7 +7,9 @@ when a file fails, a second, pure-Python pass (:func:`slopecli.readers.diagnosis
 to name the file, line and column. Correct files pay nothing for that precision.
 
 Readers take binary file objects. A pipe (stdin) is read as it arrives, once, and never spooled:
-:mod:`slopecli.readers.stream` keeps the last few MiB for the diagnosis.
+:mod:`slopecli.readers.stream` keeps the last few MiB for the diagnosis. gzip, bzip2 and zstd
+input is decompressed as a stream (:mod:`slopecli.readers.compressed`), whatever the file's name;
+Arrow then reads the text as it would a plain file's, except that it cannot be cut into pieces.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ BYTES_PER_COLUMN = 512
 BYTES_PER_COLUMN per column. Arrow's cost per chunk grows with the number of columns (about 1 ms
 per 2,000 columns here), so a 13 MB file of 10,000 columns takes 15 s in blocks of 96 KiB (one row
 each), 1.1 s in blocks of 1 MiB, 0.4 s in blocks of 4 MiB (bench/README.md)."""
-USE_THREADS = False
 MAX_BLOCK_BYTES = 64 << 20
 """The cap on that growth; a line longer than this still gets a block of its own size."""
 
@@ -70,7 +71,8 @@ class CsvTable:
         self.options = replace(options, delimiter=self.delimiter)
         self._fp = fp
         self._replay: Replay | None = None
-        if _seekable(fp):
+        seekable = _seekable(fp)
+        if seekable:
             self._start = fp.tell()
             self.codec = codec_of(fp.read(MAGIC_BYTES), name)
             source = self._source()
@@ -95,7 +97,7 @@ class CsvTable:
         if self.codec is None and (size := _size(fp)) is not None:
             # Arrow's cost per block grows with its size too: no larger than the file.
             self.block_bytes = min(self.block_bytes, max(options.block_bytes, size - self._start))
-        if self._replay is None and not _seekable(fp):
+        if not seekable:
             self._replay = Replay(source, head, first=self._header_bytes)
 
     def close(self) -> None:
