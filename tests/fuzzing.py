@@ -639,6 +639,25 @@ COMPRESSED = (
 )
 """gzip, zip, bzip2 (its level digit and the block magic: "BZh" alone may begin a column name),
 xz and zstd files."""
+STREAMED = COMPRESSED[:1] + COMPRESSED[2:11] + COMPRESSED[12:]
+"""The formats slopecli decompresses itself: gzip, bzip2 and zstd."""
+
+
+def _decompressed(data: bytes) -> bytes | Expect | None:
+    """The bytes a gzip or bzip2 file decompresses to, a rejection if they are damaged, or None
+    for zstd (which Python's standard library cannot check)."""
+    import bz2
+    import gzip
+    import zlib
+
+    try:
+        if data.startswith(b"\x1f\x8b\x08"):
+            return gzip.decompress(data)
+        if data.startswith(b"BZh"):
+            return bz2.decompress(data)
+    except (OSError, EOFError, ValueError, zlib.error):
+        return reject("damaged or truncated compressed data")
+    return None
 
 
 def file_number(text: str) -> float | None:
@@ -793,8 +812,16 @@ def oracle_csv(data: bytes, options: Options, suffix: str = ".csv") -> Expect:
     delimiter = planned.delimiter or ("\t" if suffix in (".tsv", ".tab") else ",")
     if data.startswith(b"PAR1"):
         return Expect("either", "the file starts like Parquet")  # "by its magic bytes"
+    if data.startswith(STREAMED):
+        # Read as the text it decompresses to (the README: gzip, bzip2 and zstd, by magic bytes).
+        inner = _decompressed(data)
+        if inner is None:
+            return Expect("either", "zstd data (no decoder in Python's standard library to check it)")
+        if isinstance(inner, Expect):
+            return inner
+        return oracle_csv(inner, options, suffix)
     if data.startswith(COMPRESSED):
-        return reject("a compressed file")
+        return reject("a compressed file slopecli does not decompress (xz, zip)")
     if b"\0" in data:
         return reject("a NUL byte")
     lossy = False

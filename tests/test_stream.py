@@ -81,3 +81,42 @@ def test_a_stream_cut_short_by_the_reader_drops_its_unfinished_last_line():
     replay.read(64)
     recent, number, from_start = replay.recent()
     assert from_start and number == 1 and recent.endswith(b"\n")
+
+
+def test_blocks_grow_to_the_end_of_a_last_line_without_an_ending():
+    from slopecli.readers.stream import Blocks
+
+    data = b"a,target\n" + b"1" * 500 + b",2"
+    blocks = Blocks(Trickle(data, step=7))
+    first = blocks.read(16)
+    assert first == b"a,target\n11111"  # short reads, until one holds a line ending
+    assert blocks.read(16) == data[len(first) :]  # no ending left: grown to the end
+    assert blocks.read(16) == b""
+
+
+def test_blocks_read_everything_when_asked_for_all():
+    from slopecli.readers.stream import Blocks
+
+    data = b"a,target\r\n" * 1000
+    assert Blocks(Trickle(data, step=100), head=b"x,y\r").read() == b"x,y\r" + data
+
+
+def test_the_first_block_holds_the_header_whole():
+    from slopecli.readers.stream import Blocks
+
+    data = b"\n\na,b,target\n1,2,3\n"
+    assert Blocks(Trickle(data, step=3), head=data[:14], first=14).read(4) == data[:14]
+
+
+def test_the_last_blocks_are_kept_however_large_they_grew(monkeypatch):
+    import slopecli.readers.stream as stream
+
+    monkeypatch.setattr(stream, "RECENT_BYTES", 10)
+    line = b"1," * 500 + b"2\n"  # each block grows to one whole line
+    replay = Replay(Trickle(line * 100, step=64), b"")
+    drain(replay, 16)
+    recent, number, from_start = replay.recent()
+    assert not from_start
+    kept = len(recent) // len(line)  # whole lines, from the first that the 64 blocks hold whole
+    assert stream.RECENT_BLOCKS - 1 <= kept < 100
+    assert recent == line * kept and number == 100 - kept + 1

@@ -139,7 +139,18 @@ def parse_delimiter(text: str | None) -> str | None:
     if text is None:
         return None
     delimiter = "\t" if text in ("tab", "\\t") else text
-    if len(delimiter) != 1 or delimiter in '\r\n"':
+    if delimiter == '"':
+        msg = (
+            "--delimiter: '\"' is the quote character, which encloses a value that holds the"
+            " delimiter, so it cannot separate values; give another, such as ';' or '|', or 'tab'"
+        )
+        raise UsageError(msg)
+    if delimiter in ("\r", "\n"):
+        msg = (
+            f"--delimiter: {text!r} is a line break, which ends a row; give a character such as ';' or 'tab'"
+        )
+        raise UsageError(msg)
+    if len(delimiter) != 1:
         msg = f"--delimiter: expected one character (or 'tab'), got {text!r}"
         raise UsageError(msg)
     if not delimiter.isascii():
@@ -191,6 +202,12 @@ def open_path(run: Plan, path: str | Path, fp: IO[bytes] | None = None) -> Itera
     if fp is None:
         try:
             fp = Path(path).open("rb")  # noqa: SIM115 - closed below
+        except IsADirectoryError:
+            msg = (
+                f"{path}: is a directory; to read the files in it, run slopecli batch {path}"
+                f" (add --combine for one result), or compute {path} --engine dask"
+            )
+            raise InputError(msg) from None
         except OSError as exc:
             raise InputError(opening_error(path, exc)) from None
         owned = True

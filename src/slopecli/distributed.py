@@ -237,7 +237,8 @@ def _run(tasks: list[Task], client: Any) -> list[FileResult]:
                 continue
             with open_path(task.plan, task.path) as table:
                 result.features = table.features
-                pieces: list[Piece | None] = [*table.pieces(-(-result.size // PIECE_BYTES))] or [None]
+                count = -(-result.size // PIECE_BYTES)
+                pieces: list[Piece | None] = [*table.pieces(count, processes=True)] or [None]
         except SlopeError as exc:
             result.error = str(exc)
             continue

@@ -53,11 +53,18 @@ def parse_vector(text: str, where: str) -> Vector:
     if len(items) == 1 and not items[0].strip(BLANKS):
         msg = f"{where}: expected comma-separated numbers, got an empty value"
         raise InputError(msg)
-    values = [
-        parse_number(item, f"{where}: item {i} of {text.strip(BLANKS)!r}")
-        for i, item in enumerate(items, start=1)
-    ]
-    return np.array(values, dtype=np.float64)
+    values = np.empty(len(items), dtype=np.float64)
+    for i, item in enumerate(items):
+        try:
+            values[i] = parse_number(item, "")
+        except InputError as exc:
+            # The message is built for the one bad item only: building it for each would cost the
+            # whole text per item (quadratic in the number of weights).
+            shown = text.strip(BLANKS)
+            shown = shown if len(shown) <= 200 else shown[:200] + "…"
+            msg = f"{where}: item {i + 1} of {shown!r}{exc}"
+            raise InputError(msg) from None
+    return values
 
 
 def parse_weights_file(text: str, where: str) -> Vector:

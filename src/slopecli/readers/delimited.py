@@ -7,34 +7,44 @@ when a file fails, a second, pure-Python pass (:func:`slopecli.readers.diagnosis
 to name the file, line and column. Correct files pay nothing for that precision.
 
 Readers take binary file objects. A pipe (stdin) is read as it arrives, once, and never spooled:
-:mod:`slopecli.readers.stream` keeps the last few MiB for the diagnosis.
+:mod:`slopecli.readers.stream` keeps the last few MiB for the diagnosis. gzip, bzip2 and zstd
+input is decompressed as a stream (:mod:`slopecli.readers.compressed`), whatever the file's name;
+Arrow then reads the text as it would a plain file's, except that it cannot be cut into pieces.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
 import os
-import re
+import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from slopecli.arrow import to_numpy
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.chunk import Chunk
-from slopecli.readers.diagnosis import diagnose
-from slopecli.readers.layout import Layout, ReadOptions, delimiter_for, layout_of
-from slopecli.readers.stream import Replay, read_head
+from slopecli.readers.compressed import MAGIC_BYTES, Chain, codec_of, decompressed
+from slopecli.readers.diagnosis import check_utf8, diagnose
+from slopecli.readers.layout import BLOCK_BYTES, Layout, ReadOptions, delimiter_for, layout_of
+from slopecli.readers.stream import Blocks, Replay, first_line_ends, read_head
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 _HEADER_PEEK_BYTES = 1 << 20
+
+ROWS_PER_BLOCK = 8
+BYTES_PER_COLUMN = 512
+"""Wide rows get larger blocks: at least ROWS_PER_BLOCK of the longest line seen at the start, and
+BYTES_PER_COLUMN per column. Arrow's cost per chunk grows with the number of columns (about 1 ms
+per 2,000 columns here), so a 13 MB file of 10,000 columns takes 15 s in blocks of 96 KiB (one row
+each), 1.1 s in blocks of 1 MiB, 0.4 s in blocks of 4 MiB (bench/README.md)."""
+MAX_BLOCK_BYTES = 64 << 20
+"""The cap on that growth; a line longer than this still gets a block of its own size."""
 
 SPLIT_BYTES = 16 << 20
 """Files smaller than this are read in one stream: threads would cost more than they save."""
@@ -61,20 +71,34 @@ class CsvTable:
         self.options = replace(options, delimiter=self.delimiter)
         self._fp = fp
         self._replay: Replay | None = None
-        if _seekable(fp):
+        seekable = _seekable(fp)
+        if seekable:
             self._start = fp.tell()
-            head = fp.read(_HEADER_PEEK_BYTES)
+            self.codec = codec_of(fp.read(MAGIC_BYTES), name)
+            source = self._source()
+            head = source.read(_HEADER_PEEK_BYTES)
+            if not first_line_ends(head):
+                head += read_head(source)
             fp.seek(self._start)
         else:
             self._start = 0
-            head = read_head(fp, _HEADER_PEEK_BYTES)
-            # Arrow reads up to 32 blocks ahead of the rows it has handed over: keep more than that.
-            self._replay = Replay(fp, head, keep=64 * options.block_bytes)
+            raw = read_head(fp)
+            while len(raw) < MAGIC_BYTES and (more := fp.read(MAGIC_BYTES - len(raw))):
+                raw += more
+            self.codec = codec_of(raw, name)
+            source = fp if self.codec is None else decompressed(Chain(raw, fp), self.codec, name)
+            head = raw if self.codec is None else read_head(source)
         self._read = False
         record, lines, self._header_bytes = self._first_record(head)
-        self.layout = layout_of(record, name, options, lines if options.header else 0)
+        self.layout = layout_of(record, name, self.options, lines if options.header else 0)
         if not options.header:
             self._header_bytes = 0
+        self.block_bytes = _block_size(head, len(self.layout.names), options.block_bytes)
+        if self.codec is None and (size := _size(fp)) is not None:
+            # Arrow's cost per block grows with its size too: no larger than the file.
+            self.block_bytes = min(self.block_bytes, max(options.block_bytes, size - self._start))
+        if not seekable:
+            self._replay = Replay(source, head, first=self._header_bytes)
 
     def close(self) -> None:
         """Nothing to release: the file object passed in stays the caller's."""
@@ -105,13 +129,12 @@ class CsvTable:
             )
             raise DataError(msg)
         self._read = True
-        if self._replay is None:
-            self._fp.seek(self._start)
+        source = self._replay or Blocks(self._source(), first=self._header_bytes)
         reader = None
         failure = None
         first_row = 0
         try:
-            reader = _arrow_reader(self._replay or self._fp, self.layout, self.options)
+            reader = _arrow_reader(source, self.layout, self.options, self.block_bytes)
             for batch in reader:
                 chunk = self._chunk(batch, first_row)
                 first_row += batch.num_rows
@@ -132,7 +155,7 @@ class CsvTable:
             msg = f"{self.name}: the file {what}"
             raise DataError(msg)
 
-    def pieces(self, count: int) -> list[Piece]:
+    def pieces(self, count: int, processes: bool = False) -> list[Piece]:
         """The data rows as up to ``count`` byte ranges of about equal size, each starting at a
         line start, for reading on several threads or machines (:meth:`read_piece`); none when the
         file is too small to be worth it or is not a plain file.
@@ -140,11 +163,10 @@ class CsvTable:
         Arrow never lets a newline inside a quoted value (its ``newlines_in_values`` is off), so
         a line start is a row start for it too.
         """
-        try:
-            size = os.fstat(self._fp.fileno()).st_size
-        except (AttributeError, OSError, ValueError):
-            return []
-        if count < 2 or size - self._start < SPLIT_BYTES:
+        if self.codec is not None:
+            return []  # a compressed stream has no row boundaries to seek to
+        size = _size(self._fp)
+        if size is None or count < 2 or size - self._start < SPLIT_BYTES:
             return []
         cuts = [self._start + self._header_bytes]
         for i in range(1, count):
@@ -168,7 +190,11 @@ class CsvTable:
         reader = None
         first_row = 0
         try:
-            reader = _arrow_reader(self._stream(start, end), self.layout, self.options, skip_rows=0)
+            # Arrow reads a piece natively, in fixed blocks that fit several of the longest lines
+            # seen at the start. A longer line fails the piece, and the caller then reads the file
+            # in one pass, whose blocks grow to fit any line.
+            stream = self._stream(start, end)
+            reader = _arrow_reader(stream, self.layout, self.options, self.block_bytes, skip_rows=0)
             for batch in reader:
                 chunk = self._chunk(batch, first_row)
                 first_row += batch.num_rows
@@ -193,35 +219,47 @@ class CsvTable:
                 pass
         return _Range(self._fp.fileno(), start, end)
 
+    def _source(self) -> IO[bytes] | io.RawIOBase:
+        """The file's bytes from its start, decompressed if need be (a file can be read again)."""
+        self._fp.seek(self._start)
+        if self.codec is None:
+            return self._fp
+        # Arrow closes the stream it decompresses when it is done with it: lend it a proxy.
+        return decompressed(Chain(b"", self._fp), self.codec, self.name)
+
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
-        columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
-        X = np.column_stack(columns[:-1]) if len(columns) > 1 else np.empty((batch.num_rows, 0))
-        y = columns[-1]
+        # One copy into a column-major matrix, in Arrow: no Python loop over the columns.
+        matrix = np.asarray(batch.to_tensor(row_major=False))
         # A finite sum means no NaN or infinity (either would poison it): one cheap pass, and
         # the element-wise check only when the sum says there may be one (or merely overflowed).
         with np.errstate(over="ignore", invalid="ignore"):
-            total = X.sum() + y.sum()
-        if not np.isfinite(total) and not (np.isfinite(X).all() and np.isfinite(y).all()):
+            total = matrix.sum()
+        if not np.isfinite(total) and not np.isfinite(matrix).all():
             raise _NotFinite
-        return Chunk(X, y, first_row)
+        return Chunk(matrix[:, :-1], matrix[:, -1], first_row)
 
     def _first_record(self, head: bytes) -> tuple[list[str] | None, int, int]:
-        """The first non-blank record, the number of physical lines up to its end and their bytes."""
-        compressed = compression_of(head)
-        if compressed is not None:
-            kind, tool = compressed
-            msg = f"{self.name}: a {kind} file; decompress it first ({tool} FILE | slopecli compute - …)"
-            raise DataError(msg)
+        """The first non-blank record, the number of physical lines up to its end and their bytes.
+
+        Raises:
+            DataError: the file is not text, or its header is not UTF-8.
+        """
         nul = head.find(b"\0")
         if nul >= 0:
             msg = f"{self.name}: not a CSV text file (a NUL byte at offset {nul})"
             raise DataError(msg)
-        text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(head)
+        # Undecodable bytes are kept (as surrogates) to be named below, never replaced by U+FFFD.
+        text = head.decode("utf-8-sig", errors="surrogateescape")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         try:
             for record in reader:
                 if any(field.strip() for field in record):
-                    return record, reader.line_num, _line_end(head, reader.line_num)
+                    end = _line_end(head, reader.line_num)
+                    if self.options.header and (
+                        error := check_utf8(head[:end], self.name, self.delimiter, "the header")
+                    ):
+                        raise error
+                    return record, reader.line_num, end
             return None, 0, 0
         except csv.Error as exc:
             msg = f"{self.name}:1: cannot read the first line as CSV: {exc}"
@@ -233,8 +271,8 @@ class CsvTable:
             header = self.options.header if from_start else False
             found = diagnose([data], self.name, self.layout, self.options, line, header)
         else:
-            self._fp.seek(self._start)
-            blocks = iter(lambda: self._fp.read(1 << 20), b"")
+            source = self._source()
+            blocks = iter(lambda: source.read(1 << 20), b"")
             found = diagnose(blocks, self.name, self.layout, self.options)
         if found is not None:
             return found
@@ -264,22 +302,25 @@ class _Range(io.RawIOBase):
         return len(data)
 
 
-_COMPRESSED = (
-    (re.compile(rb"\x1f\x8b\x08"), "gzip-compressed", "zcat"),
-    (re.compile(rb"BZh[1-9]1AY&SY"), "bzip2-compressed", "bzcat"),
-    (re.compile(rb"\xfd7zXZ\x00"), "xz-compressed", "xzcat"),
-    (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd-compressed", "zstdcat"),
-    (re.compile(rb"PK\x03\x04"), "zip", "unzip -p"),
-)
+def _block_size(head: bytes, columns: int, base: int) -> int:
+    """Bytes Arrow parses per chunk: ``base``, or more for wide rows (see :data:`BYTES_PER_COLUMN`)."""
+    wide = max(ROWS_PER_BLOCK * _longest_line(head), BYTES_PER_COLUMN * columns)
+    # Narrow files keep the block they were given (tests give tiny ones, to cross many blocks).
+    return base if wide <= BLOCK_BYTES else max(base, min(wide, MAX_BLOCK_BYTES))
 
 
-def compression_of(head: bytes) -> tuple[str, str] | None:
-    """The kind of compressed file ``head`` starts, by its full magic bytes, and the tool that
-    decompresses it; None for anything else (a column named ``BZh`` is text)."""
-    for magic, kind, tool in _COMPRESSED:
-        if magic.match(head):
-            return kind, tool
-    return None
+def _size(fp: IO[bytes]) -> int | None:
+    """The size of the file behind ``fp``, if it is a regular file (not a pipe)."""
+    try:
+        status = os.fstat(fp.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _longest_line(head: bytes) -> int:
+    """The length of the longest whole line of ``head`` (the last, unfinished one counts too)."""
+    return max(map(len, head.replace(b"\r", b"\n").split(b"\n")), default=0)
 
 
 def _line_end(head: bytes, lines: int) -> int:
@@ -305,7 +346,11 @@ def _seekable(fp: IO[bytes]) -> bool:
 
 
 def _arrow_reader(
-    fp: IO[bytes] | io.RawIOBase, layout: Layout, options: ReadOptions, skip_rows: int | None = None
+    fp: IO[bytes] | io.RawIOBase,
+    layout: Layout,
+    options: ReadOptions,
+    block: int,
+    skip_rows: int | None = None,
 ) -> pa.RecordBatchReader:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -319,7 +364,7 @@ def _arrow_reader(
             column_names=internal,
             # Arrow counts physical lines here, so blank lines before the header count too.
             skip_rows=layout.header_lines if skip_rows is None else skip_rows,
-            block_size=options.block_bytes,
+            block_size=block,
         ),
         parse_options=pacsv.ParseOptions(delimiter=options.delimiter),
         convert_options=pacsv.ConvertOptions(

@@ -33,8 +33,10 @@ def diagnose(
         first_line: the number of the line ``blocks`` starts with.
         header: whether a header line comes first in ``blocks`` (default: ``options.header``).
     """
-    lines = _decoded_lines(physical_lines(blocks), name, first_line)
-    reader = csv.reader(lines, delimiter=options.delimiter or ",")  # CsvTable resolved it
+    delimiter = options.delimiter or ","  # CsvTable resolved it
+    raw: list[bytes] = []
+    lines = _decoded_lines(physical_lines(blocks), first_line, raw)
+    reader = csv.reader(lines, delimiter=delimiter)
     used = {i: layout.names[i] for i in layout.used}
     width = len(layout.names)
     line = first_line - 1
@@ -53,20 +55,17 @@ def diagnose(
                 msg = f"{name}:{start}: expected {width} fields, found {len(record)}"
                 return DataError(msg)
             for i, column in used.items():
+                if _SURROGATE.search(record[i]):
+                    # Bytes that are not UTF-8 in a column that is read (elsewhere they are
+                    # text slopecli does not read, as in any unused column).
+                    return check_utf8(b"\n".join(raw), name, delimiter, "a value", start)
                 problem = _field_problem(record[i])
                 if problem is not None:
                     cls = NumericError if "finite" in problem else DataError
                     return cls(f"{name}:{start}:{i + 1}: column {column!r}: {problem}")
-    except _NotText as exc:
-        return exc.error
     except csv.Error as exc:
         return DataError(f"{name}:{line + 1}: {exc}")
     return None
-
-
-class _NotText(Exception):
-    def __init__(self, error: DataError) -> None:
-        self.error = error
 
 
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
@@ -89,15 +88,43 @@ def physical_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
         yield rest.rstrip(b"\r\n")
 
 
-def _decoded_lines(lines: Iterable[bytes], name: str, first_line: int) -> Iterator[str]:
-    """The lines as text, one at a time, so that a decoding error knows its line."""
-    for number, raw in enumerate(lines, start=first_line):
-        try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            bad = exc.object[exc.start]
-            msg = f"{name}:{number}: not UTF-8 text (byte {bad:#04x} at offset {exc.start} in the line)"
-            raise _NotText(DataError(msg)) from None
+def _decoded_lines(lines: Iterable[bytes], first_line: int, raw: list[bytes]) -> Iterator[str]:
+    """The lines as text, one at a time; bytes that are not UTF-8 become lone surrogates (to be
+    named if they are in a column that is read). ``raw`` holds the bytes of the current record's
+    lines (a quoted value may span several)."""
+    for number, line in enumerate(lines, start=first_line):
+        if not raw or not _in_quotes(raw):
+            raw.clear()
+        raw.append(line)
+        yield line.decode("utf-8-sig" if number == 1 else "utf-8", errors="surrogateescape")
+
+
+def _in_quotes(lines: list[bytes]) -> bool:
+    """Whether the record so far ends inside a quoted value (an odd number of quotes)."""
+    return sum(line.count(b'"') for line in lines) % 2 == 1
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def check_utf8(data: bytes, name: str, delimiter: str, what: str, first_line: int = 1) -> DataError | None:
+    """None if ``data`` (whole lines, from line ``first_line``) is UTF-8 text; else the error that
+    names its first other byte by line, column and offset in the line, and how to convert."""
+    try:
+        data.decode("utf-8-sig" if first_line == 1 else "utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        bad, offset = data[exc.start], exc.start
+    before = data[:offset]
+    line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+    line = first_line + len(_LINE.findall(before))
+    prefix = data[line_start:offset].decode("utf-8-sig", errors="surrogateescape")
+    column = len(next(csv.reader([prefix + "x"], delimiter=delimiter), [""]))
+    msg = (
+        f"{name}:{line}:{column}: {what} is not UTF-8 text (byte {bad:#04x} at offset {offset - line_start}"
+        " in the line); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > NEW.csv"
+    )
+    return DataError(msg)
 
 
 def _field_problem(field: str) -> str | None:

@@ -51,7 +51,7 @@ class FlagTable:
         positions = list(self.layout.feature_positions)
         yield Chunk(self._chunk.X[:, positions], self._chunk.y, 0)
 
-    def pieces(self, count: int) -> list[tuple[int, int]]:
+    def pieces(self, count: int, processes: bool = False) -> list[tuple[int, int]]:
         return []
 
     def read_piece(self, piece: tuple[int, int]) -> Iterator[Chunk]:

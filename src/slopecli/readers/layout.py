@@ -64,8 +64,11 @@ def delimiter_for(filename: str, delimiter: str | None) -> str:
     return "\t" if filename.lower().endswith((".tsv", ".tab")) else ","
 
 
-def layout_of(record: list[str] | None, name: str, options: ReadOptions, header_lines: int = 0) -> Layout:
-    """Which columns are the features and the target, from the first record (or a schema's names).
+def layout_of(
+    record: list[str] | None, name: str, options: ReadOptions, header_lines: int = 0, delimited: bool = True
+) -> Layout:
+    """Which columns are the features and the target, from the first record (or a schema's names,
+    when ``delimited`` is False).
 
     Raises:
         DataError: no columns, a column asked for is missing or named twice, or no features.
@@ -90,6 +93,8 @@ def layout_of(record: list[str] | None, name: str, options: ReadOptions, header_
             raise DataError(msg)
         if len(hits) > 1:
             where = " and ".join(str(i + 1) for i in hits)
+            if len(hits) > 4:  # a wide file may repeat a name thousands of times
+                where = ", ".join(str(i + 1) for i in hits[:3]) + f" and {len(hits) - 3:,} more"
             msg = f"{name}:1: column name {column!r} appears more than once (columns {where})"
             raise DataError(msg)
         return hits[0]
@@ -116,8 +121,23 @@ def layout_of(record: list[str] | None, name: str, options: ReadOptions, header_
             position(repeated[0], "feature")  # names both places
     if not features:
         msg = f"{name}: no feature columns: the file has only the target column {names[target]!r}"
+        if delimited and len(record) == 1:
+            msg += _delimiter_hint(record[0], options.delimiter)
         raise DataError(msg)
     return Layout(names, features, target, header_lines)
+
+
+_DELIMITERS = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _delimiter_hint(field: str, delimiter: str | None) -> str:
+    """What to add to the message when a one-column header looks separated by another delimiter."""
+    counts = {d: field.count(d) for d in _DELIMITERS if d != delimiter}
+    likely = max(counts, key=lambda d: counts[d])
+    if not counts[likely]:
+        return ""
+    label = _DELIMITERS[likely]
+    return f"; the first line looks {label}-separated: add --delimiter {label}"
 
 
 def reordered(layout: Layout, order: tuple[str, ...], name: str, why: str) -> Layout:

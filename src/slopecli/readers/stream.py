@@ -1,72 +1,93 @@
-"""A pipe read as it arrives: no spooling to disk, and enough kept to say where it went wrong.
+"""Bytes fed to Arrow's CSV reader: in blocks it can always parse, and from a pipe as they arrive.
 
-A stream can be read once. :class:`Replay` serves the bytes that were peeked for the header, then
-the rest of the pipe as fast as it comes (short reads, so a slow writer's rows are parsed and
-printed as they arrive), and keeps the last few MiB it served: when the parser fails, the error
-lies in them (Arrow reads at most a few dozen blocks ahead), and the diagnosis walks them with
-the right line numbers. Memory stays flat and nothing is written to disk, however long the stream.
+:class:`Blocks` serves a file's bytes in blocks that each hold a line ending (grown until they do),
+so that rows and headers of any length are read.
+
+A pipe is read as it arrives, once: nothing is spooled to disk. :class:`Replay` serves the bytes
+that were peeked for the header, then the rest of the pipe as fast as it comes (short reads, so a
+slow writer's rows are parsed and printed as they arrive), and keeps the last blocks it served (a
+few MiB): when the parser fails, the error lies in them (Arrow reads at most a few dozen blocks
+ahead), and the diagnosis walks them with the right line numbers. Memory stays flat, however long
+the stream.
 """
 
 from __future__ import annotations
 
 import io
 from collections import deque
-from typing import IO, Any
+from typing import IO
 
 RECENT_BYTES = 16 << 20
-"""How much of what was read is kept for the diagnosis of a failure."""
+"""How much of what was read is kept for the diagnosis of a failure (at least)."""
+RECENT_BLOCKS = 64
+"""How many of the last blocks served are kept (at least): Arrow reads up to 32 blocks ahead of
+the rows it has handed over, so the failing row is in them, however large a block grew."""
 
 
-def read_head(fp: IO[bytes], enough: int) -> bytes:
-    """The first bytes of a pipe: at least one whole line (or all of it, or ``enough`` bytes),
-    without waiting for more than the writer has sent."""
+def read_head(fp: IO[bytes] | io.RawIOBase, enough: int = 64 << 10) -> bytes:
+    """The first bytes of a pipe: its first non-blank line whole, however long (or all of it), read
+    ``enough`` bytes at a time without waiting for more than the writer has sent."""
     head = b""
-    while len(head) < enough:
-        more = _read_some(fp, min(64 << 10, enough - len(head)))
+    while not first_line_ends(head):
+        more = _read_some(fp, enough)
         if not more:
             break
         head += more
-        if head.strip(b" \t\r\n") and any(end in head.lstrip(b" \t\r\n") for end in (b"\n", b"\r")):
-            break
     return head
 
 
-def _read_some(fp: IO[bytes], size: int) -> bytes:
+def first_line_ends(data: bytes) -> bool:
+    """Whether ``data`` holds the end of its first non-blank line."""
+    body = data.lstrip(b" \t\r\n")
+    return bool(body) and (b"\n" in body or b"\r" in body)
+
+
+def _read_some(fp: IO[bytes] | io.RawIOBase, size: int) -> bytes:
     read1 = getattr(fp, "read1", None)
     return bytes(read1(size) if read1 is not None else fp.read(size))
 
 
-class Replay(io.RawIOBase):
-    """``head``, then the rest of ``fp``, with the most recent bytes kept (:meth:`recent`)."""
+def _ends_a_line(data: bytes) -> bool:
+    return b"\n" in data or b"\r" in data
 
-    def __init__(self, fp: IO[bytes], head: bytes, keep: int = 0) -> None:
+
+class Blocks(io.RawIOBase):
+    """``head``, then the rest of ``fp``, in blocks that Arrow's CSV reader can always parse.
+
+    Arrow lets a row straddle one block boundary, not two, and looks for the header in its first
+    block only. So the first block holds at least ``first`` bytes (the header), and a block
+    without a line ending is grown until it has one (or the data ends): a row longer than Arrow's
+    block size is read, not rejected, and the block is only as large as the longest line needs.
+    Arrow asks for blocks through :meth:`read`, which may return more than it asked for.
+    """
+
+    def __init__(self, fp: IO[bytes] | io.RawIOBase, head: bytes = b"", first: int = 0) -> None:
         super().__init__()
         self._fp = fp
         self._head = head
-        self._keep = max(keep, RECENT_BYTES)
-        self._recent: deque[bytes] = deque()
-        self._recent_size = 0
-        self._dropped_lines = 0
-        self._dropped_any = False
-        self._dropped_ends_line = True
-        self._dropped_ends_cr = False
+        self._first = first
         self._ended = False
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        data = self._take(len(buffer))
-        # Arrow lets a row straddle one block boundary, not two: every block handed to it holds a
-        # line ending (unless it is the last, or full), so that a row spans two blocks at most.
-        while data and b"\n" not in data and b"\r" not in data and len(data) < len(buffer):
-            more = self._take(len(buffer) - len(data))
-            if not more:
-                break
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(1 << 20), b""))
+        size, self._first = max(size, self._first), 0
+        data = self._take(size)
+        if data and not _ends_a_line(data):
+            parts = [data]
+            while more := self._take(max(size, 1)):
+                parts.append(more)
+                if _ends_a_line(more):
+                    break
+            data = b"".join(parts)
+        # Nor may a block end between the two bytes of a \r\n: Arrow would lose the row.
+        while data.endswith(b"\r") and (more := self._take(1)):
             data += more
-        buffer[: len(data)] = data
         self._remember(data)
-        return len(data)
+        return data
 
     def _take(self, size: int) -> bytes:
         if self._head:
@@ -77,20 +98,34 @@ class Replay(io.RawIOBase):
         return data
 
     def _remember(self, data: bytes) -> None:
+        """Nothing is kept by default (a file can be read again)."""
+
+
+class Replay(Blocks):
+    """``head``, then the rest of ``fp``, with the most recent bytes kept (:meth:`recent`): the last
+    RECENT_BLOCKS blocks, and RECENT_BYTES at least (or ``keep``, if more)."""
+
+    def __init__(self, fp: IO[bytes] | io.RawIOBase, head: bytes, keep: int = 0, first: int = 0) -> None:
+        super().__init__(fp, head, first)
+        self._keep = max(keep, RECENT_BYTES)
+        self._recent: deque[bytes] = deque()
+        self._recent_size = 0
+        self._dropped_lines = 0
+        self._dropped_any = False
+        self._dropped_ends_line = True
+
+    def _remember(self, data: bytes) -> None:
         if not data:
             return
         self._recent.append(data)
         self._recent_size += len(data)
-        while self._recent_size - len(self._recent[0]) >= self._keep:
+        while self._recent_size - len(self._recent[0]) >= self._keep and len(self._recent) > RECENT_BLOCKS:
             old = self._recent.popleft()
             self._recent_size -= len(old)
-            # Line endings as Arrow counts them: \n, \r\n, or \r alone (across the cut too).
-            ends = old.count(b"\n") + old.count(b"\r") - old.count(b"\r\n")
-            if self._dropped_ends_cr and old.startswith(b"\n"):
-                ends -= 1
-            self._dropped_lines += ends
+            # Line endings as Arrow counts them: \n, \r\n, or \r alone (a block never ends
+            # between the two bytes of a \r\n: see read()).
+            self._dropped_lines += old.count(b"\n") + old.count(b"\r") - old.count(b"\r\n")
             self._dropped_any = True
-            self._dropped_ends_cr = old.endswith(b"\r")
             self._dropped_ends_line = old.endswith((b"\n", b"\r"))
 
     def recent(self) -> tuple[bytes, int, bool]:
@@ -102,9 +137,7 @@ class Replay(io.RawIOBase):
         if not self._dropped_any:
             return data, 1, True
         line = self._dropped_lines + 1
-        if self._dropped_ends_cr and data.startswith(b"\n"):
-            data = data[1:]  # the second half of a \r\n whose \r was counted
-        elif not self._dropped_ends_line:
+        if not self._dropped_ends_line:
             # The kept bytes start inside a line: the first whole one is the next.
             ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
             cut = min(ends, default=len(data))

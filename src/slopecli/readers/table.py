@@ -27,7 +27,11 @@ class Table(Protocol):
     @property
     def features(self) -> tuple[str, ...]: ...
     def chunks(self) -> Iterator[Chunk]: ...
-    def pieces(self, count: int) -> list[Piece]: ...
+    def pieces(self, count: int, processes: bool = False) -> list[Piece]:
+        """Up to ``count`` pieces that can be read independently, or none: for threads of this
+        process, or for separate ``processes`` (a Dask worker's own memory and reader)."""
+        ...
+
     def read_piece(self, piece: Piece) -> Iterator[Chunk]: ...
     def close(self) -> None: ...
 
@@ -82,8 +86,8 @@ class Biased:
     def chunks(self) -> Iterator[Chunk]:
         return with_bias(self._table.chunks())
 
-    def pieces(self, count: int) -> list[Piece]:
-        return self._table.pieces(count)
+    def pieces(self, count: int, processes: bool = False) -> list[Piece]:
+        return self._table.pieces(count, processes)
 
     def read_piece(self, piece: Piece) -> Iterator[Chunk]:
         return with_bias(self._table.read_piece(piece))

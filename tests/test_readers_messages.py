@@ -1,0 +1,149 @@
+"""Messages about input that say what to do (issue 9): the delimiter a first line suggests, why a
+quote cannot be the delimiter, a directory given for a file, and bytes that are not UTF-8."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from slopecli.errors import DataError
+from slopecli.readers.delimited import CsvTable
+from slopecli.readers.layout import ReadOptions
+
+from conftest import SAMPLES, invoke, run_installed
+
+ICONV = "; convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > NEW.csv"
+
+
+def error_line(run) -> str:
+    assert run.stdout == ""
+    assert run.stderr.startswith("slopecli: error: ") and run.stderr.count("\n") == 1, run.stderr
+    return run.stderr.removeprefix("slopecli: error: ").rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "flags", "hint"),
+    [
+        ("a;b;c;target\n1;2;3;4\n", (), "the first line looks ';'-separated: add --delimiter ';'"),
+        ("a|b|target\n1|2|3\n", (), "the first line looks '|'-separated: add --delimiter '|'"),
+        ("a\tb\ttarget\n1\t2\t3\n", (), "the first line looks tab-separated: add --delimiter tab"),
+        ("a,b,target\n1,2,3\n", ("-d", ";"), "the first line looks ','-separated: add --delimiter ','"),
+    ],
+    ids=["semicolon", "pipe", "tab", "comma-read-with-semicolon"],
+)
+def test_a_file_read_with_the_wrong_delimiter_names_the_right_one(tmp_path, text, flags, hint):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    run = invoke("compute", str(path), "-w", "1", *flags)
+    assert run.exit_code == 1
+    first = text.split("\n")[0]
+    assert error_line(run) == (
+        f"{path}: no feature columns: the file has only the target column {first!r}; {hint}"
+    )
+
+
+def test_a_one_column_file_without_another_delimiter_gets_no_hint(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("target\n1\n")
+    run = invoke("compute", str(path), "-w", "1")
+    assert error_line(run) == f"{path}: no feature columns: the file has only the target column 'target'"
+
+
+def test_a_parquet_column_is_never_taken_for_a_delimiter(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "one.parquet"
+    pq.write_table(pa.table({"a;b": [1.0]}), path)
+    run = invoke("compute", str(path), "-w", "1")
+    assert error_line(run) == f"{path}: no feature columns: the file has only the target column 'a;b'"
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        (
+            '"',
+            "--delimiter: '\"' is the quote character, which encloses a value that holds the delimiter,"
+            " so it cannot separate values; give another, such as ';' or '|', or 'tab'",
+        ),
+        ("\n", "--delimiter: '\\n' is a line break, which ends a row; give a character such as ';' or 'tab'"),
+    ],
+    ids=["quote", "newline"],
+)
+def test_a_delimiter_that_cannot_be_one_says_why(value, line):
+    run = invoke("compute", str(SAMPLES / "course.csv"), "-w", "1", "--delimiter", value)
+    assert run.exit_code == 2
+    assert error_line(run) == line
+
+
+def test_a_directory_points_to_batch_and_the_dask_engine(tmp_path):
+    run = invoke("compute", str(tmp_path), "-w", "1")
+    assert run.exit_code == 1
+    assert error_line(run) == (
+        f"{tmp_path}: is a directory; to read the files in it, run slopecli batch {tmp_path}"
+        f" (add --combine for one result), or compute {tmp_path} --engine dask"
+    )
+
+
+LATIN1_HEADER = "größe,target\n1,2\n".encode("latin-1")
+
+
+def test_a_latin1_header_is_refused_with_its_byte_line_column_and_offset():
+    # It used to become 'gr\ufffd\ufffde' without a word.
+    with pytest.raises(DataError) as caught:
+        CsvTable(io.BytesIO(LATIN1_HEADER), "f.csv", ReadOptions())
+    assert str(caught.value) == (
+        "f.csv:1:1: the header is not UTF-8 text (byte 0xf6 at offset 2 in the line)" + ICONV
+    )
+
+
+def test_the_offset_is_counted_in_the_header_line_after_blank_lines_and_a_bom():
+    data = b"\n\xef\xbb\xbf" + "a,b,maß,target\n1,2,3,4\n".encode("latin-1")
+    with pytest.raises(DataError) as caught:
+        CsvTable(io.BytesIO(data), "f.csv", ReadOptions())
+    assert (
+        str(caught.value)
+        == "f.csv:2:3: the header is not UTF-8 text (byte 0xdf at offset 9 in the line)" + ICONV
+    )
+
+
+def test_a_latin1_header_fails_the_same_from_a_file_stdin_and_the_dask_engine(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(LATIN1_HEADER)
+    tail = "1:1: the header is not UTF-8 text (byte 0xf6 at offset 2 in the line)" + ICONV
+    assert error_line(invoke("compute", str(path), "-w", "1")) == f"{path}:{tail}"
+    assert error_line(run_installed("compute", "-", "-w", "1", input=LATIN1_HEADER)) == f"<stdin>:{tail}"
+    dask = invoke("batch", str(path), "-w", "1", "--json", "--engine", "dask", "--scheduler", "synchronous")
+    assert dask.json()["files"][0]["error"] == f"{path}:{tail}"
+
+
+def test_without_a_header_the_first_line_is_data_and_follows_the_data_rule():
+    data = b"1,2\n" + "caf\xe9,3\n".encode("latin-1")
+    with pytest.raises(DataError) as caught:
+        list(CsvTable(io.BytesIO(data), "f.csv", ReadOptions(header=False)).chunks())
+    assert (
+        str(caught.value)
+        == "f.csv:2:1: a value is not UTF-8 text (byte 0xe9 at offset 3 in the line)" + ICONV
+    )
+
+
+def test_latin1_in_a_column_that_is_not_read_is_ignored_and_never_blamed_for_another_error():
+    data = "a,note,target\n1,café,2\n3,x,4\n5,ok,nope\n".encode("latin-1")
+    table = CsvTable(io.BytesIO(data), "f.csv", ReadOptions(features=("a",)))
+    with pytest.raises(DataError) as caught:
+        list(table.chunks())
+    assert str(caught.value) == "f.csv:4:3: column 'target': 'nope' is not a number"
+    good = CsvTable(io.BytesIO(data[: data.rindex(b"5,ok")]), "f.csv", ReadOptions(features=("a",)))
+    assert [c.y.tolist() for c in good.chunks()] == [[2.0, 4.0]]
+
+
+def test_latin1_in_a_quoted_multi_line_value_of_a_column_that_is_read_names_its_line():
+    data = b'a,target\n1,2\n"3\n\xe9",4\n'
+    with pytest.raises(DataError) as caught:
+        list(CsvTable(io.BytesIO(data), "f.csv", ReadOptions()).chunks())
+    assert (
+        str(caught.value)
+        == "f.csv:4:1: a value is not UTF-8 text (byte 0xe9 at offset 0 in the line)" + ICONV
+    )
