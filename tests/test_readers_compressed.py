@@ -7,6 +7,7 @@ import bz2
 import gzip
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,3 +206,22 @@ def test_a_compressed_file_can_be_read_again_and_a_compressed_pipe_cannot():
     list(piped.chunks())
     with pytest.raises(DataError, match="a stream can be read once"):
         list(piped.chunks())
+
+
+def test_a_directory_of_compressed_files_is_a_batch_and_a_tsv_stays_tab_separated(tmp_path):
+    """``part.tsv.gz`` is a TSV file: batch finds it in a directory, reads it with tabs, and
+    names its results ``part.slopes.csv``."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv.gz").write_bytes(gzip.compress(b"x,target\n1,2\n"))
+    (folder / "b.tsv.gz").write_bytes(gzip.compress(b"x\ttarget\n3\t4\n"))
+    (folder / "notes.txt.gz").write_bytes(gzip.compress(b"not data"))
+    out = tmp_path / "out"
+    run = invoke("batch", str(folder), "-w", "1", "--out", str(out), "--json")
+    assert run.exit_code == 0, run.stderr
+    files = run.json()["files"]
+    assert [(Path(f["file"]).name, f["n"], f["gradient"]) for f in files] == [
+        ("a.csv.gz", 1, [-2.0]),
+        ("b.tsv.gz", 1, [-6.0]),
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["a.slopes.csv", "b.slopes.csv"]

@@ -22,8 +22,14 @@ from slopecli.errors import InputError, OutputExists, SlopeError, UsageError
 from slopecli.evaluation import RowBatch, evaluate, evaluate_table
 from slopecli.outfiles import AtomicFile, output_path_for
 from slopecli.readers.chunk import Chunk
+from slopecli.readers.layout import data_name
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+"""What a directory's data files are named; each may be compressed too (``part-1.csv.gz``)."""
+
+
+def _is_data(path: Path) -> bool:
+    return Path(data_name(path.name)).suffix.lower() in DATA_SUFFIXES
 
 
 class RowWriter(Protocol):
@@ -74,9 +80,9 @@ def expand_paths(arguments: Iterable[str]) -> list[Path]:
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in DATA_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.iterdir() if _is_data(p) and p.is_file())
             if not found:
-                msg = f"{argument}: the directory has no .csv, .tsv or .parquet files"
+                msg = f"{argument}: the directory has no .csv, .tsv or .parquet files (compressed or not)"
                 raise InputError(msg)
             paths.extend(found)
         elif not path.exists() and glob.has_magic(argument):

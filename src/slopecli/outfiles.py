@@ -17,13 +17,14 @@ from typing import IO, Any
 
 from slopecli.errors import OutputExists
 from slopecli.lifetime import require_parent
+from slopecli.readers.layout import data_name
 
 OUTPUT_SUFFIX = ".slopes.csv"
 
 
 def output_path_for(source: Path, out_dir: Path) -> Path:
-    """``data/part-1.csv`` -> ``OUT/part-1.slopes.csv``."""
-    return out_dir / (source.stem + OUTPUT_SUFFIX)
+    """``data/part-1.csv`` (or ``part-1.csv.gz``) -> ``OUT/part-1.slopes.csv``."""
+    return out_dir / (Path(data_name(source.name)).stem + OUTPUT_SUFFIX)
 
 
 class AtomicFile:

@@ -57,11 +57,24 @@ class Layout:
         return (*self.feature_positions, self.target_position)
 
 
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst", ".zstd")
+"""What a compressed file's name may end with (it is read by its magic bytes, whatever its name)."""
+
+
+def data_name(filename: str) -> str:
+    """The name without a compression suffix: ``part.tsv.gz`` holds ``part.tsv``."""
+    for suffix in COMPRESSION_SUFFIXES:
+        if filename.lower().endswith(suffix) and len(filename) > len(suffix):
+            return filename[: -len(suffix)]
+    return filename
+
+
 def delimiter_for(filename: str, delimiter: str | None) -> str:
-    """The delimiter to use: the one asked for, else tab for ``.tsv``/``.tab``, else comma."""
+    """The delimiter to use: the one asked for, else tab for ``.tsv``/``.tab`` (compressed or
+    not), else comma."""
     if delimiter is not None:
         return delimiter
-    return "\t" if filename.lower().endswith((".tsv", ".tab")) else ","
+    return "\t" if data_name(filename).lower().endswith((".tsv", ".tab")) else ","
 
 
 def layout_of(
