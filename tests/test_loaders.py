@@ -20,11 +20,6 @@ from slopecli.readers.layout import ReadOptions as CsvOptions
 
 NAME = "f.csv"
 
-# CsvTable spools a pipe to a temporary file that nothing ever closes (it has no close() and is
-# no context manager), so dropping the table warns "unclosed file". Reported as a loader bug;
-# until then the tests that read pipes let that one warning pass.
-
-
 class Pipe(io.RawIOBase):
     """A read-only, non-seekable byte stream that hands out a few bytes at a time, like a pipe."""
 
@@ -278,7 +273,7 @@ def test_a_stream_without_seekable_is_treated_as_a_pipe() -> None:
         assert [(c.X.tolist(), c.y.tolist()) for c in table.chunks()] == [([[1.0, 2.0]], [3.0])]
 
 
-def test_an_error_in_a_pipe_is_diagnosed_by_rereading_the_spool() -> None:
+def test_an_error_in_a_pipe_is_diagnosed_from_the_blocks_it_keeps() -> None:
     with (
         CsvTable(Pipe(b"a,b,target\n1,2,3\n4,x,6\n"), "<stdin>", CsvOptions()) as table,
         pytest.raises(DataError, match=exactly("<stdin>:3:2: column 'b': 'x' is not a number")),
