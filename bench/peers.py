@@ -54,7 +54,8 @@ def weights(features: int) -> list[float]:
 # The peers' programs: what a data person who knows the tool writes. argv: FILE W1,… [OUT]
 _DUCKDB_COMMON = """
 import json, sys, duckdb
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 path, w = sys.argv[1], [float(v) for v in sys.argv[2].split(",")]
 names = [c[0] for c in con.execute(f"DESCRIBE SELECT * FROM read_csv('{path}', header=true)").fetchall()]
 feats = [n for n in names if n != "target"]
@@ -74,14 +75,16 @@ PEERS = {
     ("summary", "duckdb"): _DUCKDB_COMMON
     + """
 sums = ", ".join(f"sum(e * {n})" for n in feats)
-row = con.execute(f"SELECT count(*), {sums}, sum(e * e) FROM (SELECT *, {preds} - target AS e FROM {source})").fetchone()
+query = f"SELECT count(*), {sums}, sum(e * e) FROM (SELECT *, {preds} - target AS e FROM {source})"
+row = con.execute(query).fetchone()
 n = row[0]
 print(json.dumps({"n": n, "gradient": [2 * s / n for s in row[1:-1]], "mse": row[-1] / n}))
 """,
     ("summary", "polars"): _POLARS_COMMON
     + """
 e = (preds - pl.col("target")).alias("e")
-out = lf.select([pl.len().alias("n"), *((pl.col(n) * e).sum().alias(n) for n in feats), (e * e).sum().alias("sse")]).collect(engine="streaming").row(0)
+sums = [(pl.col(n) * e).sum().alias(n) for n in feats]
+out = lf.select([pl.len().alias("n"), *sums, (e * e).sum().alias("sse")]).collect(engine="streaming").row(0)
 n = out[0]
 print(json.dumps({"n": n, "gradient": [2 * s / n for s in out[1:-1]], "mse": out[-1] / n}))
 """,
@@ -89,24 +92,31 @@ print(json.dumps({"n": n, "gradient": [2 * s / n for s in out[1:-1]], "mse": out
     + """
 slopes = ", ".join(f"2 * {n} * e AS slope_{n}" for n in feats)
 inner = f"SELECT *, {preds} AS p, {preds} - target AS e FROM {source}"
-con.execute(f"COPY (SELECT p AS preds, e AS error, {slopes} FROM ({inner})) TO '{sys.argv[3]}' (FORMAT csv, HEADER)")
+query = f"SELECT p AS preds, e AS error, {slopes} FROM ({inner})"
+con.execute(f"COPY ({query}) TO '{sys.argv[3]}' (FORMAT csv, HEADER)")
 """,
     ("csv", "polars"): _POLARS_COMMON
     + """
 e = preds - pl.col("target")
-lf.select([preds.alias("preds"), e.alias("error"), *((2 * pl.col(n) * e).alias(f"slope_{n}") for n in feats)]).sink_csv(sys.argv[3])
+slopes = [(2 * pl.col(n) * e).alias(f"slope_{n}") for n in feats]
+lf.select([preds.alias("preds"), e.alias("error"), *slopes]).sink_csv(sys.argv[3])
 """,
     ("jsonl", "duckdb"): _DUCKDB_COMMON
     + """
 inputs = ", ".join(feats)
 slopes = ", ".join(f"2 * {n} * e" for n in feats)
 inner = f"SELECT *, {preds} AS p, {preds} - target AS e, row_number() OVER () AS r FROM {source}"
-con.execute(f"COPY (SELECT 'row' AS kind, r AS row, [{inputs}] AS input, target, p AS preds, e AS error, [{slopes}] AS slope FROM ({inner}) ORDER BY r) TO '{sys.argv[3]}' (FORMAT json)")
+fields = f"'row' AS kind, r AS row, [{inputs}] AS input, target, p AS preds, e AS error, [{slopes}] AS slope"
+con.execute(f"COPY (SELECT {fields} FROM ({inner}) ORDER BY r) TO '{sys.argv[3]}' (FORMAT json)")
 """,
     ("jsonl", "polars"): _POLARS_COMMON
     + """
 e = preds - pl.col("target")
-lf.with_row_index("row", offset=1).select([pl.lit("row").alias("kind"), pl.col("row"), pl.concat_list(feats).alias("input"), pl.col("target"), preds.alias("preds"), e.alias("error"), pl.concat_list([2 * pl.col(n) * e for n in feats]).alias("slope")]).sink_ndjson(sys.argv[3])
+columns = [
+    pl.lit("row").alias("kind"), pl.col("row"), pl.concat_list(feats).alias("input"), pl.col("target"),
+    preds.alias("preds"), e.alias("error"), pl.concat_list([2 * pl.col(n) * e for n in feats]).alias("slope"),
+]
+lf.with_row_index("row", offset=1).select(columns).sink_ndjson(sys.argv[3])
 """,
 }
 SLOPECLI_FLAGS = {
