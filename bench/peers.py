@@ -143,6 +143,8 @@ class Tool:
     env: dict[str, str] | None = None
     seconds: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    """User + system seconds of the process and its reaped children (less noisy than wall time)."""
 
     def run(self) -> None:
         out = open(self.output, "wb") if self.to_stdout else open(os.devnull, "wb")  # noqa: SIM115
@@ -156,6 +158,7 @@ class Tool:
                 sys.exit(f"{self.name} failed: {' '.join(self.argv)[:300]}\n{err.read().decode()[-2000:]}")
         self.seconds.append(elapsed)
         self.rss_kib.append(usage.ru_maxrss)
+        self.cpu.append(usage.ru_utime + usage.ru_stime)
 
 
 def slopecli_argv(python: str) -> list[str]:
@@ -266,14 +269,15 @@ def main() -> None:
     args = parser.parse_args()
     python = sys.executable
     report: dict[str, object] = {}
-    print("| job | tool | median s | peak RSS MiB | ratio of medians | median paired ratio |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| job | tool | median s | CPU s | peak RSS MiB | ratio of medians | median paired ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         for job in args.jobs.split(","):
             kind, _ = JOBS[job]
             tools = tools_for(job, args.data, Path(tmp), python, args.before)
-            for tool in tools:  # a warm-up round: page cache, bytecode
+            for tool in tools:  # a warm-up round, not recorded: page cache, bytecode
                 tool.run()
+                tool.seconds, tool.rss_kib, tool.cpu = [], [], []
             for rnd in range(args.runs):
                 shift = rnd % len(tools)
                 for tool in tools[shift:] + tools[:shift]:
@@ -285,12 +289,17 @@ def main() -> None:
                 paired = statistics.median(t / s for t, s in zip(tool.seconds, base.seconds, strict=True))
                 rss = statistics.median(tool.rss_kib) / 1024
                 print(
-                    f"| {job} | {tool.name} | {statistics.median(tool.seconds):.3f} | {rss:.0f} |"
+                    f"| {job} | {tool.name} | {statistics.median(tool.seconds):.3f} |"
+                    f" {statistics.median(tool.cpu):.2f} | {rss:.0f} |"
                     f" {ratio:.2f} | {paired:.2f} |",
                     flush=True,
                 )
-                report[f"{job}.{tool.name}"] = {"seconds": tool.seconds, "rss_kib": tool.rss_kib}
-            print(f"| {job} | check: {check} | | | | |", flush=True)
+                report[f"{job}.{tool.name}"] = {
+                    "seconds": tool.seconds,
+                    "cpu": tool.cpu,
+                    "rss_kib": tool.rss_kib,
+                }
+            print(f"| {job} | check: {check} | | | | | |", flush=True)
             for tool in tools:
                 tool.output.unlink(missing_ok=True)
     if args.json:

@@ -24,7 +24,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from slopecli.arrow import to_numpy
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.diagnosis import diagnose
@@ -194,14 +193,16 @@ class CsvTable:
         return _Range(self._fp.fileno(), start, end)
 
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
-        columns = [to_numpy(batch.column(i)) for i in range(batch.num_columns)]
-        X = np.column_stack(columns[:-1]) if len(columns) > 1 else np.empty((batch.num_rows, 0))
-        y = columns[-1]
+        # One copy in one call: Arrow lays the columns out column-major (every column float64,
+        # none null), so X's columns and y are contiguous and X·w is Σ wⱼ·colⱼ in BLAS, with no
+        # per-column Python (a per-column to_numpy and column_stack cost 4-8x as much per chunk).
+        table = np.asarray(batch.to_tensor(row_major=False))
+        X, y = table[:, :-1], table[:, -1]
         # A finite sum means no NaN or infinity (either would poison it): one cheap pass, and
         # the element-wise check only when the sum says there may be one (or merely overflowed).
         with np.errstate(over="ignore", invalid="ignore"):
-            total = X.sum() + y.sum()
-        if not np.isfinite(total) and not (np.isfinite(X).all() and np.isfinite(y).all()):
+            total = table.sum()
+        if not np.isfinite(total) and not np.isfinite(table).all():
             raise _NotFinite
         return Chunk(X, y, first_row)
 

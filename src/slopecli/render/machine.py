@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from slopecli.core import Sums, Vector
-from slopecli.render.stream import ByteStream, Document, Record
+from slopecli.render.stream import ByteStream, Document, Record, csv_line
 
 if TYPE_CHECKING:
     from slopecli.batch import FileResult
@@ -139,24 +139,42 @@ def step_summary(result: StepResult) -> Record:
     }
 
 
+STEP_WEIGHT_COLUMNS = ("feature", "weights", "gradient", "weights_updated")
+
+
 class StepWriter:
-    """``json``: one document; ``jsonl``: row lines then a summary; ``csv``: per-row before/after."""
+    """``json``: one document; ``jsonl``: row lines then a summary; ``csv``: per-row before/after,
+    then a blank line and the step itself, one line per feature (``STEP_WEIGHT_COLUMNS``): the
+    weights before, the gradient and ``weights_updated``. With ``with_rows=False`` the CSV is that
+    second table alone."""
 
     def __init__(self, out: ByteStream, fmt: str, with_rows: bool = True) -> None:
         key = "rows" if with_rows else None
+        self._out = out
+        self._csv = fmt == "csv"
         self._document = Document(out, fmt, key=key, columns=STEP_COLUMNS)
         self._with_rows = with_rows
+        self._features: list[str] = []
 
     def begin(self, features: Sequence[str], weights: Sequence[float], learning_rate: float) -> None:
-        head = {"features": list(features), "weights": list(weights), "learning_rate": learning_rate}
-        self._document.begin(head)
+        self._features = list(features)
+        head = {"features": self._features, "weights": list(weights), "learning_rate": learning_rate}
+        if not (self._csv and not self._with_rows):
+            self._document.begin(head)
 
     def rows(self, old: RowBatch, new: RowBatch) -> None:
         if self._with_rows:
             self._document.add(step_rows(old, new))
 
     def end(self, result: StepResult) -> None:
-        self._document.end(step_summary(result))
+        if not self._csv:
+            self._document.end(step_summary(result))
+            return
+        lines = [b"\n"] if self._with_rows else []
+        lines.append(csv_line(STEP_WEIGHT_COLUMNS))
+        weights, gradient, new = result.weights.tolist(), result.gradient.tolist(), result.updated.tolist()
+        lines += [csv_line(v) for v in zip(self._features, weights, gradient, new, strict=True)]
+        self._out.write(b"".join(lines))
 
 
 def step_record(entry: StepRecord) -> Record:
