@@ -63,3 +63,23 @@ def test_a_missing_file_is_still_checked_as_typer_checks_paths(tmp_path) -> None
     run = invoke("batch", str(tmp_path / "no.csv"), "-w", "1", "--out", str(SAMPLES / "points.csv"))
     assert run.exit_code == 2
     assert "is a file" in run.stderr
+
+
+def test_only_typers_own_parameters_are_lightened() -> None:
+    from types import SimpleNamespace
+
+    from slopecli.cli.coercion import _Light, lighten
+
+    plain = SimpleNamespace()  # a parameter Typer did not make: left alone
+    built = SimpleNamespace(type_descriptor=SimpleNamespace(), _runtime_param="Typer's, already built")
+    info = SimpleNamespace(parser=len)
+    parsed = SimpleNamespace(
+        type_descriptor=SimpleNamespace(file_annotation=None, parameter_info=info, annotation=str),
+        _runtime_param=None,
+    )
+    command = SimpleNamespace(get_params=lambda ctx: [plain, built, parsed])
+    lighten(command, None)  # type: ignore[arg-type]
+    assert not hasattr(plain, "_runtime_param")
+    assert built._runtime_param == "Typer's, already built"
+    assert parsed._runtime_param is None  # a custom parser: Typer's coercion, unchanged
+    assert _Light is not None

@@ -55,6 +55,7 @@ def evaluate(
     weights: Vector,
     on_rows: Callable[[RowBatch], None] | None = None,
     source: str = "input",
+    on_chunk: Callable[[int], None] | None = None,
 ) -> Sums:
     """The sums over all rows of ``chunks``; ``on_rows`` sees each chunk's per-row results.
 
@@ -63,6 +64,7 @@ def evaluate(
         weights: one weight per feature.
         on_rows: called once per chunk with its per-row results; None skips computing slopes.
         source: how messages name the data.
+        on_chunk: told each chunk's row count once it is folded in (progress).
 
     Raises:
         InputError: the data has a different number of features than there are weights.
@@ -75,11 +77,15 @@ def evaluate(
             on_rows(rows)
             with np.errstate(over="ignore", invalid="ignore"):
                 total = total + Sums.of_error(chunk.X, rows.error)
+            if on_chunk is not None:
+                on_chunk(len(rows.y))
         return checked(total, source)
-    return checked(_fold(chunks, weights, source), source)
+    return checked(_fold(chunks, weights, source, on_chunk), source)
 
 
-def _fold(chunks: Iterable[Chunk], weights: Vector, source: str) -> Sums:
+def _fold(
+    chunks: Iterable[Chunk], weights: Vector, source: str, on_chunk: Callable[[int], None] | None
+) -> Sums:
     """The sums of ``chunks``, with as little Python per chunk as the math allows.
 
     The same formulas as :meth:`Sums.of` (so the same bits, whichever path ran): per chunk one
@@ -102,10 +108,14 @@ def _fold(chunks: Iterable[Chunk], weights: Vector, source: str) -> Sums:
             xte += X.T @ err
             sse += part
             n += len(err)
+            if on_chunk is not None:
+                on_chunk(len(err))
     return Sums(n, xte, sse)
 
 
-def evaluate_table(table: Table, weights: Vector, threads: int = CORES) -> Sums:
+def evaluate_table(
+    table: Table, weights: Vector, threads: int = CORES, on_chunk: Callable[[int], None] | None = None
+) -> Sums:
     """The sums of every row of ``table``: its pieces on one thread each when it can be split,
     else one pass of its chunks.
 
@@ -113,19 +123,21 @@ def evaluate_table(table: Table, weights: Vector, threads: int = CORES) -> Sums:
     one pass would (up to the order of additions). If a piece fails, one sequential pass of the
     chunks finds the error and says exactly where it is.
 
+    ``on_chunk`` hears of each chunk's row count as it is folded in, from any of the threads.
+
     Raises:
         SlopeError: the data is wrong.
     """
     pieces = table.pieces(threads)
     if not pieces:
-        return evaluate(table.chunks(), weights, None, table.name)
+        return evaluate(table.chunks(), weights, None, table.name, on_chunk)
     # Ctrl-C reaches only this thread: the readers stop at their next chunk, not their piece's end.
     stop = threading.Event()
     try:
         with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
             futures = [
-                pool.submit(evaluate, _until(stop, table.read_piece(piece)), weights, None, table.name)
-                for piece in pieces
+                pool.submit(evaluate, _until(stop, table.read_piece(p)), weights, None, table.name, on_chunk)
+                for p in pieces
             ]
             try:
                 total = Sums.zero(len(weights))

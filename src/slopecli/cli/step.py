@@ -26,7 +26,7 @@ def step(
     """One update: weights_updated = weights − learning_rate·gradient, with the MSE before and after.
 
     --format csv writes the rows, a blank line, then feature,weights,gradient,weights_updated per
-    feature (that table alone with --summary).
+    feature.
 
     Example: slopecli step --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.01
     """
@@ -36,6 +36,10 @@ def step(
     from slopecli.descent import step as one_step
 
     output = choose_format(fmt, json_flag)
+    if output is o.OutputFormat.csv and summary:
+        from slopecli.errors import UsageError
+
+        raise UsageError("--summary has no per-row CSV to write: use --format json or jsonl")
     lr = positive(learning_rate, "--learning-rate")
     with dataset(data) as source, held_stdout() as out:
         w = source.weights
