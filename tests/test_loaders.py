@@ -96,7 +96,7 @@ def test_delimiter_for(filename: str, asked: str | None, expected: str) -> None:
 
 def test_default_options() -> None:
     assert CsvOptions() == CsvOptions(",", True, None, None, BLOCK_BYTES)
-    assert BLOCK_BYTES == 96 * 1024
+    assert BLOCK_BYTES == 256 * 1024
 
 
 # ---------------------------------------------------------------------------------------------
