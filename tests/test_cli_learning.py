@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import platform
@@ -60,8 +61,23 @@ def test_step_jsonl_and_csv():
     assert [line["kind"] for line in lines] == ["row", "summary"]
     assert lines[1]["mse_after"] == pytest.approx(5.04**2)
     csv_text = invoke("step", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--lr", "0.001", "-f", "csv").stdout
-    assert csv_text.splitlines()[0] == "row,preds_before,error_before,preds_after,error_after"
-    assert len(csv_text.splitlines()) == 6
+    rows, _ = csv_text.split("\n\n")
+    assert rows.splitlines()[0] == "row,preds_before,error_before,preds_after,error_after"
+    assert len(rows.splitlines()) == 6
+
+
+def test_step_csv_carries_the_updated_weights():
+    # weights_updated, the step's main result, is a second table after a blank line: one line per
+    # feature, readable by a CSV reader.
+    args = ("step", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--lr", "0.001")
+    document = invoke(*args, "--json").json()
+    rows, step = invoke(*args, "-f", "csv").stdout.split("\n\n")
+    assert len(list(csv.reader(io.StringIO(rows)))) == 6
+    table = list(csv.DictReader(io.StringIO(step)))
+    assert [r["feature"] for r in table] == document["features"] == ["size", "rooms", "age"]
+    assert [float(r["weights"]) for r in table] == document["weights"]
+    assert [float(r["gradient"]) for r in table] == document["gradient"]
+    assert [float(r["weights_updated"]) for r in table] == document["weights_updated"]
 
 
 def test_descend_json_history_final_weights_and_saved_weights(tmp_path):

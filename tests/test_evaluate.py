@@ -234,3 +234,9 @@ def test_evaluate_reads_loader_chunks_end_to_end() -> None:
     assert sums.xte.tolist() == (X.T @ error(predict(X, w), y)).tolist()
     assert sums.sse == float(error(predict(X, w), y) @ error(predict(X, w), y))
     assert np.vstack([b.slopes for b in batches]).tolist() == slope(X, error(predict(X, w), y)).tolist()
+
+
+def test_a_feature_count_mismatch_is_found_with_per_row_results_too() -> None:
+    chunk = Chunk(np.ones((2, 2)), np.zeros(2), 0)
+    with pytest.raises(InputError, match=r"^f\.csv: 1 weight but 2 features"):
+        evaluate([chunk], np.array([1.0]), lambda batch: None, "f.csv")

@@ -20,6 +20,7 @@ from slopecli.readers.layout import ReadOptions as CsvOptions
 
 NAME = "f.csv"
 
+
 class Pipe(io.RawIOBase):
     """A read-only, non-seekable byte stream that hands out a few bytes at a time, like a pipe."""
 
@@ -91,7 +92,7 @@ def test_delimiter_for(filename: str, asked: str | None, expected: str) -> None:
 
 def test_default_options() -> None:
     assert CsvOptions() == CsvOptions(",", True, None, None, BLOCK_BYTES)
-    assert BLOCK_BYTES == 96 * 1024
+    assert BLOCK_BYTES == 256 * 1024
 
 
 # ---------------------------------------------------------------------------------------------

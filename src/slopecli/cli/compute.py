@@ -1,5 +1,8 @@
 """``slopecli compute``: preds, error and slope per row, and the gradient and MSE."""
 
+import contextlib
+import os
+import sys
 from typing import TYPE_CHECKING
 
 from slopecli.cli import network as n
@@ -8,6 +11,7 @@ from slopecli.cli.app import app
 
 if TYPE_CHECKING:
     from slopecli.dataset import DataOptions
+    from slopecli.render.progress import RowProgress
 
 
 @app.command()
@@ -47,7 +51,7 @@ def compute(
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.output import choose_format, held_stdout, make_sink
-    from slopecli.evaluation import evaluate
+    from slopecli.evaluation import CORES, evaluate, evaluate_table
 
     output = choose_format(fmt, json_flag)
     n.refuse_without_network(network, draw=draw)
@@ -73,7 +77,11 @@ def compute(
 
         raise UsageError("--scheduler needs --engine dask")
     # JSON Lines promise a line per row as it is computed: a reader following a stream sees them.
-    with dataset(data) as source, held_stdout(stream=output is o.OutputFormat.jsonl) as out:
+    with (
+        dataset(data) as source,
+        held_stdout(stream=output is o.OutputFormat.jsonl) as out,
+        _progress(data.file) as progress,
+    ):
         sink = make_sink(
             output,
             out,
@@ -82,14 +90,43 @@ def compute(
             show_rows=None if all_rows else show_rows,
             title=source.title,
             row=row,
+            # A file's chunks are encoded on every core; a stream's in turn, each as it arrives.
+            threads=CORES if data.file not in (None, "-") else 1,
         )
         sink.begin(source.features, source.weights)
+        on_chunk = progress.advance if progress is not None else None
         if summary:
-            sums = source.sums()
+            sums = evaluate_table(source.table, source.weights, on_chunk=on_chunk)
         else:
-            sums = evaluate(source.table.chunks(), source.weights, sink.rows, source.name)
+            sums = evaluate(source.table.chunks(), source.weights, sink.rows, source.name, on_chunk)
+        if progress is not None:
+            progress.close()  # cleared before the result is drawn on the same terminal
         sink.end(sums)
     if not quiet and getattr(sink, "single_point", False):
         from slopecli.render.tables import suggest_next
 
         suggest_next("compute", data)
+
+
+PROGRESS_BYTES = 64 << 20
+"""Files at least this large show progress (on a terminal): smaller ones are done in a blink."""
+
+
+def _progress(file: str | None) -> "contextlib.AbstractContextManager[RowProgress | None]":
+    """A progress display for one large file when stderr is a terminal; else nothing (and no Rich)."""
+    if file in (None, "-") or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    try:
+        size = os.stat(file).st_size
+        with open(file, "rb") as fp:
+            head = fp.read(1 << 20)
+    except OSError:
+        return contextlib.nullcontext()  # the reader says why, with its own message
+    if size < PROGRESS_BYTES:
+        return contextlib.nullcontext()
+    from slopecli.render.progress import RowProgress
+
+    # Rows estimated from the lines of the first MiB (a CSV file; Parquet's come without a bar).
+    lines = head.count(b"\n")
+    total = size * lines // len(head) if lines and not head.startswith(b"PAR1") else None
+    return RowProgress(total)

@@ -90,20 +90,22 @@ def make_sink(
     show_rows: int | None,
     title: str,
     row: int | None = None,
+    threads: int = 1,
 ) -> Sink:
-    """The writer for ``fmt``. Rich is imported only for tables."""
+    """The writer for ``fmt``; per-row machine output is encoded on ``threads`` threads. Rich is
+    imported only for tables."""
     from slopecli.render import machine
 
     if row is not None and (fmt is not OutputFormat.table or summary):
         msg = "--row explains one row in a table: it takes neither --format json/jsonl/csv nor --summary"
         raise UsageError(msg)
     if fmt in (OutputFormat.json, OutputFormat.jsonl):
-        return machine.RowsWriter(out, fmt.value, with_rows=not summary)
+        return machine.RowsWriter(out, fmt.value, with_rows=not summary, threads=threads)
     if fmt is OutputFormat.csv:
         if summary:
             msg = "--summary has no per-row CSV to write: use --format json or jsonl"
             raise UsageError(msg)
-        return machine.CsvWriter(out)
+        return machine.CsvWriter(out, threads=threads)
     from slopecli.render.tables import TableWriter, stdout_console
 
     return TableWriter(stdout_console(), precision=precision, show_rows=show_rows, title=title, row=row)

@@ -29,6 +29,9 @@ def step(
 ) -> None:
     """One update: weights_updated = weights − learning_rate·gradient, with the MSE before and after.
 
+    --format csv writes the rows, a blank line, then feature,weights,gradient,weights_updated per
+    feature.
+
     With --network FILE, every weight and bias of the network takes the step; --save-network
     writes the updated network for the next run's --network.
 

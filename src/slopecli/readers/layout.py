@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from slopecli.errors import DataError
 
-BLOCK_BYTES = 96 << 10
+BLOCK_BYTES = 256 << 10
 """Bytes parsed per CSV chunk. Arrow's streaming reader queues up to 32 blocks (not configurable),
-so peak memory grows with this: on the 10M × 3 benchmark file, 94 MiB at 64 KiB, 99 at 96 KiB,
-103 at 128 KiB, 232 at 4 MiB. Below ~96 KiB the per-chunk numpy overhead starts to show
-(1M × 10: 0.37 s at 64 KiB, 0.34 s at 96 KiB). See bench/README.md."""
+so peak memory grows with this: on the 10M × 3 benchmark file, 84 MiB at 96 KiB, 104 at 256 KiB,
+155 at 512 KiB (1 Dec 2026, after pydantic left the start-up). Fewer chunks cost less Python:
+256 KiB took 4-8% less CPU than 96 KiB on the benchmark files. See bench/README.md."""
 
 
 @dataclass(frozen=True)

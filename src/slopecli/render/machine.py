@@ -7,11 +7,12 @@ fields only known at the end. Never via Rich.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from slopecli.core import Sums, Vector
-from slopecli.render.stream import ByteStream, Document, Record
+from slopecli.render.stream import ByteStream, Document, Ordered, Record, csv_columns, csv_line, dumps, encode
 
 if TYPE_CHECKING:
     from slopecli.batch import FileResult
@@ -59,44 +60,65 @@ def summary(sums: Sums) -> Record:
 
 
 class RowsWriter:
-    """``compute`` as JSON (``rows``, then the summary) or JSON Lines (row lines, then a summary line)."""
+    """``compute`` as JSON (``rows``, then the summary) or JSON Lines (row lines, then a summary line).
 
-    def __init__(self, out: ByteStream, fmt: str, with_rows: bool = True) -> None:
+    A chunk's records are encoded at once (:mod:`slopecli.render.encode`, the bytes ``json.dumps``
+    writes), on ``threads`` worker threads when there are several, and written in input order.
+    """
+
+    def __init__(self, out: ByteStream, fmt: str, with_rows: bool = True, threads: int = 1) -> None:
         self._document = Document(out, fmt, key="rows" if with_rows else None)
         self._with_rows = with_rows
+        self._parts = Ordered(self._document.add_encoded, threads if with_rows else 1)
 
     def begin(self, features: Sequence[str], weights: Vector) -> None:
         self._document.begin({"features": list(features), "weights": weights.tolist()})
 
     def rows(self, batch: RowBatch) -> None:
         if self._with_rows:
-            self._document.add(row_records(batch))
+            self._parts.put(functools.partial(_encode_rows, batch, *self._document.record_prefix()))
 
     def end(self, sums: Sums) -> None:
+        self._parts.close()
         self._document.end(summary(sums))
+
+
+SMALL_BATCH = 64
+"""Fewer rows than this are encoded by ``json.dumps`` (the same bytes): a few rows typed as flags
+need no pyarrow, whose import would cost start-up more than it saves."""
+
+
+def _encode_rows(batch: RowBatch, prefix: str, end: str, kind: str | None) -> bytes:
+    lead = [] if kind is None else [("kind", kind)]
+    if len(batch.y) < SMALL_BATCH:
+        return b"".join(encode(prefix + dumps({**dict(lead), **r}) + end) for r in row_records(batch))
+    from slopecli.render.encode import records, row_fields
+
+    return records([*lead, *row_fields(batch)], len(batch.y), batch.first_row, prefix, end)
 
 
 class CsvWriter:
     """Per-row CSV: ``preds``, ``error`` and ``slope_<feature>`` for each row, in input order.
 
-    Values are written by Arrow's C++ writer in their shortest round-trip form (``14``, ``0.1``).
+    Values are written by Arrow's C++ writer in their shortest round-trip form (``14``, ``0.1``),
+    a chunk at a time, on ``threads`` worker threads when there are several.
     """
 
-    def __init__(self, out: ByteStream) -> None:
+    def __init__(self, out: ByteStream, threads: int = 1) -> None:
         self._out = out
-        self._document: Document | None = None
+        self._names: list[str] = []
+        self._parts = Ordered(out.write, threads)
 
     def begin(self, features: Sequence[str], weights: Vector) -> None:
-        columns = ["preds", "error", *(f"slope_{f}" for f in features)]
-        self._document = Document(self._out, "csv", columns=columns)
-        self._document.begin({})
+        self._names = ["preds", "error", *(f"slope_{f}" for f in features)]
+        Document(self._out, "csv", columns=self._names).begin({})
 
     def rows(self, batch: RowBatch) -> None:
-        assert self._document is not None, "begin() comes first"
-        self._document.add_columns([batch.preds, batch.error, *batch.slopes.T])
+        columns = [batch.preds, batch.error, *batch.slopes.T]
+        self._parts.put(functools.partial(csv_columns, columns, self._names))
 
     def end(self, sums: Sums) -> None:
-        pass
+        self._parts.close()
 
 
 STEP_COLUMNS = ("row", "preds_before", "error_before", "preds_after", "error_after")
@@ -139,16 +161,25 @@ def step_summary(result: StepResult) -> Record:
     }
 
 
+STEP_WEIGHT_COLUMNS = ("feature", "weights", "gradient", "weights_updated")
+
+
 class StepWriter:
-    """``json``: one document; ``jsonl``: row lines then a summary; ``csv``: per-row before/after."""
+    """``json``: one document; ``jsonl``: row lines then a summary; ``csv``: per-row before/after,
+    then a blank line and the step itself, one line per feature (``STEP_WEIGHT_COLUMNS``): the
+    weights before, the gradient and ``weights_updated``."""
 
     def __init__(self, out: ByteStream, fmt: str, with_rows: bool = True) -> None:
         key = "rows" if with_rows else None
+        self._out = out
+        self._csv = fmt == "csv"
         self._document = Document(out, fmt, key=key, columns=STEP_COLUMNS)
         self._with_rows = with_rows
+        self._features: list[str] = []
 
     def begin(self, features: Sequence[str], weights: Sequence[float], learning_rate: float) -> None:
-        head = {"features": list(features), "weights": list(weights), "learning_rate": learning_rate}
+        self._features = list(features)
+        head = {"features": self._features, "weights": list(weights), "learning_rate": learning_rate}
         self._document.begin(head)
 
     def rows(self, old: RowBatch, new: RowBatch) -> None:
@@ -156,7 +187,13 @@ class StepWriter:
             self._document.add(step_rows(old, new))
 
     def end(self, result: StepResult) -> None:
-        self._document.end(step_summary(result))
+        if not self._csv:
+            self._document.end(step_summary(result))
+            return
+        lines = [b"\n", csv_line(STEP_WEIGHT_COLUMNS)]
+        weights, gradient, new = result.weights.tolist(), result.gradient.tolist(), result.updated.tolist()
+        lines += [csv_line(v) for v in zip(self._features, weights, gradient, new, strict=True)]
+        self._out.write(b"".join(lines))
 
 
 def step_record(entry: StepRecord) -> Record:

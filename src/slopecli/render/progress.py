@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    TaskProgressColumn,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -107,6 +109,51 @@ class StepProgress:
         self._progress.stop()
 
     def __enter__(self) -> StepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+
+class RowProgress:
+    """Rows of one large file done, as a bar against an estimate of its row count, on stderr when
+    it is a terminal. ``advance`` may be called from several reader threads at once (Rich's
+    progress holds a lock). Transient: :meth:`close` clears it before the result is drawn.
+
+    Args:
+        total: the estimated row count (None: rows and speed only, no bar).
+    """
+
+    def __init__(self, total: int | None, console: Console | None = None) -> None:
+        self.enabled = console is not None or sys.stderr.isatty()
+        self._progress = Progress(
+            TextColumn("compute"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.completed:,.0f} rows"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console or Console(stderr=True),
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            disable=not self.enabled,
+        )
+        self._total = total
+        self._task = self._progress.add_task("compute", total=total)
+
+    def advance(self, rows: int) -> None:
+        if self._total is not None and self._progress.tasks[0].completed + rows > self._total:
+            # The estimate was short: the bar stays just short of full until the end.
+            self._total = int((self._progress.tasks[0].completed + rows) * 1.05) + 1
+            self._progress.update(self._task, total=self._total)
+        self._progress.advance(self._task, rows)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+    def __enter__(self) -> RowProgress:
         self._progress.start()
         return self
 

@@ -112,17 +112,30 @@ class Document:
         else:
             self._out.write(b"".join(csv_line(self._flatten(r)) for r in records))
 
+    def add_encoded(self, data: bytes) -> None:
+        """Records already encoded for this format: for ``json``, each led by ``",\n"``
+        (:func:`record_prefix`); for ``jsonl``, lines. An empty ``data`` holds no record."""
+        if not data:
+            return
+        if self._fmt == "json" and self._first:
+            data = b"\n" + data[2:]  # the array's first record follows no comma
+        self._first = False
+        self._out.write(data)
+        if self._fmt == "jsonl":
+            flush = getattr(self._out, "flush", None)
+            if flush is not None:
+                flush()
+
     def add_columns(self, columns: Sequence[Any]) -> None:
-        """CSV records given as numpy columns (one per header name), written by Arrow's C++
-        writer: the fast path for millions of per-row values."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
+        """CSV records given as numpy columns, one per header name (:func:`csv_columns`)."""
+        self.add_encoded(csv_columns(columns, self._columns))
 
-        from slopecli.arrow import from_numpy
-
-        table = pa.Table.from_arrays([from_numpy(c) for c in columns], names=self._columns)
-        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
-        pacsv.write_csv(table, self._out, write_options=options)
+    def record_prefix(self) -> tuple[str, str, str | None]:
+        """How :meth:`add_encoded` wants each record: the text before and after it, and the
+        ``kind`` field that leads a JSON Lines record."""
+        if self._fmt == "json":
+            return ",\n", "", None
+        return "", "\n", self._kind
 
     def end(self, tail: Record) -> None:
         """The fields known at the end; the document is complete after this."""
@@ -137,6 +150,56 @@ class Document:
 
     def _write(self, text: str) -> None:
         self._out.write(encode(text))
+
+
+def csv_columns(columns: Sequence[Any], names: Sequence[str]) -> bytes:
+    """CSV lines (no header) of numpy float64 columns, formatted by Arrow's C++ writer (which
+    releases the GIL: chunks can be formatted on several threads)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from slopecli.arrow import from_numpy
+
+    table = pa.Table.from_arrays([from_numpy(c) for c in columns], names=list(names))
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    return bytes(sink.getvalue().to_pybytes())
+
+
+class Ordered:
+    """Parts encoded on worker threads, written in the order they were given.
+
+    With one thread (or none to spare), each part is encoded and written at once. With more, up
+    to ``2 × threads`` parts are in flight; the oldest is written as soon as it is done, so memory
+    stays bounded and the output is in input order.
+    """
+
+    def __init__(self, write: Callable[[bytes], object], threads: int = 1) -> None:
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        self._write = write
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="encode") if threads > 1 else None
+        self._window = 2 * threads
+        self._pending: deque[Future[bytes]] = deque()
+
+    def put(self, encode: Callable[[], bytes]) -> None:
+        """Encode one part (here, or on a worker) and write it after those put before."""
+        if self._pool is None:
+            self._write(encode())
+            return
+        self._pending.append(self._pool.submit(encode))
+        while len(self._pending) > self._window or (self._pending and self._pending[0].done()):
+            self._write(self._pending.popleft().result())
+
+    def close(self) -> None:
+        """Write what is still in flight, and let the workers go."""
+        try:
+            while self._pending:
+                self._write(self._pending.popleft().result())
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
 
 
 def encode(text: str) -> bytes:
