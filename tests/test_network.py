@@ -241,6 +241,39 @@ def test_a_file_that_is_no_network_says_so(text, message):
         parse_network(text, "net.json")
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A key given twice: json keeps the last one, and a pasted node_0 would vanish unseen.
+        ('{"node_0": [1, 2], "node_0": [3, 4], "output": [1]}', "the key 'node_0' is given twice"),
+        ('{"layers": [{"weights": [[1]]}], "layers": [{"weights": [[2]]}]}', "'layers' is given twice"),
+        # Both forms at once, or a stray key beside "layers": one of them would be ignored.
+        ('{"layers": [{"weights": [[1]]}], "node_0": [1], "output": [1]}', "unknown key 'node_0' beside"),
+        ('{"layers": [{"weights": [[1]]}], "comment": 1}', "unknown key 'comment' beside"),
+        # node_01 would be node 1 (and clash with node_1); a non-ASCII digit is no index either.
+        ('{"node_0": [1], "node_01": [1], "output": [1, 1]}', "unknown key 'node_01'"),
+        ('{"node_\u0660": [1], "output": [1]}', "unknown key 'node_\u0660'"),
+        ('{"node_0_00": [1], "output": [1]}', "unknown key 'node_0_00'"),
+        # null is not an activation's name (a missing key is the default).
+        ('{"layers": [{"weights": [[1]], "activation": null}]}', "activation null: expected one of"),
+        # Integers are shown as written, not as 3.0.
+        ('{"layers": [{"weights": [[1]], "activation": 3}]}', "activation 3: expected"),
+        ('{"layers": [{"weights": [[1]], "bias": 7}]}', "got 7"),
+        ('{"layers": [{"weights": [[1' + "0" * 5000 + "]]}]}", "value 0 is not a finite number"),
+    ],
+)
+def test_hostile_network_files_fail_with_one_clear_message(text, message):
+    with pytest.raises(InputError, match=r"^net\.json: ") as caught:
+        parse_network(text, "net.json")
+    assert message in str(caught.value)
+
+
+def test_large_integers_and_keys_in_any_order_still_read():
+    network = parse_network('{"output": [12345678901234567890123, 1], "node_1": [3], "node_0": [2]}', "n")
+    assert network.layers[0].weights.tolist() == [[2.0], [3.0]]
+    assert network.layers[1].weights[0, 0] == 12345678901234567890123.0
+
+
 def test_sigmoid_does_not_overflow_far_from_zero():
     network = Network((Layer(np.array([[1.0]]), None, "sigmoid"),))
     passed = forward(network, np.array([[-800.0], [800.0]]))
