@@ -12,10 +12,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from slopecli.errors import DivergedError, InputError, NumericError
-from slopecli.network.core import forward, update
+from slopecli.network.check import check_gradient
+from slopecli.network.core import NetSums, forward, update
 from slopecli.network.data import Block
 from slopecli.network.model import Layer, Network, parse_network
-from slopecli.network.train import check_gradient, descend, evaluate, step
+from slopecli.network.train import descend, evaluate, step
 
 COURSE = {"node_0": [1, 1], "node_1": [-1, 1], "output": [2, -1]}
 WORKED = {
@@ -359,3 +360,75 @@ def test_check_says_when_a_moved_weight_overflows():
 
     with pytest.raises(NumericError, match="there is no difference to compare"):
         check_gradient(data, network)
+
+
+def _worst(checks):
+    return max(c.abs_error / c.tolerance for c in checks)
+
+
+def test_check_has_no_false_alarm_on_a_network_that_fits_its_data():
+    # Targets made by the network itself: every error cancels to rounding noise of |y| ~ 100,
+    # which the old tolerance (ε·loss/h) took for a disagreement, by a factor of 10^6.
+    network = net(
+        {
+            "layers": [
+                {"weights": [[0.5, -1.5], [2, 0.25]], "bias": [0.5, -1], "activation": "tanh"},
+                {"weights": [[3, -2]], "bias": [1]},
+            ]
+        }
+    )
+    X = np.array([[30.0, 20], [-10, 40], [25, -35]])
+    data = blocks(X.tolist(), forward(network, X).preds.tolist())
+    checks = check_gradient(data, network)
+    assert all(c.ok for c in checks) and _worst(checks) < 0.1
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e5])
+def test_check_has_no_false_alarm_where_large_inputs_curve_the_loss(scale):
+    # z = w·x stays moderate, but ∂z/∂w = x is large: the central difference's truncation error
+    # (h²·L'''/6) grows as x³, far beyond the old tolerance's guess of h²·loss.
+    network = net(
+        {"layers": [{"weights": [[4 / scale, 2 / scale]], "activation": "sigmoid"}, {"weights": [[1]]}]}
+    )
+    data = blocks((np.array([[1, 0.5], [-0.3, 0.8]]) * scale).tolist(), [[0.1], [0.9]])
+    checks = check_gradient(data, network)
+    assert all(c.ok for c in checks) and _worst(checks) < 0.5
+
+
+def test_check_still_catches_a_gradient_that_is_off_by_a_little(monkeypatch):
+    network = net(WORKED)
+    data = blocks([[3, 5], [1, 1], [-2, 0.5]], [[1], [2], [0]])
+    assert all(c.ok for c in check_gradient(data, network))
+    right = NetSums.flat_gradient
+    monkeypatch.setattr(NetSums, "flat_gradient", lambda self: right(self) * (1 + 1e-4))
+    wrong = check_gradient(data, network)
+    assert not all(c.ok for c in wrong)
+
+
+@settings(max_examples=25, deadline=None)
+@given(cases(), st.integers(-3, 3), st.booleans())
+def test_check_has_no_false_alarm_on_random_networks(case, exponent, fitted):
+    """Every activation, 1–3 hidden layers, inputs from 10⁻³ to 10³, targets random or the
+    network's own outputs (errors that cancel): the default tolerances never cry wolf, away
+    from a ReLU kink that the differences at θ ± h straddle (there, rightly, they disagree)."""
+    document, X, Y = case
+    network = net(document)
+    X = (np.array(X) * 10.0**exponent).tolist()
+    _, kinks = plain_loss(document, X, Y)
+    assume(all(abs(z) > 0.02 * max(1.0, 10.0**exponent) for z in kinks))
+    if fitted:
+        Y = forward(network, np.array(X)).preds.tolist()
+    try:
+        checks = check_gradient(blocks(X, Y), network)
+    except NumericError:
+        return
+    bad = [name for name, c in zip(network.parameter_names(), checks, strict=True) if not c.ok]
+    assert not bad
+
+
+def test_check_says_when_a_weight_moved_by_h_leaves_float64():
+    network = net(
+        {"layers": [{"weights": [[1.7976931348623157e308]], "activation": "tanh"}, {"weights": [[1.0]]}]}
+    )
+    with pytest.raises(NumericError, match="there is no difference to compare"):
+        check_gradient(blocks([[1e-300]], [[0]]), network)

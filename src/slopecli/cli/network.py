@@ -300,7 +300,7 @@ def check_network(
     """``check --network``: every weight's and bias's gradient against central differences."""
     from slopecli.cli.output import held_stdout
     from slopecli.errors import CheckFailed
-    from slopecli.network.train import check_gradient
+    from slopecli.network.check import check_gradient
 
     with _dataset(data, network) as source, held_stdout() as out:
         checks = check_gradient(source.passes(), source.network, rtol=rtol, atol=atol)
