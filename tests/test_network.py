@@ -405,7 +405,7 @@ def test_check_still_catches_a_gradient_that_is_off_by_a_little(monkeypatch):
     assert not all(c.ok for c in wrong)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(cases(), st.integers(-3, 3), st.booleans())
 def test_check_has_no_false_alarm_on_random_networks(case, exponent, fitted):
     """Every activation, 1–3 hidden layers, inputs from 10⁻³ to 10³, targets random or the
@@ -414,8 +414,9 @@ def test_check_has_no_false_alarm_on_random_networks(case, exponent, fitted):
     document, X, Y = case
     network = net(document)
     X = (np.array(X) * 10.0**exponent).tolist()
-    _, kinks = plain_loss(document, X, Y)
-    assume(all(abs(z) > 0.02 * max(1.0, 10.0**exponent) for z in kinks))
+    passed = forward(network, np.array(X))
+    relu = [z for layer, z in zip(network.layers, passed.z, strict=True) if layer.activation == "relu"]
+    assume(all((np.abs(z) > 0.02 * max(1.0, 10.0**exponent)).all() for z in relu))
     if fitted:
         Y = forward(network, np.array(X)).preds.tolist()
     try:
