@@ -433,3 +433,14 @@ def test_check_says_when_a_weight_moved_by_h_leaves_float64():
     )
     with pytest.raises(NumericError, match="there is no difference to compare"):
         check_gradient(blocks([[1e-300]], [[0]]), network)
+
+
+@pytest.mark.parametrize("rows", [False, True])
+def test_a_step_that_overshoots_names_the_learning_rate(rows):
+    # The data is fine at the start (compute succeeds); only the updated network overflows. This
+    # used to say "the values are too large", which sent the learner to the data.
+    data = blocks([[-3e-7, 5.5e12], [1, 1]], [[1.2e100], [2]])
+    assert math.isfinite(evaluate(net(WORKED), data()).loss)
+    on_rows = (lambda old, new: None) if rows else None
+    with pytest.raises(DivergedError, match=r"^input: after the step, .*--learning-rate 1e-09 is too large"):
+        step(data, net(WORKED), 1e-9, on_rows=on_rows)

@@ -119,6 +119,9 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
     if options.file is not None and (options.inputs or options.targets):
         msg = "give either a FILE or --input/--target, not both"
         raise UsageError(msg)
+    if network_file == STDIN:
+        msg = "--network -: give the network as a file; standard input (-) is for the data"
+        raise UsageError(msg)
     network = read_network(network_file)
     k = network.outputs
     if options.file is None:

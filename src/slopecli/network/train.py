@@ -180,15 +180,23 @@ def step(
     if not np.isfinite(updated.flat()).all():
         msg = f"the updated network overflows float64: --learning-rate {learning_rate:g} is too large"
         raise DivergedError(msg)
-    if on_rows is None:
-        return NetStep(network, learning_rate, before, updated, evaluate(updated, data(), None, source))
-    after = NetSums.zero(network)
-    for block in data():
-        old, new = rows_of(network, block, source), rows_of(updated, block, source)
-        on_rows(old, new)
-        with np.errstate(over="ignore", invalid="ignore"):
-            after = after + NetSums.of(updated, new.passed, new.error)
-    return NetStep(network, learning_rate, before, updated, checked(after, source))
+    try:
+        if on_rows is None:
+            return NetStep(network, learning_rate, before, updated, evaluate(updated, data(), None, source))
+        after = NetSums.zero(network)
+        for block in data():
+            old, new = rows_of(network, block, source), rows_of(updated, block, source)
+            on_rows(old, new)
+            with np.errstate(over="ignore", invalid="ignore"):
+                after = after + NetSums.of(updated, new.passed, new.error)
+        return NetStep(network, learning_rate, before, updated, checked(after, source))
+    except NumericError:
+        # The data was fine before the step (the first pass said so): the step overshot.
+        msg = (
+            f"{source}: after the step, the network's values overflow float64: --learning-rate"
+            f" {learning_rate:g} is too large; try e.g. {learning_rate / 10:g}"
+        )
+        raise DivergedError(msg) from None
 
 
 def descend(
