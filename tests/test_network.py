@@ -444,3 +444,25 @@ def test_a_step_that_overshoots_names_the_learning_rate(rows):
     on_rows = (lambda old, new: None) if rows else None
     with pytest.raises(DivergedError, match=r"^input: after the step, .*--learning-rate 1e-09 is too large"):
         step(data, net(WORKED), 1e-9, on_rows=on_rows)
+
+
+@pytest.mark.parametrize(
+    ("document", "x"),
+    [
+        ({"layers": [{"weights": [[1e308]], "activation": "sigmoid"}, {"weights": [[1.0]]}]}, 1.0),
+        (
+            {
+                "layers": [
+                    {"weights": [[1e200]], "activation": "tanh"},
+                    {"weights": [[1e200]], "activation": "tanh"},
+                ]
+            },
+            1e-100,
+        ),
+    ],
+)
+def test_check_works_where_an_activation_saturates_far_from_zero(document, x):
+    # z's rounding is huge (ε·10^308) but a sigmoid or tanh is off by at most its range: the
+    # error bound used to overflow, and check said "there is no difference to compare".
+    checks = check_gradient(blocks([[x]], [[0.5]]), net(document))
+    assert all(c.ok and math.isfinite(c.tolerance) for c in checks)

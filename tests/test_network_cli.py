@@ -544,3 +544,20 @@ def test_a_network_from_a_fifo_or_with_a_bom_reads_as_a_file(tmp_path):
     run = invoke("compute", "--network", str(fifo), "-x", "2,3", "-y", "9", "--json")
     writer.join()
     assert run.exit_code == 0 and run.json()["loss"] == 0
+
+
+def test_output_paths_that_cannot_be_resolved_or_named_are_usage_errors(tmp_path):
+    net = written(tmp_path, WORKED)
+    data = ("-x", "3,5", "-y", "1", "--lr", "0.001", "--json")
+    long = tmp_path / ("n" * 300 + ".json")
+    run = invoke("step", "--network", net, *data, "--save-network", str(long))
+    assert (run.exit_code, run.stdout) == (2, "") and run.stderr.startswith(
+        "slopecli: error: --save-network: "
+    )
+    # A symlink loop made Path.resolve raise RuntimeError: a traceback. The file is replaced, as
+    # any output file is (atomically).
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    run = invoke("step", "--network", net, *data, "--save-network", str(loop))
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(loop.read_text())["layers"][0]["weights"]

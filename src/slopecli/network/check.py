@@ -22,7 +22,7 @@ from slopecli.readers.chunk import Chunk
 
 
 def check_gradient(
-    data: Blocks, network: Network, rtol: float = 1e-6, atol: float | None = None
+    data: Blocks, network: Network, rtol: float = 1e-6, atol: float | None = None, source: str = "input"
 ) -> list[WeightCheck]:
     """Every weight's and bias's analytic gradient beside central differences of the loss.
 
@@ -53,7 +53,7 @@ def check_gradient(
     """
     if len(network.layers) == 1 and network.outputs == 1 and network.layers[0].activation == "identity":
         return _check_linear(data, network, rtol, atol)
-    base = evaluate(network, data())
+    base = evaluate(network, data(), None, source)
     grad = base.flat_gradient()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # overflow: a non-finite tolerance
         rounding = _gradient_bound(data, network)
@@ -96,6 +96,8 @@ def _difference(data: Blocks, network: Network, theta: Matrix, i: int, h: float)
 _LIPSCHITZ = {"identity": 1.0, "relu": 1.0, "sigmoid": 0.25, "tanh": 1.0}
 _ULPS = {"identity": 0.0, "relu": 0.0, "sigmoid": 4.0, "tanh": 2.0}
 """How many ε of |a| the computed activation may be off by, beside what its input's error makes."""
+_WIDTH = {"sigmoid": 1.0, "tanh": 2.0}
+"""The width of a bounded activation's range: no error in its value can be larger."""
 
 
 def _gamma(k: float) -> float:
@@ -103,14 +105,17 @@ def _gamma(k: float) -> float:
     return k * EPS / (1 - k * EPS)  # k stays far below 1/ε ≈ 4.5e15 (rows, nodes, inputs)
 
 
-def _forward_bounds(network: Network, X: Matrix) -> tuple[Forward, list[Matrix]]:
+def _forward_bounds(
+    network: Network, X: Matrix, passed: Forward | None = None
+) -> tuple[Forward, list[Matrix]]:
     """The forward pass, and for each layer's ``a`` a bound on its absolute rounding error.
 
     ``z = W·a + b`` in any order of summation is off by at most ``γ_{d+1}·(|W|·|a| + |b|)``,
     plus ``|W|·r`` carried from ``a``'s own error ``r``; ``f(z)`` adds its Lipschitz constant
-    times that, and a few ulps of ``|f(z)|`` for ``exp`` and ``tanh``.
+    times that, and a few ulps of ``|f(z)|`` for ``exp`` and ``tanh``. ``passed``: the forward
+    pass of ``X``, when it is known already.
     """
-    passed = forward(network, X)
+    passed = forward(network, X) if passed is None else passed
     bounds = []
     a, r = np.abs(X), np.zeros_like(X)
     for layer, out in zip(network.layers, passed.a, strict=True):
@@ -120,6 +125,8 @@ def _forward_bounds(network: Network, X: Matrix) -> tuple[Forward, list[Matrix]]
             magnitude = magnitude + np.abs(layer.bias)
         rz = _gamma(layer.inputs + 1) * magnitude + r @ weights.T
         r = _LIPSCHITZ[layer.activation] * rz + _ULPS[layer.activation] * EPS * np.abs(out)
+        if layer.activation in _WIDTH:  # a saturating activation's value is off by at most its range
+            r = np.minimum(r, _WIDTH[layer.activation])
         bounds.append(r)
         a = np.abs(out)
     return passed, bounds
@@ -143,7 +150,7 @@ class _LossBound:
         for block in blocks:
             rows = rows_of(network, block)  # raises NumericError on overflow, as evaluate does
             with np.errstate(over="ignore", invalid="ignore"):
-                _, bounds = _forward_bounds(network, block.X)
+                _, bounds = _forward_bounds(network, block.X, rows.passed)
                 err = rows.error
                 r = bounds[-1] + EPS * (np.abs(rows.passed.preds) + np.abs(block.Y))
                 flat = err[:, 0] if err.shape[1] == 1 else err.ravel()
