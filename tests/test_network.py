@@ -466,3 +466,11 @@ def test_check_works_where_an_activation_saturates_far_from_zero(document, x):
     # error bound used to overflow, and check said "there is no difference to compare".
     checks = check_gradient(blocks([[x]], [[0.5]]), net(document))
     assert all(c.ok and math.isfinite(c.tolerance) for c in checks)
+
+
+def test_check_takes_an_absolute_tolerance_and_refuses_an_infinite_one():
+    data = blocks([[3, 5], [1, 1]], [[1], [2]])
+    checks = check_gradient(data, net(WORKED), rtol=0.0, atol=1e-3)
+    assert all(c.ok and c.tolerance == 1e-3 for c in checks)
+    with pytest.raises(NumericError, match="there is no difference to compare"):
+        check_gradient(data, net(WORKED), atol=math.inf)  # it would pass any gradient
