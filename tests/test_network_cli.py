@@ -561,3 +561,21 @@ def test_output_paths_that_cannot_be_resolved_or_named_are_usage_errors(tmp_path
     run = invoke("step", "--network", net, *data, "--save-network", str(loop))
     assert run.exit_code == 0, run.stderr
     assert json.loads(loop.read_text())["layers"][0]["weights"]
+
+
+def test_features_that_name_a_second_target_say_so(tmp_path):
+    # The extra targets ride along as feature columns: naming one in --features made the reader
+    # say "'t2' is named more than once", though the user had named it once.
+    two = written(tmp_path, {"layers": [{"weights": [[1.0], [1.0]]}]})
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,t1,t2\n1,2,3\n")
+    run = invoke("compute", str(csv), "--network", two, "--target-column", "t1,t2", "--features", "t2")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert (
+        run.stderr
+        == f"slopecli: error: {csv}: --features: 't2' is a target column (--target-column), not a feature\n"
+    )
+    ok = invoke(
+        "compute", str(csv), "--network", two, "--target-column", "t1,t2", "--features", "a", "--json"
+    )
+    assert ok.exit_code == 0 and ok.json()["loss"] == 2.5  # errors 1 − 2 and 1 − 3: (1 + 4) / 2

@@ -132,9 +132,14 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
         return
     targets = _target_columns(options.target_column, k)
     read = read_options(replace(options, target_column=targets[0] if targets else None))
-    if targets and read.features is not None:
-        read = replace(read, features=(*read.features, *targets[1:]))
     stdin = options.file == STDIN
+    if targets and read.features is not None:
+        both = [t for t in targets[1:] if t in read.features]
+        if both:  # the reader would say the column is "named more than once": the user named it once
+            where = STDIN_NAME if stdin else options.file
+            msg = f"{where}: --features: {both[0]!r} is a target column (--target-column), not a feature"
+            raise InputError(msg)
+        read = replace(read, features=(*read.features, *targets[1:]))
     if stdin and sys.stdin is None:
         msg = "-: standard input is closed; pipe the data in, or give a FILE"
         raise InputError(msg)
