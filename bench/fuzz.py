@@ -2,11 +2,13 @@
 engine against the Dask engine on 5,000+ generated files.
 
 Usage: python bench/fuzz.py [--inputs 100000] [--files 5000] [--seed 0] [--jobs N]
-                            [--categories csv,mutated,random,flags,parquet,weights] [--show 3]
+                            [--categories csv,mutated,random,flags,parquet,weights,network]
+                            [--show 3]
 
 The inputs come from the test suite's generators (tests/fuzzing.py) and run in process through
 tests/conftest.py's ``invoke``, with the same independent oracle and the same contract as
-tests/test_fuzz_contract.py. The files of the differential check come from the same generators
+tests/test_fuzz_contract.py (the ``network`` category: tests/test_fuzz_network.py's generator,
+contract and oracle). The files of the differential check come from the same generators
 and go through tests/fuzzing.py's ``differences`` (``batch --json`` with each engine, and
 ``compute --engine dask`` against ``compute --summary``) and, for one file set in four,
 ``split_differences`` (every file cut into pieces of a few bytes, as files of many MiB are).
@@ -40,9 +42,17 @@ from typing import Any
 HERE = Path(__file__).resolve()
 TESTS = HERE.parent.parent / "tests"
 
-SHARES = {"csv": 0.30, "mutated": 0.25, "random": 0.05, "flags": 0.22, "parquet": 0.10, "weights": 0.08}
+SHARES = {
+    "csv": 0.30,
+    "mutated": 0.25,
+    "random": 0.05,
+    "flags": 0.22,
+    "parquet": 0.10,
+    "weights": 0.08,
+    "network": 0.05,
+}
 """Shares of --inputs: CSV dialects, mutated bytes, random bytes, hostile flags, Parquet files,
-weights files."""
+weights files, network files with their data."""
 TASK_SIZE = 500
 """Inputs per unit of work: small enough to keep every core busy and to show progress."""
 DIFF_TASK_SIZE = 100
@@ -125,13 +135,14 @@ def contract_task(category: str, count: int, seed: int) -> dict[str, Any]:
     _prepare()
     from hypothesis import given
 
-    from fuzzing import CATEGORIES, problems, run_case
+    from fuzzing import run_case
 
+    cases, problems = _contract(category)
     codes: collections.Counter[str] = collections.Counter()
     breaks: list[Break] = []
 
     @generating(count, seed)
-    @given(CATEGORIES[category]())
+    @given(cases())
     def one(case):  # type: ignore[no-untyped-def]
         _in_hand(("contract", case))
         run = run_case(case)
@@ -144,6 +155,17 @@ def contract_task(category: str, count: int, seed: int) -> dict[str, Any]:
     began = time.perf_counter()
     one()
     return {"category": category, "codes": codes, "breaks": breaks, "seconds": time.perf_counter() - began}
+
+
+def _contract(category: str) -> tuple[Any, Any]:
+    """The generator of ``category`` and the contract its runs are held to."""
+    if category == "network":  # a network's output has its own schemas and oracle
+        from test_fuzz_network import network_cases, network_problems
+
+        return network_cases, network_problems
+    from fuzzing import CATEGORIES, problems
+
+    return CATEGORIES[category], problems
 
 
 def differential_task(count: int, seed: int, split_every: int = 4) -> dict[str, Any]:

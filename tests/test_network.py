@@ -12,10 +12,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from slopecli.errors import DivergedError, InputError, NumericError
-from slopecli.network.core import forward, update
+from slopecli.network.check import check_gradient
+from slopecli.network.core import NetSums, forward, update
 from slopecli.network.data import Block
 from slopecli.network.model import Layer, Network, parse_network
-from slopecli.network.train import check_gradient, descend, evaluate, step
+from slopecli.network.train import descend, evaluate, step
 
 COURSE = {"node_0": [1, 1], "node_1": [-1, 1], "output": [2, -1]}
 WORKED = {
@@ -241,6 +242,39 @@ def test_a_file_that_is_no_network_says_so(text, message):
         parse_network(text, "net.json")
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A key given twice: json keeps the last one, and a pasted node_0 would vanish unseen.
+        ('{"node_0": [1, 2], "node_0": [3, 4], "output": [1]}', "the key 'node_0' is given twice"),
+        ('{"layers": [{"weights": [[1]]}], "layers": [{"weights": [[2]]}]}', "'layers' is given twice"),
+        # Both forms at once, or a stray key beside "layers": one of them would be ignored.
+        ('{"layers": [{"weights": [[1]]}], "node_0": [1], "output": [1]}', "unknown key 'node_0' beside"),
+        ('{"layers": [{"weights": [[1]]}], "comment": 1}', "unknown key 'comment' beside"),
+        # node_01 would be node 1 (and clash with node_1); a non-ASCII digit is no index either.
+        ('{"node_0": [1], "node_01": [1], "output": [1, 1]}', "unknown key 'node_01'"),
+        ('{"node_\u0660": [1], "output": [1]}', "unknown key 'node_\u0660'"),
+        ('{"node_0_00": [1], "output": [1]}', "unknown key 'node_0_00'"),
+        # null is not an activation's name (a missing key is the default).
+        ('{"layers": [{"weights": [[1]], "activation": null}]}', "activation null: expected one of"),
+        # Integers are shown as written, not as 3.0.
+        ('{"layers": [{"weights": [[1]], "activation": 3}]}', "activation 3: expected"),
+        ('{"layers": [{"weights": [[1]], "bias": 7}]}', "got 7"),
+        ('{"layers": [{"weights": [[1' + "0" * 5000 + "]]}]}", "value 0 is not a finite number"),
+    ],
+)
+def test_hostile_network_files_fail_with_one_clear_message(text, message):
+    with pytest.raises(InputError, match=r"^net\.json: ") as caught:
+        parse_network(text, "net.json")
+    assert message in str(caught.value)
+
+
+def test_large_integers_and_keys_in_any_order_still_read():
+    network = parse_network('{"output": [12345678901234567890123, 1], "node_1": [3], "node_0": [2]}', "n")
+    assert network.layers[0].weights.tolist() == [[2.0], [3.0]]
+    assert network.layers[1].weights[0, 0] == 12345678901234567890123.0
+
+
 def test_sigmoid_does_not_overflow_far_from_zero():
     network = Network((Layer(np.array([[1.0]]), None, "sigmoid"),))
     passed = forward(network, np.array([[-800.0], [800.0]]))
@@ -326,3 +360,117 @@ def test_check_says_when_a_moved_weight_overflows():
 
     with pytest.raises(NumericError, match="there is no difference to compare"):
         check_gradient(data, network)
+
+
+def _worst(checks):
+    return max(c.abs_error / c.tolerance for c in checks)
+
+
+def test_check_has_no_false_alarm_on_a_network_that_fits_its_data():
+    # Targets made by the network itself: every error cancels to rounding noise of |y| ~ 100,
+    # which the old tolerance (ε·loss/h) took for a disagreement, by a factor of 10^6.
+    network = net(
+        {
+            "layers": [
+                {"weights": [[0.5, -1.5], [2, 0.25]], "bias": [0.5, -1], "activation": "tanh"},
+                {"weights": [[3, -2]], "bias": [1]},
+            ]
+        }
+    )
+    X = np.array([[30.0, 20], [-10, 40], [25, -35]])
+    data = blocks(X.tolist(), forward(network, X).preds.tolist())
+    checks = check_gradient(data, network)
+    assert all(c.ok for c in checks) and _worst(checks) < 0.1
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e5])
+def test_check_has_no_false_alarm_where_large_inputs_curve_the_loss(scale):
+    # z = w·x stays moderate, but ∂z/∂w = x is large: the central difference's truncation error
+    # (h²·L'''/6) grows as x³, far beyond the old tolerance's guess of h²·loss.
+    network = net(
+        {"layers": [{"weights": [[4 / scale, 2 / scale]], "activation": "sigmoid"}, {"weights": [[1]]}]}
+    )
+    data = blocks((np.array([[1, 0.5], [-0.3, 0.8]]) * scale).tolist(), [[0.1], [0.9]])
+    checks = check_gradient(data, network)
+    assert all(c.ok for c in checks) and _worst(checks) < 0.5
+
+
+def test_check_still_catches_a_gradient_that_is_off_by_a_little(monkeypatch):
+    network = net(WORKED)
+    data = blocks([[3, 5], [1, 1], [-2, 0.5]], [[1], [2], [0]])
+    assert all(c.ok for c in check_gradient(data, network))
+    right = NetSums.flat_gradient
+    monkeypatch.setattr(NetSums, "flat_gradient", lambda self: right(self) * (1 + 1e-4))
+    wrong = check_gradient(data, network)
+    assert not all(c.ok for c in wrong)
+
+
+@settings(max_examples=20, deadline=None)
+@given(cases(), st.integers(-3, 3), st.booleans())
+def test_check_has_no_false_alarm_on_random_networks(case, exponent, fitted):
+    """Every activation, 1–3 hidden layers, inputs from 10⁻³ to 10³, targets random or the
+    network's own outputs (errors that cancel): the default tolerances never cry wolf, away
+    from a ReLU kink that the differences at θ ± h straddle (there, rightly, they disagree)."""
+    document, X, Y = case
+    network = net(document)
+    X = (np.array(X) * 10.0**exponent).tolist()
+    passed = forward(network, np.array(X))
+    relu = [z for layer, z in zip(network.layers, passed.z, strict=True) if layer.activation == "relu"]
+    assume(all((np.abs(z) > 0.02 * max(1.0, 10.0**exponent)).all() for z in relu))
+    if fitted:
+        Y = forward(network, np.array(X)).preds.tolist()
+    try:
+        checks = check_gradient(blocks(X, Y), network)
+    except NumericError:
+        return
+    bad = [name for name, c in zip(network.parameter_names(), checks, strict=True) if not c.ok]
+    assert not bad
+
+
+def test_check_says_when_a_weight_moved_by_h_leaves_float64():
+    network = net(
+        {"layers": [{"weights": [[1.7976931348623157e308]], "activation": "tanh"}, {"weights": [[1.0]]}]}
+    )
+    with pytest.raises(NumericError, match="there is no difference to compare"):
+        check_gradient(blocks([[1e-300]], [[0]]), network)
+
+
+@pytest.mark.parametrize("rows", [False, True])
+def test_a_step_that_overshoots_names_the_learning_rate(rows):
+    # The data is fine at the start (compute succeeds); only the updated network overflows. This
+    # used to say "the values are too large", which sent the learner to the data.
+    data = blocks([[-3e-7, 5.5e12], [1, 1]], [[1.2e100], [2]])
+    assert math.isfinite(evaluate(net(WORKED), data()).loss)
+    on_rows = (lambda old, new: None) if rows else None
+    with pytest.raises(DivergedError, match=r"^input: after the step, .*--learning-rate 1e-09 is too large"):
+        step(data, net(WORKED), 1e-9, on_rows=on_rows)
+
+
+@pytest.mark.parametrize(
+    ("document", "x"),
+    [
+        ({"layers": [{"weights": [[1e308]], "activation": "sigmoid"}, {"weights": [[1.0]]}]}, 1.0),
+        (
+            {
+                "layers": [
+                    {"weights": [[1e200]], "activation": "tanh"},
+                    {"weights": [[1e200]], "activation": "tanh"},
+                ]
+            },
+            1e-100,
+        ),
+    ],
+)
+def test_check_works_where_an_activation_saturates_far_from_zero(document, x):
+    # z's rounding is huge (ε·10^308) but a sigmoid or tanh is off by at most its range: the
+    # error bound used to overflow, and check said "there is no difference to compare".
+    checks = check_gradient(blocks([[x]], [[0.5]]), net(document))
+    assert all(c.ok and math.isfinite(c.tolerance) for c in checks)
+
+
+def test_check_takes_an_absolute_tolerance_and_refuses_an_infinite_one():
+    data = blocks([[3, 5], [1, 1]], [[1], [2]])
+    checks = check_gradient(data, net(WORKED), rtol=0.0, atol=1e-3)
+    assert all(c.ok and c.tolerance == 1e-3 for c in checks)
+    with pytest.raises(NumericError, match="there is no difference to compare"):
+        check_gradient(data, net(WORKED), atol=math.inf)  # it would pass any gradient

@@ -512,3 +512,70 @@ def test_a_header_of_numbers_is_warned_about_as_for_the_linear_model(tmp_path):
     csv.write_text("1,2,3\n4,5,6\n")
     run = invoke("compute", str(csv), "--network", written(tmp_path, COURSE), "--json")
     assert run.exit_code == 0 and "the header row looks like data" in run.stderr
+
+
+def test_hostile_network_paths_fail_with_one_line(tmp_path):
+    """Not files of JSON: each run ends with one line naming --network and the file, exit 1 (or
+    2 for the flag's value "-", which names stdin: the data's, not the network's)."""
+    data = ("-x", "2,3", "-y", "9")
+    (tmp_path / "folder.json").mkdir()
+    cases = [
+        ("-", 2, "--network -: give the network as a file; standard input (-) is for the data"),
+        (str(tmp_path / "folder.json"), 1, "cannot open it"),
+        ("/dev/null", 1, "--network /dev/null:1:1: not valid JSON"),
+    ]
+    for path, code, message in cases:
+        run = invoke("compute", "--network", path, *data)
+        assert (run.exit_code, run.stdout) == (code, ""), (path, run.stderr)
+        assert len(run.stderr.splitlines()) == 1 and message in run.stderr, (path, run.stderr)
+
+
+def test_a_network_from_a_fifo_or_with_a_bom_reads_as_a_file(tmp_path):
+    import os
+    import threading
+
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(COURSE).encode())
+    assert invoke("compute", "--network", str(bom), "-x", "2,3", "-y", "9", "--json").json()["loss"] == 0
+    fifo = tmp_path / "net.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(json.dumps(COURSE)))
+    writer.start()
+    run = invoke("compute", "--network", str(fifo), "-x", "2,3", "-y", "9", "--json")
+    writer.join()
+    assert run.exit_code == 0 and run.json()["loss"] == 0
+
+
+def test_output_paths_that_cannot_be_resolved_or_named_are_usage_errors(tmp_path):
+    net = written(tmp_path, WORKED)
+    data = ("-x", "3,5", "-y", "1", "--lr", "0.001", "--json")
+    long = tmp_path / ("n" * 300 + ".json")
+    run = invoke("step", "--network", net, *data, "--save-network", str(long))
+    assert (run.exit_code, run.stdout) == (2, "") and run.stderr.startswith(
+        "slopecli: error: --save-network: "
+    )
+    # A symlink loop made Path.resolve raise RuntimeError: a traceback. The file is replaced, as
+    # any output file is (atomically).
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    run = invoke("step", "--network", net, *data, "--save-network", str(loop))
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(loop.read_text())["layers"][0]["weights"]
+
+
+def test_features_that_name_a_second_target_say_so(tmp_path):
+    # The extra targets ride along as feature columns: naming one in --features made the reader
+    # say "'t2' is named more than once", though the user had named it once.
+    two = written(tmp_path, {"layers": [{"weights": [[1.0], [1.0]]}]})
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,t1,t2\n1,2,3\n")
+    run = invoke("compute", str(csv), "--network", two, "--target-column", "t1,t2", "--features", "t2")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert (
+        run.stderr
+        == f"slopecli: error: {csv}: --features: 't2' is a target column (--target-column), not a feature\n"
+    )
+    ok = invoke(
+        "compute", str(csv), "--network", two, "--target-column", "t1,t2", "--features", "a", "--json"
+    )
+    assert ok.exit_code == 0 and ok.json()["loss"] == 2.5  # errors 1 − 2 and 1 − 3: (1 + 4) / 2

@@ -85,6 +85,8 @@ def _dataset(data: DataOptions, network: Path) -> Iterator[NetworkData]:
 
 def _outputs(data: DataOptions, network: Path, **paths: Path | None) -> None:
     """Output files that cannot be written, or would overwrite an input, fail before any pass."""
+    import os
+
     from slopecli.cli.learning import refuse_inputs, writable
     from slopecli.errors import UsageError
 
@@ -92,7 +94,7 @@ def _outputs(data: DataOptions, network: Path, **paths: Path | None) -> None:
     seen: dict[str, str] = {}
     for flag, path in given.items():
         name = "--" + flag.replace("_", "-")
-        real = str(path.resolve())
+        real = os.path.realpath(path)  # Path.resolve raises on a symlink loop
         if real in seen:
             msg = f"{seen[real]} and {name}: both name {path}; give each its own file"
             raise UsageError(msg)
@@ -100,8 +102,12 @@ def _outputs(data: DataOptions, network: Path, **paths: Path | None) -> None:
         inputs = [Path(data.file)] if data.file is not None else []
         if flag != "save_network":  # saving over the --network file chains runs, as --save-weights does
             inputs.append(network)
-        refuse_inputs(name, path, *inputs)
-        writable(name, path)
+        try:
+            refuse_inputs(name, path, *inputs)
+            writable(name, path)
+        except OSError as exc:  # a name too long, a symlink loop: the path cannot be written
+            msg = f"{name}: {path}: cannot write it: {exc.strerror or exc}"
+            raise UsageError(msg) from None
         if flag in ("draw", "plot") and path.suffix.lower() != ".svg":
             msg = f"{name}: {path}: the picture is written as SVG; name the file *.svg"
             raise UsageError(msg)
@@ -300,10 +306,10 @@ def check_network(
     """``check --network``: every weight's and bias's gradient against central differences."""
     from slopecli.cli.output import held_stdout
     from slopecli.errors import CheckFailed
-    from slopecli.network.train import check_gradient
+    from slopecli.network.check import check_gradient
 
     with _dataset(data, network) as source, held_stdout() as out:
-        checks = check_gradient(source.passes(), source.network, rtol=rtol, atol=atol)
+        checks = check_gradient(source.passes(), source.network, rtol=rtol, atol=atol, source=source.name)
         names = source.network.parameter_names()
         if output is OutputFormat.table:
             from slopecli.render.descent_tables import draw_check

@@ -2,5 +2,6 @@
 
 :mod:`~slopecli.network.model` reads and writes the network file, :mod:`~slopecli.network.core`
 holds the pure math and its mergeable reducer, :mod:`~slopecli.network.data` pairs a network with
-its rows, and :mod:`~slopecli.network.train` makes the passes: sums, step, descent and check.
+its rows, :mod:`~slopecli.network.train` makes the passes (sums, step, descent), and
+:mod:`~slopecli.network.check` checks the gradient against central differences.
 """

@@ -119,6 +119,9 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
     if options.file is not None and (options.inputs or options.targets):
         msg = "give either a FILE or --input/--target, not both"
         raise UsageError(msg)
+    if network_file == STDIN:
+        msg = "--network -: give the network as a file; standard input (-) is for the data"
+        raise UsageError(msg)
     network = read_network(network_file)
     k = network.outputs
     if options.file is None:
@@ -129,9 +132,14 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
         return
     targets = _target_columns(options.target_column, k)
     read = read_options(replace(options, target_column=targets[0] if targets else None))
-    if targets and read.features is not None:
-        read = replace(read, features=(*read.features, *targets[1:]))
     stdin = options.file == STDIN
+    if targets and read.features is not None:
+        both = [t for t in targets[1:] if t in read.features]
+        if both:  # the reader would say the column is "named more than once": the user named it once
+            where = STDIN_NAME if stdin else options.file
+            msg = f"{where}: --features: {both[0]!r} is a target column (--target-column), not a feature"
+            raise InputError(msg)
+        read = replace(read, features=(*read.features, *targets[1:]))
     if stdin and sys.stdin is None:
         msg = "-: standard input is closed; pipe the data in, or give a FILE"
         raise InputError(msg)

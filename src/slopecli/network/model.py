@@ -26,7 +26,14 @@ from slopecli.errors import InputError
 from slopecli.text import count
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
-_NODE = re.compile(r"node_(\d+)(?:_(\d+))?")
+_ABSENT = object()
+# ASCII digits without leading zeros: "node_01" or "node_١" would silently be node 1 (or clash
+# with "node_1"), so they are unknown keys.
+_INDEX = "(0|[1-9][0-9]*)"
+_NODE = re.compile(f"node_{_INDEX}(?:_{_INDEX})?")
+_LONG_INTEGER = 20
+"""Integers with more digits than this are read as floats: Python refuses to parse ints beyond
+4,300 digits, and a weight is a float anyway."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,7 +127,7 @@ def parse_network(text: str, where: str) -> Network:
         InputError: the text is not JSON, or not a network: naming the layer, node and counts.
     """
     try:
-        document = json.loads(text, parse_int=float)
+        document = json.loads(text, parse_int=_integer, object_pairs_hook=_unique(where))
     except json.JSONDecodeError as exc:
         msg = f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
         raise InputError(msg) from None
@@ -131,8 +138,34 @@ def parse_network(text: str, where: str) -> Network:
         msg = f'{where}: expected a JSON object with "layers" (or the course\'s "node_0", …, "output")'
         raise InputError(msg)
     if "layers" in document:
+        others = sorted(set(document) - {"layers"})
+        if others:
+            msg = (
+                f'{where}: unknown key {others[0]!r} beside "layers":'
+                " give the layers alone, or the course's form alone"
+            )
+            raise InputError(msg)
         return _layered(document["layers"], where)
     return _course(document, where)
+
+
+def _integer(text: str) -> int | float:
+    return int(text) if len(text) <= _LONG_INTEGER else float(text)
+
+
+def _unique(where: str) -> Any:
+    """A ``json`` object hook that refuses a key given twice: one of them would be lost unseen."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                msg = f"{where}: the key {key!r} is given twice in one object; keep one"
+                raise InputError(msg)
+            seen[key] = value
+        return seen
+
+    return hook
 
 
 def _layered(layers: Any, where: str) -> Network:
@@ -164,7 +197,7 @@ def _layered(layers: Any, where: str) -> Network:
                 )
                 raise InputError(msg)
         last = i == len(layers) - 1
-        activation = _activation(entry.get("activation"), last, f"{where}: {name}")
+        activation = _activation(entry.get("activation", _ABSENT), last, f"{where}: {name}")
         built.append(_layer(weights, bias, activation, where, name, built))
     return Network(tuple(built))
 
@@ -247,9 +280,9 @@ def _layer(
 
 
 def _activation(value: Any, last: bool, where: str) -> str:
-    if value is None:
+    if value is _ABSENT:
         return "identity" if last else "relu"
-    if value not in ACTIVATIONS:
+    if not isinstance(value, str) or value not in ACTIVATIONS:
         msg = f"{where}: activation {json.dumps(value)}: expected one of {', '.join(ACTIVATIONS)}"
         raise InputError(msg)
     return str(value)

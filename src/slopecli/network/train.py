@@ -1,8 +1,8 @@
-"""Passes over the data with a network: the sums, one step, many steps, and a gradient check.
+"""Passes over the data with a network: the sums, one step and many steps.
 
 Each pass is one call of ``data()``, a fresh stream of blocks, so a file larger than memory
-costs one streamed read per pass, in constant memory. The divergence rules and the check's
-report are the linear model's (:mod:`slopecli.descent`). Nothing here prints or reads flags.
+costs one streamed read per pass, in constant memory. The divergence rules are the linear
+model's (:mod:`slopecli.descent`). Nothing here prints or reads flags.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopecli.core import Matrix
-from slopecli.descent import EPS, GROWTH_NOISE, Descent, Record, WeightCheck
+from slopecli.descent import GROWTH_NOISE, Descent, Record
 from slopecli.errors import DataError, DivergedError, NumericError, SlopeError
 from slopecli.evaluation import CORES
 from slopecli.network.core import Forward, NetSums, forward, update
@@ -180,15 +180,23 @@ def step(
     if not np.isfinite(updated.flat()).all():
         msg = f"the updated network overflows float64: --learning-rate {learning_rate:g} is too large"
         raise DivergedError(msg)
-    if on_rows is None:
-        return NetStep(network, learning_rate, before, updated, evaluate(updated, data(), None, source))
-    after = NetSums.zero(network)
-    for block in data():
-        old, new = rows_of(network, block, source), rows_of(updated, block, source)
-        on_rows(old, new)
-        with np.errstate(over="ignore", invalid="ignore"):
-            after = after + NetSums.of(updated, new.passed, new.error)
-    return NetStep(network, learning_rate, before, updated, checked(after, source))
+    try:
+        if on_rows is None:
+            return NetStep(network, learning_rate, before, updated, evaluate(updated, data(), None, source))
+        after = NetSums.zero(network)
+        for block in data():
+            old, new = rows_of(network, block, source), rows_of(updated, block, source)
+            on_rows(old, new)
+            with np.errstate(over="ignore", invalid="ignore"):
+                after = after + NetSums.of(updated, new.passed, new.error)
+        return NetStep(network, learning_rate, before, updated, checked(after, source))
+    except NumericError:
+        # The data was fine before the step (the first pass said so): the step overshot.
+        msg = (
+            f"{source}: after the step, the network's values overflow float64: --learning-rate"
+            f" {learning_rate:g} is too large; try e.g. {learning_rate / 10:g}"
+        )
+        raise DivergedError(msg) from None
 
 
 def descend(
@@ -246,67 +254,3 @@ def descend(
 def _diverged(k: int, learning_rate: float, why: str) -> DivergedError:
     msg = f"diverged at step {k}: {why}; try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
     return DivergedError(msg)
-
-
-def check_gradient(
-    data: Blocks, network: Network, rtol: float = 1e-6, atol: float | None = None
-) -> list[WeightCheck]:
-    """Every weight's and bias's analytic gradient beside central finite differences of the loss.
-
-    The step for parameter i is ``h = ε^(1/3)·max(1, |θ_i|)``. The loss is not quadratic in a
-    network's weights, so the difference carries a truncation error of order ``h²`` as well as
-    the rounding of the loss, about ``ε·loss/h``: the default absolute tolerance is 100 times
-    their sum, on top of ``rtol`` relative to the numeric value. A ReLU node whose ``z`` lies
-    within ``h`` of 0 has no derivative there, and the check rightly reports it.
-
-    A network that is the linear model (one ``identity`` layer of one node) is checked as the
-    linear model is, by :func:`slopecli.descent.check_gradient`: the loss is quadratic there, so
-    its tolerance can be the rounding alone, and the two commands agree to the last bit.
-
-    Raises:
-        NumericError: the values overflow, so there is no difference to compare.
-    """
-    if len(network.layers) == 1 and network.outputs == 1 and network.layers[0].activation == "identity":
-        return _check_linear(data, network, rtol, atol)
-    base = evaluate(network, data())
-    grad = base.flat_gradient()
-    theta = network.flat()
-    scale = max(base.loss, math.ulp(1.0))
-    checks = []
-    for i in range(len(theta)):
-        h = EPS ** (1 / 3) * max(1.0, abs(float(theta[i])))
-        plus, minus = theta.copy(), theta.copy()
-        plus[i] += h
-        minus[i] -= h
-        width = float(plus[i] - minus[i])
-        try:
-            up = evaluate(network.with_flat(plus), data()).loss
-            down = evaluate(network.with_flat(minus), data()).loss
-        except NumericError:
-            raise _uncheckable() from None
-        numeric = (up - down) / width
-        floor = atol if atol is not None else 100 * (EPS * scale / h + h * h * scale)
-        check = WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric))
-        if not all(math.isfinite(v) for v in (check.analytic, check.numeric, check.tolerance)):
-            raise _uncheckable()
-        checks.append(check)
-    return checks
-
-
-def _check_linear(data: Blocks, network: Network, rtol: float, atol: float | None) -> list[WeightCheck]:
-    """The linear model's check; a bias is the weight of a constant-1 feature, last (as ``--bias``)."""
-    from slopecli.descent import check_gradient as linear_check
-
-    bias = network.layers[0].bias is not None
-
-    def chunks() -> Iterator[Chunk]:
-        for block in data():
-            X = np.column_stack([block.X, np.ones(len(block.X))]) if bias else block.X
-            yield Chunk(X, block.Y[:, 0], block.first_row)
-
-    return linear_check(chunks, network.flat(), rtol=rtol, atol=atol)
-
-
-def _uncheckable() -> NumericError:
-    msg = "check: the values overflow float64 at these weights; there is no difference to compare"
-    return NumericError(msg)
