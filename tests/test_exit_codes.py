@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -129,14 +130,35 @@ def _plain() -> dict[str, str]:
 
 
 def test_interrupted():
+    """Ctrl-C once the run is under way (it has printed a row: a fixed sleep would race a slow
+    start): exit 130, one line; the rows already streamed stay (README: JSON Lines)."""
     proc = subprocess.Popen(
-        [installed_slopecli(), "compute", "-", "-w", "1", "--json"],
+        [installed_slopecli(), "compute", "-", "-w", "1", "--format", "jsonl"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain(),
     )  # fmt: skip
-    time.sleep(1.0)
+    assert proc.stdin is not None and proc.stdout is not None
+    seen = threading.Event()
+
+    def write_slowly() -> None:
+        # A row every 50 ms until one is out: rows come out as later ones arrive (tests/test_stdin.py).
+        assert proc.stdin is not None
+        proc.stdin.write(b"a,target\n")
+        for i in range(600):
+            if seen.is_set():
+                return
+            proc.stdin.write(f"{i},0\n".encode())
+            proc.stdin.flush()
+            time.sleep(0.05)
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    first = proc.stdout.readline()
+    seen.set()
+    writer.join()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert (proc.returncode, out, err) == (130, b"", b"slopecli: interrupted\n")
+    _, err = proc.communicate(timeout=30)
+    assert first.startswith(b'{"kind": "row", "row": 1,')
+    assert (proc.returncode, err) == (130, b"slopecli: interrupted\n")
 
 
 @pytest.mark.parametrize("fmt", ["table", "jsonl"])
