@@ -318,9 +318,10 @@ def check_network(
 
             draw_check(stdout_console(), parameter_labels(source.network, source.features), checks, rtol)
         else:
-            from slopecli.render.network_machine import write_network_check
+            from slopecli.render.machine import write_check
 
-            write_network_check(out, output.value, names, checks, rtol)
+            # Named as in the file: layers[1].weights[0][2].
+            write_check(out, output.value, names, checks, rtol, label="parameter")
     bad = [name for name, c in zip(names, checks, strict=True) if not c.ok]
     if bad:
         msg = f"check: the analytic gradient disagrees with finite differences for {', '.join(bad[:5])}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopecli.core import Matrix
-from slopecli.descent import GROWTH_NOISE, Descent, Record
+from slopecli.descent import Descent, Record, run_descent
 from slopecli.errors import DataError, DivergedError, NumericError, SlopeError
 from slopecli.evaluation import CORES
 from slopecli.network.core import Forward, NetSums, forward, update
@@ -218,39 +218,16 @@ def descend(
     Raises:
         DivergedError: the loss grew for ``patience`` steps in a row, or a value overflowed.
     """
-    history: list[Record] = []
-    net = network
-    growing = 0
-    for k in range(steps + 1):
-        try:
-            sums = evaluate(net, data(), None, source)
-        except NumericError:
-            raise _diverged(k, learning_rate, "the values overflow float64") from None
-        record = Record(k, net.flat(), sums.loss, sums.flat_gradient())
-        history.append(record)
-        if on_step is not None:
-            on_step(record)
-        previous = history[-2] if k else None
-        if (
-            previous is not None
-            and record.mse > previous.mse * (1 + GROWTH_NOISE)
-            and record.gradient_norm > previous.gradient_norm
-        ):
-            growing += 1
-            if growing >= patience:
-                raise _diverged(k, learning_rate, f"the loss grew for {patience} steps in a row")
-        else:
-            growing = 0
-        if tol is not None and record.gradient_norm < tol:
-            return Descent(history, learning_rate, "tol"), net
-        if k < steps:
-            with np.errstate(over="ignore", invalid="ignore"):
-                net = update(net, sums, learning_rate)
-            if not np.isfinite(net.flat()).all():
-                raise _diverged(k + 1, learning_rate, "the weights overflow float64")
-    return Descent(history, learning_rate, "steps"), net
-
-
-def _diverged(k: int, learning_rate: float, why: str) -> DivergedError:
-    msg = f"diverged at step {k}: {why}; try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
-    return DivergedError(msg)
+    return run_descent(
+        network,
+        measure=lambda net: evaluate(net, data(), None, source),
+        record=lambda k, net, sums: Record(k, net.flat(), sums.loss, sums.flat_gradient()),
+        move=lambda net, sums: update(net, sums, learning_rate),
+        flat=lambda net: net.flat(),
+        learning_rate=learning_rate,
+        steps=steps,
+        tol=tol,
+        patience=patience,
+        on_step=on_step,
+        loss="loss",
+    )

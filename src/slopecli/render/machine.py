@@ -257,18 +257,24 @@ class DescentWriter:
         )
 
 
-CHECK_COLUMNS = ("feature", "analytic", "numeric", "h", "abs_error", "rel_error", "tolerance", "ok")
+CHECK_FIELDS = ("analytic", "numeric", "h", "abs_error", "rel_error", "tolerance", "ok")
 
 
 def write_check(
-    out: ByteStream, fmt: str, features: Sequence[str], checks: Sequence[WeightCheck], rtol: float
+    out: ByteStream,
+    fmt: str,
+    names: Sequence[str],
+    checks: Sequence[WeightCheck],
+    rtol: float,
+    label: str = "feature",
 ) -> None:
-    """The whole comparison, one record per weight: it is small and computed before any output."""
-    document = Document(out, fmt, key="checks", kind="check", columns=CHECK_COLUMNS)
+    """The whole comparison, one record per weight, named under ``label`` (a network's records
+    name each ``parameter``): it is small and computed before any output."""
+    document = Document(out, fmt, key="checks", kind="check", columns=(label, *CHECK_FIELDS))
     document.begin({"rtol": rtol, "ok": all(c.ok for c in checks)})
     document.add(
         {
-            "feature": name,
+            label: name,
             "analytic": c.analytic,
             "numeric": c.numeric,
             "h": c.h,
@@ -277,7 +283,7 @@ def write_check(
             "tolerance": c.tolerance,
             "ok": c.ok,
         }
-        for name, c in zip(features, checks, strict=True)
+        for name, c in zip(names, checks, strict=True)
     )
     document.end({})
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from slopecli.render.stream import ByteStream, Document, Record
 
 if TYPE_CHECKING:
-    from slopecli.descent import Descent, WeightCheck
+    from slopecli.descent import Descent
     from slopecli.descent import Record as StepRecord
     from slopecli.network.core import NetSums
     from slopecli.network.model import Network
@@ -202,28 +202,3 @@ class NetworkDescentWriter:
                 "gradient_norm": run.final.gradient_norm,
             }
         )
-
-
-CHECK_COLUMNS = ("parameter", "analytic", "numeric", "h", "abs_error", "rel_error", "tolerance", "ok")
-
-
-def write_network_check(
-    out: ByteStream, fmt: str, names: Sequence[str], checks: Sequence[WeightCheck], rtol: float
-) -> None:
-    """One record per weight and bias, named as in the file (``layers[1].weights[0][2]``)."""
-    document = Document(out, fmt, key="checks", kind="check", columns=CHECK_COLUMNS)
-    document.begin({"rtol": rtol, "ok": all(c.ok for c in checks)})
-    document.add(
-        {
-            "parameter": name,
-            "analytic": c.analytic,
-            "numeric": c.numeric,
-            "h": c.h,
-            "abs_error": c.abs_error,
-            "rel_error": c.rel_error,
-            "tolerance": c.tolerance,
-            "ok": c.ok,
-        }
-        for name, c in zip(names, checks, strict=True)
-    )
-    document.end({})
