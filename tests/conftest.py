@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -109,3 +110,20 @@ def run_installed(*args: str, input: str | bytes | None = None, cwd: Path | None
 def slopecli(request: pytest.FixtureRequest) -> Any:
     """Run slopecli both ways: in-process (fast, debuggable) and as the installed command."""
     return invoke if request.param == "in-process" else run_installed
+
+
+class Pipe(io.RawIOBase):
+    """A read-only, non-seekable byte stream that hands out ``step`` bytes a read, as a pipe does."""
+
+    def __init__(self, data: bytes, step: int = 7) -> None:
+        self._data = io.BytesIO(data)
+        self._step = step
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._data.readinto(memoryview(buffer)[: self._step])

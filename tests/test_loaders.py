@@ -18,24 +18,9 @@ from slopecli.readers.delimited import CsvTable
 from slopecli.readers.layout import BLOCK_BYTES, delimiter_for
 from slopecli.readers.layout import ReadOptions as CsvOptions
 
+from conftest import Pipe
+
 NAME = "f.csv"
-
-
-class Pipe(io.RawIOBase):
-    """A read-only, non-seekable byte stream that hands out a few bytes at a time, like a pipe."""
-
-    def __init__(self, data: bytes, step: int = 7) -> None:
-        self._data = io.BytesIO(data)
-        self._step = step
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        return self._data.readinto(memoryview(buffer)[: self._step])
 
 
 def open_table(data: bytes, **options: object) -> CsvTable:

@@ -18,7 +18,7 @@ from slopecli.errors import DataError, NumericError, SlopeError
 from slopecli.readers.delimited import CsvTable
 from slopecli.readers.layout import ReadOptions
 
-from conftest import invoke, run_installed
+from conftest import Pipe, invoke, run_installed
 
 
 def zstd(data: bytes) -> bytes:
@@ -31,20 +31,6 @@ def zstd(data: bytes) -> bytes:
 
 
 COMPRESS = {"gzip": gzip.compress, "bzip2": bz2.compress, "zstd": zstd}
-
-
-class Pipe(io.RawIOBase):
-    """A non-seekable stream that hands out ``step`` bytes a read, as a pipe does."""
-
-    def __init__(self, data: bytes, step: int = 997) -> None:
-        self._data = io.BytesIO(data)
-        self._step = step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        return self._data.readinto(memoryview(buffer)[: self._step])
 
 
 def read_all(source: io.RawIOBase | io.BytesIO, **options: object) -> tuple[list[list[float]], list[float]]:
@@ -87,7 +73,7 @@ def test_a_bad_row_is_named_by_its_line_and_column_in_files_and_pipes(codec):
     rows = b"".join(b"%d,%d,%d\n" % (i, i, i) for i in range(20_000))
     packed = COMPRESS[codec](b"a,b,target\n" + rows + b"7,x,9\n")
     message = "f.csv:20002:2: column 'b': 'x' is not a number"
-    for source in (io.BytesIO(packed), Pipe(packed)):
+    for source in (io.BytesIO(packed), Pipe(packed, step=997)):
         error = failure(source, block_bytes=4096)
         assert (type(error), str(error)) == (DataError, message)
 
@@ -105,7 +91,7 @@ def test_damaged_or_truncated_data_is_refused_not_read_short(codec):
     rows = b"".join(b"%d,%d\n" % (i, i) for i in range(50_000))
     packed = COMPRESS[codec](b"a,target\n" + rows)
     for cut in (packed[: len(packed) // 2], packed[:-3]):
-        for source in (io.BytesIO(cut), Pipe(cut)):
+        for source in (io.BytesIO(cut), Pipe(cut, step=997)):
             error = failure(source)
             assert type(error) is DataError
             assert str(error).startswith(f"f.csv: the {codec} data is damaged or cut short (")
@@ -202,7 +188,7 @@ def test_a_compressed_file_can_be_read_again_and_a_compressed_pipe_cannot():
     table = CsvTable(io.BytesIO(packed), "f.csv", ReadOptions())
     first, again = list(table.chunks()), list(table.chunks())
     assert [c.y.tolist() for c in first] == [c.y.tolist() for c in again] == [[2.0, 4.0]]
-    piped = CsvTable(Pipe(packed), "<stdin>", ReadOptions())
+    piped = CsvTable(Pipe(packed, step=997), "<stdin>", ReadOptions())
     list(piped.chunks())
     with pytest.raises(DataError, match="a stream can be read once"):
         list(piped.chunks())

@@ -16,19 +16,7 @@ from slopecli.readers.delimited import CsvTable
 from slopecli.readers.layout import BLOCK_BYTES, ReadOptions
 from slopecli.values import parse_vector
 
-from conftest import invoke
-
-
-class Pipe(io.RawIOBase):
-    def __init__(self, data: bytes, step: int = 4096) -> None:
-        self._data = io.BytesIO(data)
-        self._step = step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        return self._data.readinto(memoryview(buffer)[: self._step])
+from conftest import Pipe, invoke
 
 
 def read_all(source, **options: object) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +38,7 @@ def test_ten_thousand_full_precision_columns_are_read():
     matrix = np.random.default_rng(1).random((3, 10_001))
     data = csv_of(matrix)
     assert data.index(b"\n", data.index(b"\n") + 1) > 2 * block
-    for source in (io.BytesIO(data), Pipe(data)):
+    for source in (io.BytesIO(data), Pipe(data, step=4096)):
         X, y = read_all(source, block_bytes=block)
         np.testing.assert_array_equal(X, matrix[:, :-1])
         np.testing.assert_array_equal(y, matrix[:, -1])
@@ -164,7 +152,7 @@ def test_a_wide_block_is_no_larger_than_the_file(tmp_path):
     path.write_bytes(data)
     with path.open("rb") as fp:
         assert CsvTable(fp, str(path), ReadOptions()).block_bytes == BLOCK_BYTES  # the file is smaller
-    assert CsvTable(Pipe(data), "<stdin>", ReadOptions()).block_bytes == 512 * 2001  # size unknown
+    assert CsvTable(Pipe(data, step=4096), "<stdin>", ReadOptions()).block_bytes == 512 * 2001  # size unknown
 
 
 def test_the_dask_engine_reads_a_long_line_that_fails_its_piece(tmp_path, monkeypatch):

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from slopecli.readers.stream import Replay, read_head
 
-
-class Trickle(io.RawIOBase):
-    """A pipe that hands out ``step`` bytes a read."""
-
-    def __init__(self, data: bytes, step: int) -> None:
-        self._data = io.BytesIO(data)
-        self._step = step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        return self._data.readinto(memoryview(buffer)[: self._step])
+from conftest import Pipe
 
 
 def drain(replay: Replay, size: int) -> bytes:
@@ -31,7 +17,7 @@ def drain(replay: Replay, size: int) -> bytes:
 
 
 def test_read_head_stops_after_the_first_whole_line():
-    pipe = Trickle(b"\n\na,b,target\n1,2,3\n4,5,6\n", step=3)
+    pipe = Pipe(b"\n\na,b,target\n1,2,3\n4,5,6\n", step=3)
     head = read_head(pipe, 1 << 20)
     assert head.startswith(b"\n\na,b,target\n") and len(head) < 20
 
@@ -41,7 +27,7 @@ def test_read_head_stops_after_the_first_whole_line():
 def test_replay_serves_everything_and_every_block_holds_a_line_ending(ending, size):
     lines = [b"a,b,target"] + [b"%d,%d,%d" % (i, i, i) for i in range(3000)]
     data = ending.join(lines) + ending
-    pipe = Trickle(data, step=5)
+    pipe = Pipe(data, step=5)
     head = read_head(pipe, 1 << 20)
     replay = Replay(pipe, head, keep=0)
     blocks = []
@@ -59,7 +45,7 @@ def test_recent_bytes_start_at_a_whole_line_with_its_number(monkeypatch, ending,
     monkeypatch.setattr(stream, "RECENT_BYTES", 2000)
     lines = [b"a,b,target"] + [b"%d,%d,%d" % (i, i + 1, 2 * i) for i in range(5000)]
     data = ending.join(lines) + ending
-    replay = Replay(Trickle(data, step=step), b"")
+    replay = Replay(Pipe(data, step=step), b"")
     drain(replay, 512)
     recent, number, from_start = replay.recent()
     assert not from_start
@@ -70,14 +56,14 @@ def test_recent_bytes_start_at_a_whole_line_with_its_number(monkeypatch, ending,
 
 def test_recent_bytes_of_a_short_stream_are_all_of_it():
     data = b"a,target\n1,2\n"
-    replay = Replay(Trickle(data, step=4), b"")
+    replay = Replay(Pipe(data, step=4), b"")
     drain(replay, 64)
     assert replay.recent() == (data, 1, True)
 
 
 def test_a_stream_cut_short_by_the_reader_drops_its_unfinished_last_line():
     data = b"a,target\n" + b"1,2\n" * 100 + b"3,4\n"
-    replay = Replay(Trickle(data, step=1), b"")
+    replay = Replay(Pipe(data, step=1), b"")
     replay.read(64)
     recent, number, from_start = replay.recent()
     assert from_start and number == 1 and recent.endswith(b"\n")
@@ -87,7 +73,7 @@ def test_blocks_grow_to_the_end_of_a_last_line_without_an_ending():
     from slopecli.readers.stream import Blocks
 
     data = b"a,target\n" + b"1" * 500 + b",2"
-    blocks = Blocks(Trickle(data, step=7))
+    blocks = Blocks(Pipe(data, step=7))
     first = blocks.read(16)
     assert first == b"a,target\n11111"  # short reads, until one holds a line ending
     assert blocks.read(16) == data[len(first) :]  # no ending left: grown to the end
@@ -98,14 +84,14 @@ def test_blocks_read_everything_when_asked_for_all():
     from slopecli.readers.stream import Blocks
 
     data = b"a,target\r\n" * 1000
-    assert Blocks(Trickle(data, step=100), head=b"x,y\r").read() == b"x,y\r" + data
+    assert Blocks(Pipe(data, step=100), head=b"x,y\r").read() == b"x,y\r" + data
 
 
 def test_the_first_block_holds_the_header_whole():
     from slopecli.readers.stream import Blocks
 
     data = b"\n\na,b,target\n1,2,3\n"
-    assert Blocks(Trickle(data, step=3), head=data[:14], first=14).read(4) == data[:14]
+    assert Blocks(Pipe(data, step=3), head=data[:14], first=14).read(4) == data[:14]
 
 
 def test_the_last_blocks_are_kept_however_large_they_grew(monkeypatch):
@@ -113,7 +99,7 @@ def test_the_last_blocks_are_kept_however_large_they_grew(monkeypatch):
 
     monkeypatch.setattr(stream, "RECENT_BYTES", 10)
     line = b"1," * 500 + b"2\n"  # each block grows to one whole line
-    replay = Replay(Trickle(line * 100, step=64), b"")
+    replay = Replay(Pipe(line * 100, step=64), b"")
     drain(replay, 16)
     recent, number, from_start = replay.recent()
     assert not from_start

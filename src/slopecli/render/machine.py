@@ -126,27 +126,22 @@ STEP_COLUMNS = ("row", "preds_before", "error_before", "preds_after", "error_aft
 
 def step_rows(old: RowBatch, new: RowBatch) -> list[Record]:
     """Per-row records of a step: each row's prediction and error before and after it."""
+    return step_records(old.first_row, old.X, old.y, old.preds, old.error, new.preds, new.error)
+
+
+def step_records(first_row: int, X: Any, y: Any, *before_and_after: Any) -> list[Record]:
+    """Step records from columns: the inputs, the targets, then preds and error before and after
+    (numpy arrays; a network's have one column per output)."""
+    names = ("preds_before", "error_before", "preds_after", "error_after")
+    columns = [X.tolist(), y.tolist(), *(c.tolist() for c in before_and_after)]
     return [
         {
-            "row": old.first_row + i + 1,
-            "input": x,
-            "target": y,
-            "preds_before": p0,
-            "error_before": e0,
-            "preds_after": p1,
-            "error_after": e1,
+            "row": first_row + i + 1,
+            "input": values[0],
+            "target": values[1],
+            **dict(zip(names, values[2:], strict=True)),
         }
-        for i, (x, y, p0, e0, p1, e1) in enumerate(
-            zip(
-                old.X.tolist(),
-                old.y.tolist(),
-                old.preds.tolist(),
-                old.error.tolist(),
-                new.preds.tolist(),
-                new.error.tolist(),
-                strict=True,
-            )
-        )
+        for i, values in enumerate(zip(*columns, strict=True))
     ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from slopecli.render.machine import step_records
 from slopecli.render.stream import ByteStream, Document, Record
 
 if TYPE_CHECKING:
@@ -101,28 +102,7 @@ class NetworkRowsWriter:
 
 
 def step_rows(old: NetRows, new: NetRows) -> list[Record]:
-    return [
-        {
-            "row": old.first_row + i + 1,
-            "input": x,
-            "target": y,
-            "preds_before": p0,
-            "error_before": e0,
-            "preds_after": p1,
-            "error_after": e1,
-        }
-        for i, (x, y, p0, e0, p1, e1) in enumerate(
-            zip(
-                old.X.tolist(),
-                old.Y.tolist(),
-                old.passed.preds.tolist(),
-                old.error.tolist(),
-                new.passed.preds.tolist(),
-                new.error.tolist(),
-                strict=True,
-            )
-        )
-    ]
+    return step_records(old.first_row, old.X, old.Y, old.passed.preds, old.error, new.passed.preds, new.error)
 
 
 class NetworkStepWriter:
