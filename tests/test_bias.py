@@ -97,7 +97,7 @@ def test_rounding_jitter_at_the_minimum_is_not_divergence():
     np.testing.assert_allclose(doc["weights_final"], least_squares(X, Y), atol=2e-6)
 
 
-@pytest.mark.slow
+@pytest.mark.release
 def test_descend_with_bias_finds_the_least_squares_intercept():
     """Also a regression test: near this minimum the MSE rises by rounding noise for steps on
     end, which a growth check without a noise margin took for divergence. points.csv is badly

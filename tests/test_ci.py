@@ -52,8 +52,9 @@ def test_ci_measures_branch_coverage_of_subprocesses_with_a_floor():
 def test_a_plain_pytest_leaves_the_slow_tests_to_ci():
     options = PYPROJECT["tool"]["pytest"]["ini_options"]
     assert "--strict-markers" in options["addopts"]
-    assert options["addopts"][options["addopts"].index("-m") + 1] == "not slow"
+    assert options["addopts"][options["addopts"].index("-m") + 1] == "not slow and not release"
     assert any(marker.startswith("slow:") for marker in options["markers"])
+    assert any(marker.startswith("release:") for marker in options["markers"])
 
 
 # Calls that resolve a path argument against the current directory.

@@ -152,7 +152,7 @@ def test_usage_errors_are_one_line_with_exit_2(slopecli):
     assert run.stderr.count("\n") == 1
 
 
-@pytest.mark.slow
+@pytest.mark.release
 def test_a_failing_read_never_crashes_at_exit():
     """Arrow reads ahead on a thread; a run that fails mid-file must stop it before exiting.
 

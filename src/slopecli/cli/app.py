@@ -142,6 +142,9 @@ def main() -> None:
         code = EXIT_OK
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else EXIT_DATA
+    except KeyboardInterrupt:  # while Typer builds the command, before SlopeGroup's handlers
+        report("slopecli: interrupted")
+        code = EXIT_INTERRUPTED
     # Every file is closed and every worker joined by now. Skipping the interpreter's teardown
     # matters when open_csv fails on the first block: no reader exists for CsvTable.chunks() to
     # close, Arrow's read-ahead thread may still wait for the GIL to read the Python file object,
