@@ -60,7 +60,7 @@ QUOTED: dict[int, dict[str, tuple[str, ...]]] = {
         ),
         "--out": ("batch", POINTS, *W, "--out", "/proc/version/x"),
         "--plot": ("descend", POINTS, *W, "--plot", "/proc/version/x.svg"),
-        "--save-weights": ("step", POINTS, *W, "--save-weights", "/proc/version/w.json"),
+        "--save-weights": ("descend", POINTS, *W, "--save-weights", "/proc/version/w.json"),
     },
     3: {"check": ("check", POINTS, *W, "--rtol", "1e-300", "--atol", "1e-300")},
     130: {"Ctrl-C": ()},  # test_interrupted
@@ -176,3 +176,12 @@ def test_a_closed_pipe(tmp_path: Path, fmt):
         proc.stdout.close()
         err = proc.stderr.read()
     assert (proc.wait(timeout=60), err) == (141, b"")
+
+
+def test_an_output_name_too_long_for_the_file_system_is_a_usage_error_before_any_step(tmp_path):
+    name = "a" * 300 + ".svg"
+    run = invoke("descend", POINTS, *W, "--plot", str(tmp_path / name), "--format", "jsonl")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.startswith(
+        f"slopecli: error: --plot: {tmp_path / name}: cannot write it: the name is longer"
+    )

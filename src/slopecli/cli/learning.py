@@ -20,6 +20,7 @@ def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
     """An output named by ``flag`` may not be one of the inputs: it would destroy the data."""
     if target is None:
         return
+    _nameable(flag, target)
     for source in inputs:
         if source is None or str(source) == "-":
             continue
@@ -41,6 +42,7 @@ def writable(flag: str, target: Path | None) -> None:
     """
     if target is None:
         return
+    _nameable(flag, target)
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         why = "it is a directory; name a file in it"
@@ -52,6 +54,18 @@ def writable(flag: str, target: Path | None) -> None:
         return
     msg = f"{flag}: {target}: cannot write it: {why}"
     raise UsageError(msg)
+
+
+def _nameable(flag: str, target: Path) -> None:
+    """The name fits the file system (else even asking whether the file exists fails)."""
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.fsencode(target.name)) > limit:
+        msg = f"{flag}: {target}: cannot write it: the name is longer than the file system's {limit} bytes"
+        raise UsageError(msg)
 
 
 def write_atomically(path: Path, text: str, flag: str) -> None:
