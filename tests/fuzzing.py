@@ -282,7 +282,8 @@ def output_format(args: Sequence[Arg]) -> str:
     wins over --format."""
     fmt = "table"
     json_flag = False
-    words = [a for a in args if isinstance(a, str)]
+    # A file argument stays a word: it may be the value of the option before it (--weights-file).
+    words = [a if isinstance(a, str) else a.name for a in args]
     i = 0
     while i < len(words):
         word = words[i]

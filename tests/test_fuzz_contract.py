@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from fuzzing import (
     Case,
+    File,
     Options,
     csv_cases,
     file_case,
@@ -30,6 +31,7 @@ from fuzzing import (
     fuzz_settings,
     hostile_numbers,
     mutated_cases,
+    output_format,
     parquet_case,
     parquet_cases,
     problems,
@@ -195,3 +197,11 @@ def test_the_oracle_reads_the_course_example():
         [67.0, 89.0, 111.0],
         137.0,
     )
+
+
+def test_the_oracle_reads_the_output_format_past_a_file_valued_option():
+    """Found by bench/fuzz.py: a file given to --weights-file was dropped from the words, so the
+    oracle took --format for --weights-file's value, and the documented JSON Lines of a failing
+    descend for a table's stray output."""
+    args = ("descend", File("d.csv"), "--weights-file", File("w.json"), "--format", "jsonl")
+    assert output_format(args) == "jsonl"

@@ -330,3 +330,22 @@ def test_a_subnormal_check_tolerance_is_shown_not_divided_by_zero(slopecli):
     run = slopecli("check", "-w", "0", "-x", "0", "-y", "-0.966", "--rtol", "5e-324", "--atol", "5e-324")
     assert (run.exit_code, run.stderr) == (0, "")
     assert "4.9e-324" in run.stdout
+
+
+def test_a_parquet_column_name_that_is_not_utf8_is_one_line(slopecli, tmp_path):
+    """Found by bench/fuzz.py: pyarrow decodes the names in the file's footer, and raised."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"zqzq": [1.0], "target": [2.0]}), buffer, store_schema=False)
+    path = tmp_path / "names.parquet"
+    path.write_bytes(buffer.getvalue().replace(b"zqzq", b"\xe5qzq"))  # same length: the footer holds
+    run = slopecli("compute", str(path), "-w", "1")
+    assert_fails(
+        run,
+        1,
+        f"{path}: a column name is not UTF-8 (byte 0xe5); Parquet names columns in UTF-8: rewrite the file's schema",
+    )

@@ -63,6 +63,12 @@ class ParquetTable:
         except (pa.ArrowInvalid, OSError) as exc:
             msg = f"{name}: not a Parquet file ({exc})"
             raise DataError(msg) from None
+        except UnicodeDecodeError as exc:  # a column name in the file's metadata (pyarrow decodes it)
+            msg = (
+                f"{name}: a column name is not UTF-8 (byte {exc.object[exc.start]:#04x});"
+                " Parquet names columns in UTF-8: rewrite the file's schema"
+            )
+            raise DataError(msg) from None
         names = list(self._file.schema_arrow.names)
         # The layout matches names without surrounding spaces, as in a CSV header; reading asks
         # Parquet for its own.
