@@ -9,20 +9,20 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import numpy as np
 
 from slopecli.core import Matrix, Sums, Vector, error, predict, slope
-from slopecli.errors import DataError, InputError, NumericError, SlopeError
+from slopecli.errors import InputError, NumericError, SlopeError
 from slopecli.readers.chunk import Chunk
 from slopecli.text import count
 
 if TYPE_CHECKING:
-    from slopecli.readers.table import Table
+    from slopecli.readers.table import Piece, Table
 
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -131,27 +131,47 @@ def evaluate_table(
     pieces = table.pieces(threads)
     if not pieces:
         return evaluate(table.chunks(), weights, None, table.name, on_chunk)
+    total = sum_pieces(table, pieces, lambda chunks: evaluate(chunks, weights, None, table.name, on_chunk))
+    if total is None:
+        return evaluate(table.chunks(), weights, None, table.name)
+    return checked(total, table.name)
+
+
+class Foldable(Protocol):
+    """What folding a piece's rows gives: sums that add (the linear model's, a network's)."""
+
+    @property
+    def n(self) -> int: ...
+
+    def __add__(self, other: Any, /) -> Any: ...
+
+
+F = TypeVar("F", bound=Foldable)
+
+
+def sum_pieces(table: Table, pieces: Sequence[Piece], fold: Callable[[Iterable[Chunk]], F]) -> F | None:
+    """Each piece of ``table`` folded on a thread of its own, and the results added; None when a
+    piece failed or no row was read, for one sequential pass to say exactly what and where.
+
+    Arrow's parser and numpy release the GIL, so the threads use all cores; the sums merge as
+    one pass would (up to the order of additions).
+    """
     # Ctrl-C reaches only this thread: the readers stop at their next chunk, not their piece's end.
     stop = threading.Event()
     try:
         with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
-            futures = [
-                pool.submit(evaluate, _until(stop, table.read_piece(p)), weights, None, table.name, on_chunk)
-                for p in pieces
-            ]
+            futures = [pool.submit(fold, _until(stop, table.read_piece(p))) for p in pieces]
             try:
-                total = Sums.zero(len(weights))
-                for future in futures:
-                    total = total + future.result()
+                results = [future.result() for future in futures]
             except BaseException:
                 stop.set()
                 raise
-        if total.n == 0:
-            msg = f"{table.name}: no data rows"
-            raise DataError(msg)
     except SlopeError:
-        return evaluate(table.chunks(), weights, None, table.name)
-    return checked(total, table.name)
+        return None
+    total = results[0]
+    for more in results[1:]:
+        total = total + more
+    return total if total.n else None
 
 
 def _until(stop: threading.Event, chunks: Iterable[Chunk]) -> Iterator[Chunk]:

@@ -8,21 +8,18 @@ model's (:mod:`slopecli.descent`). Nothing here prints or reads flags.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from slopecli.core import Matrix
 from slopecli.descent import Descent, Record, run_descent
-from slopecli.errors import DataError, DivergedError, NumericError, SlopeError
-from slopecli.evaluation import CORES
+from slopecli.errors import DivergedError, NumericError
+from slopecli.evaluation import CORES, sum_pieces
 from slopecli.network.core import Forward, NetSums, forward, update
 from slopecli.network.data import Block, Blocks, NetworkData
 from slopecli.network.model import Network
-from slopecli.readers.chunk import Chunk
 
 
 @dataclass(frozen=True)
@@ -102,31 +99,10 @@ def evaluate_source(source: NetworkData, threads: int = CORES) -> NetSums:
     pieces = table.pieces(threads)
     if not pieces:
         return evaluate(network, source.blocks(), None, source.name)
-    stop = threading.Event()
-
-    def blocks(chunks: Iterable[Chunk]) -> Iterator[Block]:
-        for chunk in chunks:
-            if stop.is_set():  # Ctrl-C reaches only the main thread: the readers stop at their next chunk
-                return
-            yield source.split(chunk)
-
-    try:
-        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
-            futures = [
-                pool.submit(evaluate, network, blocks(table.read_piece(piece)), None, source.name)
-                for piece in pieces
-            ]
-            try:
-                total = NetSums.zero(network)
-                for future in futures:
-                    total = total + future.result()
-            except BaseException:
-                stop.set()
-                raise
-        if total.n == 0:
-            msg = f"{source.name}: no data rows"
-            raise DataError(msg)
-    except SlopeError:
+    total = sum_pieces(
+        table, pieces, lambda chunks: evaluate(network, map(source.split, chunks), None, source.name)
+    )
+    if total is None:
         return evaluate(network, source.blocks(), None, source.name)
     return checked(total, source.name)
 
