@@ -267,14 +267,7 @@ def check_gradient(
     checks = []
     for i in range(len(weights)):
         h = EPS ** (1 / 3) * max(1.0, abs(float(weights[i])))
-        plus, minus = weights.copy(), weights.copy()
-        with np.errstate(over="ignore", invalid="ignore"):
-            plus[i] += h
-            minus[i] -= h
-        # The step actually taken, after rounding w ± h to doubles.
-        width = float(plus[i] - minus[i])
-        if not (np.isfinite(plus[i]) and np.isfinite(minus[i]) and width > 0):
-            raise _uncheckable()
+        plus, minus, width = stepped(weights, i, h)
         numeric = (evaluate(data(), plus).mse - evaluate(data(), minus).mse) / width
         if atol is not None:
             floor = atol
@@ -283,12 +276,29 @@ def check_gradient(
             floor = 100 * (differences + float(scales.gradient[i]))
         check = WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric))
         if not all(math.isfinite(v) for v in (check.analytic, check.numeric, check.tolerance)):
-            raise _uncheckable()
+            raise uncheckable()
         checks.append(check)
     return checks
 
 
-def _uncheckable() -> NumericError:
+def stepped(theta: Vector, i: int, h: float) -> tuple[Vector, Vector, float]:
+    """``θ + h·eᵢ``, ``θ − h·eᵢ`` and the width of the step actually taken between them, after
+    rounding ``θᵢ ± h`` to doubles.
+
+    Raises:
+        NumericError: either side leaves float64, or rounding leaves no step at all.
+    """
+    plus, minus = theta.copy(), theta.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        plus[i] += h
+        minus[i] -= h
+    width = float(plus[i] - minus[i])
+    if not (np.isfinite(plus[i]) and np.isfinite(minus[i]) and width > 0):
+        raise uncheckable()
+    return plus, minus, width
+
+
+def uncheckable() -> NumericError:
     msg = "check: the values overflow float64 at these weights; there is no difference to compare"
     return NumericError(msg)
 

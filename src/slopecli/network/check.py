@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopecli.core import Matrix
-from slopecli.descent import EPS, WeightCheck
+from slopecli.descent import EPS, WeightCheck, stepped, uncheckable
 from slopecli.errors import NumericError
 from slopecli.network.core import Forward, forward
 from slopecli.network.data import Block, Blocks
@@ -69,7 +69,7 @@ def check_gradient(
             floor = atol
         check = WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric))
         if not all(math.isfinite(v) for v in (check.analytic, check.numeric, check.tolerance)):
-            raise _uncheckable()
+            raise uncheckable()
         checks.append(check)
     return checks
 
@@ -77,18 +77,12 @@ def check_gradient(
 def _difference(data: Blocks, network: Network, theta: Matrix, i: int, h: float) -> tuple[float, float]:
     """``(L(θ+h·eᵢ) − L(θ−h·eᵢ))/width`` and a bound on its rounding; width is the step taken
     after rounding ``θᵢ ± h`` to doubles."""
-    plus, minus = theta.copy(), theta.copy()
-    with np.errstate(over="ignore", invalid="ignore"):
-        plus[i] += h
-        minus[i] -= h
-    width = float(plus[i] - minus[i])
-    if not (np.isfinite(plus[i]) and np.isfinite(minus[i]) and width > 0):
-        raise _uncheckable()
+    plus, minus, width = stepped(theta, i, h)
     try:
         up = _LossBound.of(network.with_flat(plus), data())
         down = _LossBound.of(network.with_flat(minus), data())
     except NumericError:
-        raise _uncheckable() from None
+        raise uncheckable() from None
     with np.errstate(over="ignore", invalid="ignore"):
         return (up.loss - down.loss) / width, (up.error + down.error) / width
 
@@ -239,8 +233,3 @@ def _check_linear(data: Blocks, network: Network, rtol: float, atol: float | Non
             yield Chunk(X, block.Y[:, 0], block.first_row)
 
     return linear_check(chunks, network.flat(), rtol=rtol, atol=atol)
-
-
-def _uncheckable() -> NumericError:
-    msg = "check: the values overflow float64 at these weights; there is no difference to compare"
-    return NumericError(msg)

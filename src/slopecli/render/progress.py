@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.progress import (
@@ -17,7 +17,25 @@ from rich.progress import (
 )
 
 
-class FileProgress:
+class _Bar:
+    """A Rich progress display's life: started on entering, cleared on :meth:`close` or on leaving
+    (each display is transient, so the result drawn after it has the terminal to itself)."""
+
+    _progress: Progress
+
+    def close(self) -> None:
+        """Clear the bar before the result is drawn on the same terminal."""
+        self._progress.stop()
+
+    def __enter__(self) -> Self:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+
+class FileProgress(_Bar):
     """Files done, rows read, MB/s and the time left, measured in bytes of input.
 
     Silent (and free) when stderr is not a terminal, so logs and pipes stay clean. Never
@@ -70,20 +88,8 @@ class FileProgress:
             sys.stderr.write(line.replace("\n", " ") + "\n")
             sys.stderr.flush()
 
-    def __enter__(self) -> FileProgress:
-        self._progress.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._progress.stop()
-
-
-class StepProgress:
+class StepProgress(_Bar):
     """Steps of gradient descent done, on stderr when it is a terminal and the run is long."""
 
     def __init__(self, total: int, console: Console | None = None, minimum: int = 50) -> None:
@@ -104,19 +110,8 @@ class StepProgress:
     def advance(self) -> None:
         self._progress.advance(self._task)
 
-    def close(self) -> None:
-        """Clear the bar before the result is drawn on the same terminal."""
-        self._progress.stop()
 
-    def __enter__(self) -> StepProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
-
-
-class RowProgress:
+class RowProgress(_Bar):
     """Rows of one large file done, as a bar against an estimate of its row count, on stderr when
     it is a terminal. ``advance`` may be called from several reader threads at once (Rich's
     progress holds a lock). Transient: :meth:`close` clears it before the result is drawn.
@@ -149,13 +144,3 @@ class RowProgress:
             self._total = int((self._progress.tasks[0].completed + rows) * 1.05) + 1
             self._progress.update(self._task, total=self._total)
         self._progress.advance(self._task, rows)
-
-    def close(self) -> None:
-        self._progress.stop()
-
-    def __enter__(self) -> RowProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
