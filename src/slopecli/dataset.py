@@ -174,15 +174,24 @@ def _read_weights(text: str | None, file: str | None) -> tuple[Vector, str, tupl
     if file is None:
         msg = "missing weights: give --weights 0,2,1 or --weights-file FILE"
         raise UsageError(msg)
-    try:
-        content = Path(file).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"--weights-file: {opening_error(file, exc)}") from None
-    except UnicodeDecodeError as exc:
-        msg = f"--weights-file: {file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
-        raise InputError(msg) from None
+    content = read_flag_file("--weights-file", file)
     flag = f"--weights-file {file}"
     return parse_weights_file(content, flag), "--weights-file", saved_features(content)
+
+
+def read_flag_file(flag: str, file: str) -> str:
+    """The text of a small file a flag names (weights, a network): UTF-8, a BOM allowed.
+
+    Raises:
+        InputError: it cannot be opened, or is not UTF-8, said with the flag.
+    """
+    try:
+        return Path(file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{flag}: {opening_error(file, exc)}") from None
+    except UnicodeDecodeError as exc:
+        msg = f"{flag}: {file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
+        raise InputError(msg) from None
 
 
 def opening_error(path: str | Path, exc: OSError) -> str:

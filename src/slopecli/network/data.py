@@ -18,7 +18,15 @@ from typing import IO
 import numpy as np
 
 from slopecli.core import Matrix
-from slopecli.dataset import STDIN, STDIN_NAME, DataOptions, cached_passes, opening_error, read_options
+from slopecli.dataset import (
+    STDIN,
+    STDIN_NAME,
+    DataOptions,
+    cached_passes,
+    opening_error,
+    read_flag_file,
+    read_options,
+)
 from slopecli.errors import DataError, InputError, UsageError
 from slopecli.network.model import Network, parse_network
 from slopecli.readers.chunk import Chunk
@@ -47,14 +55,7 @@ def read_network(file: str) -> Network:
     Raises:
         InputError: it cannot be read, or is not a network.
     """
-    try:
-        content = Path(file).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"--network: {opening_error(file, exc)}") from None
-    except UnicodeDecodeError as exc:
-        msg = f"--network: {file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
-        raise InputError(msg) from None
-    return parse_network(content, f"--network {file}")
+    return parse_network(read_flag_file("--network", file), f"--network {file}")
 
 
 @dataclass(frozen=True)
