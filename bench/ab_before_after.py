@@ -12,12 +12,13 @@ printed as a markdown table.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from childenv import compiled
 
 REPO = Path(__file__).resolve().parent.parent
 WIDE = ["bench/data/wide-1000000x10.csv", "-w", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"]
@@ -43,7 +44,7 @@ def main() -> None:
         for name, command in COMMANDS.items():
             order = list(trees.items())
             for tree, src in order if run % 2 == 0 else reversed(order):
-                env = {**os.environ, "PYTHONPATH": src}
+                env = compiled(PYTHONPATH=src)
                 start = time.perf_counter()
                 argv = [sys.executable, "-c", RUN, *command]
                 subprocess.run(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, check=True)

@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from childenv import compiled
+
 BENCH = Path(__file__).resolve().parent
 DEFAULT_DATA = BENCH / "data"
 WIDE = "wide-1000000x10.csv"
@@ -140,7 +142,7 @@ class Tool:
     argv: list[str]
     output: Path
     to_stdout: bool
-    env: dict[str, str] | None = None
+    env: dict[str, str] = field(default_factory=compiled)
     seconds: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
@@ -183,7 +185,7 @@ def tools_for(job: str, data: Path, out: Path, python: str, before: str | None) 
         )
     ]
     if before is not None:
-        env = {**os.environ, "PYTHONPATH": before}
+        env = compiled(PYTHONPATH=before)
         tools.append(
             Tool(
                 "slopecli (before)",

@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from childenv import compiled
+
 REPO = Path(__file__).resolve().parent.parent
 RUN = "import sys; from slopecli.cli import main; sys.argv[0] = 'slopecli'; main()"
 READ_CSV = "import sys, pyarrow.csv as c; c.read_csv(sys.argv[1])"
@@ -129,7 +131,7 @@ def main() -> None:
     subprocess.run(
         [sys.executable, __file__, "--prepare", "--data", str(args.data), "--csv", str(args.csv)], check=True
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in compiled().items() if k != "PYTHONPATH"}
     after = {**env, "PYTHONPATH": str(REPO / "src")}
     before = {**env, "PYTHONPATH": args.before} if args.before else None
     py = sys.executable
