@@ -19,15 +19,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from slopecli.values import NUMBER_CHARACTERS
+
 SMALL_ROWS = 16
 """Files with at most this many data lines are parsed here (blank lines count)."""
 SMALL_BYTES = 4 << 20
 """Nor larger than this: the fields of a line are Python objects while it is parsed."""
 
-_NUMERIC = b"0123456789+-.eE" + b"iInNfFtTyYaA" + b" \t"
-"""The bytes of Arrow's numbers (inf, infinity and nan included) and of the blanks it trims. Over
-them, ``float()`` accepts exactly Arrow's syntax; it also takes ``_`` between digits and other
-white space, which are not among them."""
+_NUMERIC = NUMBER_CHARACTERS.encode("ascii")
 
 
 def line_count(data: bytes) -> int:
