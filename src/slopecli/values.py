@@ -77,7 +77,7 @@ def parse_vector(text: str, where: str) -> Vector:
             shown = shown if len(shown) <= 200 else shown[:200] + "…"
             msg = f"{where}: item {i + 1} of {shown!r}{exc}"
             raise InputError(msg) from None
-    return values
+    return values  # pragma: no cover - float() failed above only where parse_number fails
 
 
 def parse_weights_file(text: str, where: str) -> Vector:
