@@ -98,6 +98,9 @@ def test_parse_vector_of_one_number() -> None:
         ("1;2", "--weights: item 1 of '1;2': '1;2' is not a number"),
         ("1, nan", "--weights: item 2 of '1, nan': 'nan' is not a finite number"),
         ("inf,0", "--weights: item 1 of 'inf,0': 'inf' is not a finite number"),
+        # float() alone would take these.
+        ("1,1_000", "--weights: item 2 of '1,1_000': '1_000' is not a number"),
+        ("\x0b1,2", "--weights: item 1 of '\\x0b1,2': '\\x0b1' is not a number"),
     ],
 )
 def test_parse_vector_names_the_bad_item(text: str, message: str) -> None:
@@ -107,6 +110,18 @@ def test_parse_vector_names_the_bad_item(text: str, message: str) -> None:
 @given(st.lists(FINITE, min_size=1, max_size=10))
 def test_parse_vector_round_trips_finite_floats(values: list[float]) -> None:
     assert parse_vector(",".join(map(repr, values)), "--weights").tolist() == values
+
+
+@given(st.lists(st.text(alphabet="0123456789+-.eEinfatyINF \t_\x0b", max_size=6), min_size=1, max_size=6))
+def test_parse_vector_reads_what_parse_number_reads_item_by_item(items: list[str]) -> None:
+    # Its one pass of float() over the whole vector must accept no more than the item-by-item check.
+    try:
+        want = [repr(parse_number(item, "")) for item in items]
+    except InputError:
+        with pytest.raises(InputError):
+            parse_vector(",".join(items), "--weights")
+    else:
+        assert [repr(v) for v in parse_vector(",".join(items), "--weights").tolist()] == want
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Each parser is told ``where`` the text came from (a flag, a file) so that its er
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -21,6 +22,11 @@ BLANKS = " \t"
 NUMBER = re.compile(
     r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE | re.ASCII
 )
+NUMBER_CHARACTERS = "0123456789+-.eE" + "iInNfFtTyYaA" + BLANKS
+"""The characters of NUMBER and of the blanks around it. Over them, Python's float() accepts exactly
+NUMBER with blanks around it: what float() takes beyond (``_`` between digits, other white space,
+digits of other scripts) is not among them. So text made of them needs float() alone."""
+_NUMBERS = re.compile(f"[{re.escape(NUMBER_CHARACTERS)},]*")
 
 
 def parse_number(text: str, where: str) -> float:
@@ -53,6 +59,13 @@ def parse_vector(text: str, where: str) -> Vector:
     if len(items) == 1 and not items[0].strip(BLANKS):
         msg = f"{where}: expected comma-separated numbers, got an empty value"
         raise InputError(msg)
+    if _NUMBERS.fullmatch(text):
+        # The usual case in one pass of float() (40,000 weights: ~10 ms, against ~45 ms item by item);
+        # the loop below finds the item to name when this fails.
+        with contextlib.suppress(ValueError):
+            values = np.fromiter(map(float, items), np.float64, len(items))
+            if np.isfinite(values).all():
+                return values
     values = np.empty(len(items), dtype=np.float64)
     for i, item in enumerate(items):
         try:
@@ -64,7 +77,7 @@ def parse_vector(text: str, where: str) -> Vector:
             shown = shown if len(shown) <= 200 else shown[:200] + "…"
             msg = f"{where}: item {i + 1} of {shown!r}{exc}"
             raise InputError(msg) from None
-    return values
+    return values  # pragma: no cover - float() failed above only where parse_number fails
 
 
 def parse_weights_file(text: str, where: str) -> Vector:

@@ -4,7 +4,9 @@ Parsing goes through Apache Arrow's streaming CSV reader: a large file is read i
 one thread per core, about 1.5x as fast as ``numpy.loadtxt`` or pandas on the whole file, in
 constant memory (bench/README.md). Arrow's own errors do not say on which line a problem is, so
 when a file fails, a second, pure-Python pass (:func:`slopecli.readers.diagnosis.diagnose`) walks it
-to name the file, line and column. Correct files pay nothing for that precision.
+to name the file, line and column. Correct files pay nothing for that precision. A plain file of a
+few rows, however wide, is parsed without Arrow (:mod:`slopecli.readers.small`): Arrow's set-up of
+each column would cost more than the whole parse.
 
 Readers take binary file objects. A pipe (stdin) is read as it arrives, once, and never spooled:
 :mod:`slopecli.readers.stream` keeps the last few MiB for the diagnosis. gzip, bzip2 and zstd
@@ -26,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from slopecli.errors import DataError, NumericError
+from slopecli.readers import small
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.compressed import MAGIC_BYTES, Chain, codec_of, decompressed
 from slopecli.readers.diagnosis import check_utf8, diagnose
@@ -94,9 +97,16 @@ class CsvTable:
         if not options.header:
             self._header_bytes = 0
         self.block_bytes = _block_size(head, len(self.layout.names), options.block_bytes)
-        if self.codec is None and (size := _size(fp)) is not None:
+        size = _size(fp) if self.codec is None else None
+        if size is not None:
             # Arrow's cost per block grows with its size too: no larger than the file.
             self.block_bytes = min(self.block_bytes, max(options.block_bytes, size - self._start))
+        # A plain file of a few rows, however wide, is parsed without Arrow (readers.small).
+        self._small = (
+            size is not None
+            and size - self._start <= small.SMALL_BYTES
+            and small.line_count(head[self._header_bytes :]) <= small.SMALL_ROWS
+        )
         if not seekable:
             self._replay = Replay(source, head, first=self._header_bytes)
 
@@ -120,6 +130,9 @@ class CsvTable:
             DataError: a row is ragged or a value is not a number (with file, line and column).
             NumericError: a value is NaN or infinite (with file, line and column).
         """
+        if self._small and (matrix := self._parsed_small()) is not None:
+            yield Chunk(matrix[:, :-1], matrix[:, -1], 0)
+            return
         import pyarrow as pa
 
         if self._replay is not None and self._read:
@@ -154,6 +167,15 @@ class CsvTable:
             what = "has a header but no data rows" if self.options.header else "has no data rows"
             msg = f"{self.name}: the file {what}"
             raise DataError(msg)
+
+    def _parsed_small(self) -> np.ndarray | None:
+        """The used columns of every row, parsed without Arrow; None when Arrow must read them."""
+        data = self._source().read(small.SMALL_BYTES + 1)
+        if len(data) > small.SMALL_BYTES:
+            return None  # the file grew since it was opened
+        return small.parse(
+            data[self._header_bytes :], len(self.layout.names), self.layout.used, self.delimiter
+        )
 
     def pieces(self, count: int, processes: bool = False) -> list[Piece]:
         """The data rows as up to ``count`` byte ranges of about equal size, each starting at a

@@ -45,7 +45,7 @@ class Layout:
 
     @property
     def features(self) -> tuple[str, ...]:
-        return tuple(self.names[i] for i in self.feature_positions)
+        return tuple(map(self.names.__getitem__, self.feature_positions))
 
     @property
     def target(self) -> str:
@@ -90,16 +90,24 @@ def layout_of(
         msg = f"{name}: the file is empty"
         raise DataError(msg)
     if options.header:
-        names = tuple(field.strip() for field in record)
+        names = tuple(map(str.strip, record))
     else:
         names = (*(f"x{i}" for i in range(1, len(record))), "target")
-    # One pass builds the name index: a lookup per column must not cost a scan of the header.
-    index: dict[str, list[int]] = {}
-    for i, column in enumerate(names):
-        index.setdefault(column, []).append(i)
+    # The name index is built in C: a lookup per column must not cost a scan of the header, nor
+    # 40,000 columns a Python loop. Only a header that repeats a name lists every position of each.
+    last = dict(zip(names, range(len(names)), strict=True))
+    every: dict[str, list[int]] = {}
+    if len(last) < len(names):
+        for i, column in enumerate(names):
+            every.setdefault(column, []).append(i)
+
+    def hits_of(column: str) -> list[int]:
+        if every:
+            return every.get(column, [])
+        return [last[column]] if column in last else []
 
     def position(column: str, flag: str) -> int:
-        hits = index.get(column)
+        hits = hits_of(column)
         if not hits:
             shown = ", ".join(names) if len(names) <= 12 else ", ".join(names[:12]) + ", …"
             msg = f"{name}: {flag}: no column named {column!r} (columns: {shown})"
@@ -114,7 +122,7 @@ def layout_of(
 
     if options.target_column is not None:
         target = position(options.target_column, "--target-column")
-    elif "target" in index:
+    elif "target" in last:
         target = position("target", "target column")
     else:
         target = len(names) - 1
@@ -128,8 +136,8 @@ def layout_of(
             msg = f"{name}: --features: {names[target]!r} is the target column, not a feature"
             raise DataError(msg)
     else:
-        features = tuple(i for i in range(len(names)) if i != target)
-        repeated = [names[i] for i in features if len(index[names[i]]) > 1]
+        features = (*range(target), *range(target + 1, len(names)))
+        repeated = [names[i] for i in features if len(every[names[i]]) > 1] if every else []
         if repeated:
             position(repeated[0], "feature")  # names both places
     if not features:
