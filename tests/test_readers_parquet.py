@@ -110,28 +110,3 @@ def test_values_whose_sum_overflows_are_finite_and_read(tmp_path):
     path = write(tmp_path / "huge.parquet", a=[1e308, 1e308], target=[1e308, 1e308])
     X, y, _ = read(path)
     assert X.tolist() == [[1e308], [1e308]] and y.tolist() == [1e308, 1e308]
-
-
-def test_columns_after_nested_ones_are_read_by_their_leaf_positions(tmp_path):
-    # A struct of two fields and a list are three leaf columns before "a": Parquet numbers leaves.
-    struct = pa.array([{"p": 1, "q": "x"}, {"p": 2, "q": "y"}, {"p": 3, "q": "z"}])
-    path = write(
-        tmp_path / "nested.parquet", target=[7.0, 8.0, 9.0], s=struct, l=[[1], [2, 3], []], a=[1.0, 2.0, 3.0]
-    )
-    X, y, _ = read(path, features=("a",))
-    assert X.tolist() == [[1.0], [2.0], [3.0]] and y.tolist() == [7.0, 8.0, 9.0]
-
-
-def test_a_parquet_file_is_read_without_importing_pyarrow_parquet(tmp_path):
-    """pyarrow.parquet imports pyarrow.fs and the cloud file systems' modules: 10 MiB of peak memory."""
-    import subprocess
-    import sys
-
-    path = write(tmp_path / "p.parquet", a=[1.0, 2.0], target=[0.0, 0.0])
-    code = (
-        "import sys; from slopecli.dataset import DataOptions, open_dataset\n"
-        f"with open_dataset(DataOptions(file={path!r}, weights='1')) as d: s = d.sums()\n"
-        "print(s.n, s.mse, sorted(m for m in ('pyarrow.parquet', 'pyarrow.fs') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["2", "2.5", "[]"]

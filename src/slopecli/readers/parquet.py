@@ -15,7 +15,7 @@ import contextlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -43,17 +43,6 @@ def is_parquet(name: str, head: bytes = b"") -> bool:
     return head.startswith(MAGIC) if head else name.lower().endswith(PARQUET_SUFFIXES)
 
 
-def _reader(fp: IO[bytes]) -> Any:
-    """Arrow's reader of a Parquet file, the one ``pyarrow.parquet.ParquetFile`` wraps, opened
-    without importing ``pyarrow.parquet``: that module imports ``pyarrow.fs`` and with it the
-    modules of the cloud file systems, 10 MiB of memory for nothing here (bench/README.md)."""
-    from pyarrow._parquet import ParquetReader
-
-    reader = ParquetReader()
-    reader.open(fp, buffer_size=BUFFER_BYTES, pre_buffer=False)
-    return reader
-
-
 class ParquetTable:
     """An open Parquet file: its layout is known at once, its rows are streamed by :meth:`chunks`.
 
@@ -65,16 +54,12 @@ class ParquetTable:
 
     def __init__(self, fp: IO[bytes], name: str, options: ReadOptions) -> None:
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         self.name = name
         self.options = options
         try:
-            self._file = _reader(fp)
-            schema = self._file.schema_arrow
-            names = list(schema.names)
-            # Parquet numbers its leaf columns: a field's position, unless a field is nested.
-            flat = self._file.metadata.num_columns == len(names)
-            self._leaves = {} if flat else {".".join(p): i for i, p in enumerate(self._file.column_paths)}
+            self._file = pq.ParquetFile(fp, buffer_size=BUFFER_BYTES, pre_buffer=False)
         except (pa.ArrowInvalid, OSError) as exc:
             msg = f"{name}: not a Parquet file ({exc})"
             raise DataError(msg) from None
@@ -84,12 +69,13 @@ class ParquetTable:
                 " Parquet names columns in UTF-8: rewrite the file's schema"
             )
             raise DataError(msg) from None
+        names = list(self._file.schema_arrow.names)
         # The layout matches names without surrounding spaces, as in a CSV header; reading asks
         # Parquet for its own.
         self._names = names
         # Parquet always names its columns: --no-header and --delimiter do not apply.
         self.layout: Layout = layout_of(names or None, name, replace(options, header=True), delimited=False)
-        fields = [schema.field(i) for i in self.layout.used]
+        fields = [self._file.schema_arrow.field(i) for i in self.layout.used]
         for field in fields:
             if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
                 msg = f"{name}: column {field.name!r} holds {field.type}, not numbers"
@@ -134,7 +120,7 @@ class ParquetTable:
         import pyarrow as pa
 
         try:
-            batches = self._file.iter_batches(ROWS_PER_BATCH, list(groups), self._columns, use_threads=False)
+            batches = self._file.iter_batches(ROWS_PER_BATCH, list(groups), self._used, use_threads=False)
             for batch in batches:
                 yield self._chunk(batch, first_row)
                 first_row += batch.num_rows
@@ -145,13 +131,6 @@ class ParquetTable:
     @property
     def _used(self) -> list[str]:
         return [self._names[i] for i in self.layout.used]
-
-    @property
-    def _columns(self) -> list[int]:
-        """The used columns' leaf positions, in the layout's order (a batch's columns follow it)."""
-        if not self._leaves:
-            return list(self.layout.used)
-        return [self._leaves[column] for column in self._used]
 
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
         import pyarrow as pa
@@ -192,8 +171,7 @@ class ParquetTable:
                 raise DataError(msg)
 
     def close(self) -> None:
-        """Nothing to release: the file object passed in stays the caller's (closing Arrow's
-        reader would close it)."""
+        self._file.close()
 
     def __enter__(self) -> ParquetTable:
         return self
