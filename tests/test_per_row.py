@@ -1,0 +1,214 @@
+"""Per-row results of a large file read in pieces on threads (slopecli.per_row): the rows, row
+numbers, sums and bytes of one sequential pass, in input order; the exact message of one pass
+when a piece fails, with no row handed on twice; the readers stop when the run does."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import slopecli.per_row as per_row
+import slopecli.readers.delimited as delimited
+from slopecli.errors import DataError, NumericError
+from slopecli.evaluation import RowBatch, evaluate
+from slopecli.per_row import evaluate_rows
+from slopecli.readers.delimited import CsvTable
+from slopecli.readers.layout import ReadOptions
+
+from conftest import invoke
+
+W = np.array([0.25, -1.0, 3.0])
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch):
+    """Kilobytes of data are split, in pieces of a few hundred bytes."""
+    monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 10)
+    monkeypatch.setattr(per_row, "PIECE_BYTES", 700)
+
+
+def dyadic_rows(n: int, seed: int = 0) -> list[str]:
+    """Eighths below 1000: every product and sum of them is exact, so the results cannot depend
+    on how the rows were grouped (BLAS rounds a row's Σ w·x by its place in a chunk)."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(-8000, 8000, size=(n, 4)) / 8
+    return [",".join(map(repr, r)) + "\n" for r in data.tolist()]
+
+
+def write(path: Path, rows: list[str]) -> Path:
+    path.write_text("a,b,c,target\n" + "".join(rows))
+    return path
+
+
+def handed_on(table: CsvTable, threads: int) -> tuple[list[RowBatch], object]:
+    batches: list[RowBatch] = []
+    counted: list[int] = []
+    sums = evaluate_rows(table, W, batches.append, threads, on_chunk=counted.append)
+    assert counted == [len(b.y) for b in batches]  # progress hears of each chunk once handed on
+    return batches, sums
+
+
+def joined(batches: list[RowBatch]) -> tuple[list[int], np.ndarray]:
+    """Each batch's first row, and all rows' values side by side."""
+    starts = [b.first_row for b in batches]
+    values = [np.column_stack([b.X, b.y, b.preds, b.error, b.slopes]) for b in batches]
+    return starts, np.concatenate(values) if values else np.zeros((0, 9))
+
+
+def contiguous(batches: list[RowBatch]) -> bool:
+    ends = [b.first_row + len(b.y) for b in batches]
+    return [b.first_row for b in batches] == [0, *ends[:-1]]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(1, 2500),
+    piece=st.sampled_from([100, 700, 5000, 1 << 20]),
+    block=st.sampled_from([1024, 4096]),
+    threads=st.integers(1, 4),
+)
+def test_pieces_hand_on_the_rows_and_sums_of_one_pass(monkeypatch, n, piece, block, threads):
+    monkeypatch.setattr(per_row, "PIECE_BYTES", piece)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder) / "d.csv", dyadic_rows(n, seed=n))
+        with open(path, "rb") as fp:
+            table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=block))
+            batches, sums = handed_on(table, threads)
+            reference: list[RowBatch] = []
+            one = evaluate(table.chunks(), W, reference.append)
+    assert contiguous(batches)
+    assert np.array_equal(joined(batches)[1], joined(reference)[1])
+    assert (sums.n, sums.xte.tolist(), sums.sse) == (one.n, one.xte.tolist(), one.sse)
+
+
+def test_a_large_file_is_read_in_many_pieces(tmp_path):
+    with open(write(tmp_path / "d.csv", dyadic_rows(3000)), "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions())
+        pieces = per_row._pieces(table, 2)
+        assert len(pieces) > 20
+        assert per_row._pieces(table, 1) == []  # one thread: one pass
+
+
+def outputs(monkeypatch, path: Path, *flags: str) -> tuple[object, object]:
+    """The command's run read in pieces, and read in one pass."""
+    args = ("compute", str(path), "-w", "0.25,-1,3", *flags)
+    split = invoke(*args)
+    monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 40)
+    return split, invoke(*args)
+
+
+@pytest.mark.parametrize("flags", [("--format", "csv"), ("--json",), ("--format", "jsonl"), ("--all-rows",)])
+def test_every_output_is_byte_for_byte_that_of_one_pass(tmp_path, monkeypatch, flags):
+    split, one = outputs(monkeypatch, write(tmp_path / "d.csv", dyadic_rows(3000)), *flags)
+    assert split == one
+    assert split.exit_code == 0
+    if flags == ("--format", "jsonl"):
+        rows = [json.loads(line)["row"] for line in split.stdout.splitlines()[:-1]]
+        assert rows == list(range(1, 3001))
+
+
+def test_a_bad_value_in_a_later_piece_gets_the_exact_message_and_no_row_twice(tmp_path):
+    rows = dyadic_rows(3000)
+    with open(write(tmp_path / "good.csv", rows), "rb") as fp:
+        reference: list[RowBatch] = []
+        evaluate(CsvTable(fp, "good.csv", ReadOptions()).chunks(), W, reference.append)
+    rows[2500] = "1,2,oops,4\n"
+    batches: list[RowBatch] = []
+    with open(write(tmp_path / "d.csv", rows), "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=4096))
+        with pytest.raises(DataError, match=r"^d\.csv:2502:3: column 'c': 'oops' is not a number$"):
+            evaluate_rows(table, W, batches.append, 2)
+    assert batches and contiguous(batches)
+    values = joined(batches)[1]
+    assert len(values) <= 2500
+    assert np.array_equal(values, joined(reference)[1][: len(values)])
+
+
+def test_jsonl_lines_before_an_error_are_the_first_lines_of_one_pass(tmp_path, monkeypatch):
+    rows = dyadic_rows(3000)
+    good, _ = outputs(monkeypatch, write(tmp_path / "good.csv", rows), "--format", "jsonl")
+    monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 10)
+    rows[2500] = "1,2,oops,4\n"
+    split, one = outputs(monkeypatch, write(tmp_path / "good.csv", rows), "--format", "jsonl")
+    assert split.exit_code == one.exit_code == 1
+    assert split.stderr == one.stderr
+    assert "good.csv:2502:3: column 'c': 'oops' is not a number" in split.stderr
+    assert good.stdout.startswith(split.stdout)
+    assert split.stdout.count("\n") <= 2500
+
+
+def test_an_overflow_in_a_later_piece_names_its_data_row(tmp_path):
+    rows = dyadic_rows(3000)
+    rows[2700] = "1,1,1e300,0\n"  # preds 3e300; its slope 2·1e300·3e300 overflows
+    with open(write(tmp_path / "d.csv", rows), "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=4096))
+        with pytest.raises(NumericError, match=r"^d\.csv: data row 2701: the slope overflows float64"):
+            evaluate_rows(table, W, lambda rows: None, 2)
+
+
+def test_a_line_longer_than_a_pieces_blocks_is_read_by_one_pass(tmp_path, monkeypatch):
+    rows = dyadic_rows(3000)
+    rows[2600] = "1." + "0" * 9000 + "1,2,3,4\n"  # one long number: the piece's 4 KiB blocks fail
+    batches: list[RowBatch] = []
+    with open(write(tmp_path / "d.csv", rows), "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=4096))
+        sums = evaluate_rows(table, W, batches.append, 2)
+        reference: list[RowBatch] = []
+        one = evaluate(table.chunks(), W, reference.append)
+    assert contiguous(batches)
+    assert np.array_equal(joined(batches)[1], joined(reference)[1])
+    assert sums.n == one.n == 3000
+
+
+def test_a_read_error_that_is_not_the_datas_fault_is_raised(tmp_path, monkeypatch):
+    with open(write(tmp_path / "d.csv", dyadic_rows(3000)), "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=4096))
+        read = table.read_piece
+        pieces = per_row._pieces(table, 2)
+
+        def failing(piece):
+            if piece == pieces[5]:
+                raise OSError(5, "Input/output error")
+            return read(piece)
+
+        monkeypatch.setattr(table, "read_piece", failing)
+        with pytest.raises(OSError, match="Input/output error"):
+            evaluate_rows(table, W, lambda rows: None, 2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("piece")]
+
+
+def test_pieces_are_read_at_most_two_per_thread_ahead(tmp_path, monkeypatch):
+    """Memory stays bounded: while the writer is stuck on the first chunk, no more pieces start."""
+    with open(write(tmp_path / "d.csv", dyadic_rows(3000)), "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=4096))
+        read = table.read_piece
+        started: list[object] = []
+        monkeypatch.setattr(table, "read_piece", lambda piece: started.append(piece) or read(piece))
+        seen = []
+
+        def slow(rows: RowBatch) -> None:
+            if not seen:
+                threading.Event().wait(0.3)  # the readers have time to run far ahead, if allowed
+                seen.append(len(started))
+
+        evaluate_rows(table, W, slow, 2)
+        assert len(started) == len(per_row._pieces(table, 2)) > 20
+    assert seen == [4]
+
+
+def test_a_failing_writer_stops_the_readers(tmp_path):
+    def broken(rows: RowBatch) -> None:
+        raise BrokenPipeError
+
+    with open(write(tmp_path / "d.csv", dyadic_rows(3000)), "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=4096))
+        with pytest.raises(BrokenPipeError):
+            evaluate_rows(table, W, broken, 2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("piece")]
