@@ -4,6 +4,7 @@ when a piece fails, with no row handed on twice; the readers stop when the run d
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 import threading
@@ -21,6 +22,7 @@ from slopecli.evaluation import RowBatch, evaluate
 from slopecli.per_row import evaluate_rows
 from slopecli.readers.delimited import CsvTable
 from slopecli.readers.layout import ReadOptions
+from slopecli.render.machine import CsvWriter
 
 from conftest import invoke
 
@@ -142,6 +144,35 @@ def test_jsonl_lines_before_an_error_are_the_first_lines_of_one_pass(tmp_path, m
     assert "good.csv:2502:3: column 'c': 'oops' is not a number" in split.stderr
     assert good.stdout.startswith(split.stdout)
     assert split.stdout.count("\n") <= 2500
+
+
+def csv_of(path: Path, *, block: int, threads: int, encoded: bool) -> tuple[bytes, BaseException | None]:
+    """Per-row CSV written through CsvWriter (as compute does), and the error that ended it."""
+    out = io.BytesIO()
+    writer = CsvWriter(out, threads=2)
+    failure = None
+    with open(path, "rb") as fp:
+        table = CsvTable(fp, path.name, ReadOptions(block_bytes=block))
+        writer.begin(table.features, W)
+        try:
+            writer.end(evaluate_rows(table, W, writer.rows, threads, encoder=writer if encoded else None))
+        except DataError as exc:
+            failure = exc
+    return out.getvalue(), failure
+
+
+@pytest.mark.parametrize("encoded", [True, False], ids=["encoded-where-read", "encoded-in-order"])
+def test_csv_lines_are_those_of_one_pass_and_stop_before_a_bad_row(tmp_path, encoded):
+    rows = dyadic_rows(3000)
+    good, failure = csv_of(write(tmp_path / "good.csv", rows), block=4096, threads=1, encoded=False)
+    assert failure is None and good.count(b"\n") == 3001
+    split, failure = csv_of(write(tmp_path / "good.csv", rows), block=4096, threads=2, encoded=encoded)
+    assert (split, failure) == (good, None)
+    rows[2500] = "1,2,oops,4\n"
+    bad, failure = csv_of(write(tmp_path / "good.csv", rows), block=4096, threads=2, encoded=encoded)
+    assert str(failure) == "good.csv:2502:3: column 'c': 'oops' is not a number"
+    assert good.startswith(bad) and bad.endswith(b"\n")
+    assert bad.count(b"\n") <= 2501
 
 
 def test_an_overflow_in_a_later_piece_names_its_data_row(tmp_path):

@@ -6,6 +6,9 @@ memory, so here the file is cut into many small pieces (about :data:`PIECE_BYTES
 are read ahead on threads, each into a queue of its chunks' per-row results and sums, while this
 thread hands the oldest piece's results on in order. Only this thread knows how many rows were
 handed on before a chunk, so it gives each chunk its row numbers (a JSON record's ``row``).
+Output that needs no row numbers (CSV) is better encoded on the thread that read the chunk
+(a :class:`RowEncoder`): this thread then only writes bytes, and the threads pass each other
+the interpreter's lock half as often (1M x 10 CSV: ~7% less time and CPU).
 
 A row's values are those of one pass, except that BLAS may round a row's Σ w·x differently in
 the last bit by its place in a chunk, and chunks here start where pieces do (on the 1M x 10
@@ -24,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from queue import SimpleQueue
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -50,8 +53,20 @@ class _PieceFailed(Exception):
     """A piece could not be read as data: one sequential pass says what and where."""
 
 
-Part = tuple[RowBatch, Sums]
+Part = tuple[RowBatch, Sums, bytes | None]
 Item = Part | BaseException | None
+
+
+class RowEncoder(Protocol):
+    """Per-row output whose encoding does not depend on row numbers."""
+
+    def encode(self, batch: RowBatch) -> bytes:
+        """``batch`` as output bytes, on any thread (its ``first_row`` may count from a piece's start)."""
+        ...
+
+    def write(self, data: bytes) -> object:
+        """Encoded rows, on the calling thread, in input order."""
+        ...
 
 
 def evaluate_rows(
@@ -60,12 +75,15 @@ def evaluate_rows(
     on_rows: Callable[[RowBatch], None],
     threads: int = CORES,
     on_chunk: Callable[[int], None] | None = None,
+    encoder: RowEncoder | None = None,
 ) -> Sums:
     """The sums of every row of ``table``; ``on_rows`` sees each chunk's per-row results, in
     input order, on this thread: from pieces read on ``threads`` threads when the table can be
     split, else from one pass of its chunks (as :func:`slopecli.evaluation.evaluate`).
 
-    ``on_chunk`` hears of each chunk's row count once ``on_rows`` has seen it.
+    With ``encoder``, the chunks of pieces are encoded on the threads that read them and their
+    bytes written in input order instead (``on_rows`` still sees the chunks of a sequential pass).
+    ``on_chunk`` hears of each chunk's row count once it has been handed on.
 
     Raises:
         SlopeError: the data is wrong (found by one sequential pass, with the exact place).
@@ -80,8 +98,11 @@ def evaluate_rows(
     stop = threading.Event()
     with ThreadPoolExecutor(threads, thread_name_prefix="piece") as pool:
         try:
-            for rows, sums in _in_order(pool, table, pieces, weights, stop, window=2 * threads):
-                on_rows(dataclasses.replace(rows, first_row=written))
+            for rows, sums, data in _in_order(pool, table, pieces, weights, stop, 2 * threads, encoder):
+                if encoder is not None and data is not None:
+                    encoder.write(data)
+                else:
+                    on_rows(dataclasses.replace(rows, first_row=written))
                 total = total + sums
                 written += len(rows.y)
                 if on_chunk is not None:
@@ -119,6 +140,7 @@ def _in_order(
     weights: Vector,
     stop: threading.Event,
     window: int,
+    encoder: RowEncoder | None,
 ) -> Iterator[Part]:
     """Each chunk's results, piece after piece, with up to ``window`` pieces read ahead.
 
@@ -131,7 +153,7 @@ def _in_order(
     def start() -> None:
         for piece in todo:
             queue: SimpleQueue[Item] = SimpleQueue()
-            pool.submit(_read, table, piece, weights, stop, queue)
+            pool.submit(_read, table, piece, weights, stop, queue, encoder)
             queues.append(queue)
             return
 
@@ -147,16 +169,23 @@ def _in_order(
 
 
 def _read(
-    table: Table, piece: Piece, weights: Vector, stop: threading.Event, queue: SimpleQueue[Item]
+    table: Table,
+    piece: Piece,
+    weights: Vector,
+    stop: threading.Event,
+    queue: SimpleQueue[Item],
+    encoder: RowEncoder | None,
 ) -> None:
-    """One piece's per-row results and sums into ``queue``, then an end (or a failure)."""
+    """One piece's per-row results, sums and (with ``encoder``) bytes into ``queue``, then an
+    end (or a failure)."""
     try:
         for chunk in table.read_piece(piece):
             if stop.is_set():
                 break
             rows = rows_of(chunk, weights, table.name)
             with np.errstate(over="ignore", invalid="ignore"):
-                queue.put((rows, Sums.of_error(chunk.X, rows.error)))
+                sums = Sums.of_error(chunk.X, rows.error)
+            queue.put((rows, sums, None if encoder is None else encoder.encode(rows)))
     except SlopeError:
         queue.put(_PieceFailed())
     except BaseException as exc:

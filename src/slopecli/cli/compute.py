@@ -101,7 +101,11 @@ def compute(
         if summary:
             sums = evaluate_table(source.table, source.weights, on_chunk=on_chunk)
         else:
-            sums = evaluate_rows(source.table, source.weights, sink.rows, threads, on_chunk)
+            from slopecli.render.machine import CsvWriter
+
+            # CSV lines need no row number: the threads that read a large file's pieces encode them.
+            encoder = sink if isinstance(sink, CsvWriter) else None
+            sums = evaluate_rows(source.table, source.weights, sink.rows, threads, on_chunk, encoder)
         if progress is not None:
             progress.close()  # cleared before the result is drawn on the same terminal
         sink.end(sums)

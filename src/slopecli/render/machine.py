@@ -103,7 +103,9 @@ class CsvWriter:
     """Per-row CSV: ``preds``, ``error`` and ``slope_<feature>`` for each row, in input order.
 
     Values are written in their shortest round-trip form (``14``, ``0.1``; :mod:`slopecli.render.csv_rows`),
-    a chunk at a time, on ``threads`` worker threads when there are several.
+    a chunk at a time, on ``threads`` worker threads when there are several. Lines need no row
+    number, so a reader on another thread may encode its chunks itself (:meth:`encode`) and
+    hand over the bytes (:meth:`write`).
     """
 
     def __init__(self, out: ByteStream, threads: int = 1) -> None:
@@ -116,20 +118,25 @@ class CsvWriter:
         Document(self._out, "csv", columns=self._names).begin({})
 
     def rows(self, batch: RowBatch) -> None:
-        self._parts.put(functools.partial(_csv_rows, batch))
+        self._parts.put(functools.partial(self.encode, batch))
+
+    @staticmethod
+    def encode(batch: RowBatch) -> bytes:
+        """The CSV lines of ``batch``, on any thread."""
+        from slopecli.render.csv_rows import csv_rows
+
+        matrix = np.empty((len(batch.y), 2 + batch.slopes.shape[1]))
+        matrix[:, 0] = batch.preds
+        matrix[:, 1] = batch.error
+        matrix[:, 2:] = batch.slopes
+        return csv_rows(matrix)
+
+    def write(self, data: bytes) -> None:
+        """Lines encoded elsewhere, after those of :meth:`rows` (none may be in flight)."""
+        self._out.write(data)
 
     def end(self, sums: Sums) -> None:
         self._parts.close()
-
-
-def _csv_rows(batch: RowBatch) -> bytes:
-    from slopecli.render.csv_rows import csv_rows
-
-    matrix = np.empty((len(batch.y), 2 + batch.slopes.shape[1]))
-    matrix[:, 0] = batch.preds
-    matrix[:, 1] = batch.error
-    matrix[:, 2:] = batch.slopes
-    return csv_rows(matrix)
 
 
 STEP_COLUMNS = ("row", "preds_before", "error_before", "preds_after", "error_after")
