@@ -7,8 +7,9 @@ dropped. Otherwise the layout is orjson's (3.13: positional from 1e-5 to below 1
 ``0.00001`` and ``1500000000000000``; an exponent outside, as in ``2.5e-6`` and ``1e+16``).
 
 The line breaks and the dropped ``.0`` are found with numpy in the bytes orjson wrote (one pass to
-find the commas, one gather to check the end of each value), so no Python object is made per
-value. orjson holds the GIL while it formats; the numpy passes mostly do not.
+find the commas; the integral values among the floats, and only their ends in the bytes), so no
+Python object is made per value. orjson holds the GIL while it formats; the numpy passes mostly
+do not.
 """
 
 from __future__ import annotations
@@ -36,18 +37,20 @@ def csv_rows(matrix: np.ndarray) -> bytes:
         raise ValueError(msg)
     # "[v,v,…,v]": the k-th comma of each row becomes its line break, the closing bracket the last.
     text = np.frombuffer(orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY), dtype=np.uint8).copy()
-    ends = np.flatnonzero(text == _COMMA)
-    text[ends[columns - 1 :: columns]] = _NEWLINE
+    commas = np.flatnonzero(text == _COMMA)
+    text[commas[columns - 1 :: columns]] = _NEWLINE
     text[-1] = _NEWLINE
-    # Each value ends just before its separator; an integral one ends in ".0" (shortest forms
-    # never end in another zero after the point).
-    ends = np.append(ends, len(text) - 1)
-    ends = ends[text[ends - 1] == _ZERO]
-    ends = ends[text[ends - 2] == _DOT]
-    if len(ends) == 0:
-        return text[1:].tobytes()
-    keep = np.ones(len(text), dtype=bool)
-    keep[0] = False
-    keep[ends - 1] = False
-    keep[ends - 2] = False
-    return text[keep].tobytes()
+    # An integral value is spelled with ".0" just before its separator (below 1e16: larger ones
+    # have an exponent). They are found among the values, usually none, so that the bytes are
+    # searched only where they are.
+    whole = np.flatnonzero(values == np.trunc(values))
+    if len(whole):
+        ends = np.append(commas, len(text) - 1)[whole]
+        ends = ends[(text[ends - 2] == _DOT) & (text[ends - 1] == _ZERO)]
+        if len(ends):
+            keep = np.ones(len(text), dtype=bool)
+            keep[0] = False
+            keep[ends - 1] = False
+            keep[ends - 2] = False
+            return text[keep].tobytes()
+    return text[1:].tobytes()
