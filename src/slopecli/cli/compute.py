@@ -52,7 +52,6 @@ def compute(
     from slopecli.cli.inputs import dataset
     from slopecli.cli.output import choose_format, held_stdout, make_sink
     from slopecli.evaluation import CORES, evaluate_table
-    from slopecli.per_row import evaluate_rows
 
     output = choose_format(fmt, json_flag)
     n.refuse_without_network(network, draw=draw)
@@ -101,6 +100,7 @@ def compute(
         if summary:
             sums = evaluate_table(source.table, source.weights, on_chunk=on_chunk)
         else:
+            from slopecli.per_row import evaluate_rows
             from slopecli.render.machine import CsvWriter
 
             # CSV lines need no row number: the threads that read a large file's pieces encode them.
