@@ -121,11 +121,11 @@ def evaluate_rows(
 def _pieces(table: Table, threads: int) -> list[Piece]:
     """Pieces of about PIECE_BYTES, or none when the table is not worth splitting (or cannot be).
 
-    How many depends on the file alone, not on ``threads``: BLAS may round a row's Σ w·x
-    differently by its place in a chunk (in the last bit), and chunks start where pieces do, so
-    the same file gives the same bytes on any number of cores.
+    How many depends on the file alone, not on ``threads`` (one thread reads them too): BLAS may
+    round a row's Σ w·x differently by its place in a chunk (in the last bit), and chunks start
+    where pieces do, so the same file gives the same bytes on any number of cores.
     """
-    pieces = table.pieces(threads)
+    pieces = table.pieces(max(threads, 2))
     if len(pieces) < 2:
         return []
     # Only a plain CSV file is split for threads, and its pieces are byte ranges.
