@@ -133,6 +133,15 @@ def test_the_bytes_do_not_depend_on_the_number_of_cores(tmp_path, monkeypatch, f
     assert runs[0] == runs[1] == runs[2]
 
 
+def test_a_bias_is_added_to_every_piece(tmp_path, monkeypatch):
+    path = write(tmp_path / "d.csv", dyadic_rows(3000))
+    args = ("compute", str(path), "-w", "0.25,-1,3,0.5", "--bias", "--format", "jsonl")
+    split = invoke(*args)
+    monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 40)
+    assert split == invoke(*args)
+    assert json.loads(split.stdout.splitlines()[2999])["input"][-1] == 1.0
+
+
 def test_a_bad_value_in_a_later_piece_gets_the_exact_message_and_no_row_twice(tmp_path):
     rows = dyadic_rows(3000)
     with open(write(tmp_path / "good.csv", rows), "rb") as fp:
