@@ -11,8 +11,9 @@ Output that needs no row numbers (CSV) is better encoded on the thread that read
 the interpreter's lock half as often (1M x 10 CSV: ~7% less time and CPU).
 
 A row's values are those of one pass, except that BLAS may round a row's Σ w·x differently in
-the last bit by its place in a chunk, and chunks here start where pieces do (on the 1M x 10
-benchmark file, 457 rows of a million differ from one pass in a last digit).
+the last bit by its place in a chunk, and chunks here start where pieces do: on the 1M x 10
+benchmark file 457 rows of a million differ from one pass, by one ulp of Σ w·x (an error near
+zero, Σ w·x − y, by more ulps of its own: within the ε·(Σ|w·x| + |y|) the README promises).
 
 A piece that fails does not say where: from the first failed piece on, one sequential pass of the
 file takes over (rows already handed on are skipped, not repeated), and it either finds the error
