@@ -99,6 +99,7 @@ def test_json_path_imports_neither_rich_nor_pyarrow():
     assert "numpy" in loaded
     assert "rich" not in loaded
     assert "pyarrow" not in loaded
+    assert "orjson" not in loaded
 
 
 def test_public_api_needs_neither_typer_nor_rich():

@@ -51,7 +51,7 @@ def compute(
     """
     from slopecli.cli.inputs import dataset
     from slopecli.cli.output import choose_format, held_stdout, make_sink
-    from slopecli.evaluation import CORES, evaluate, evaluate_table
+    from slopecli.evaluation import CORES, evaluate_table
 
     output = choose_format(fmt, json_flag)
     n.refuse_without_network(network, draw=draw)
@@ -82,6 +82,9 @@ def compute(
         held_stdout(stream=output is o.OutputFormat.jsonl) as out,
         _progress(data.file) as progress,
     ):
+        # A file's pieces are read on every core and its chunks encoded on every core; a stream's
+        # chunks are read and encoded in turn, each as it arrives.
+        threads = CORES if data.file not in (None, "-") else 1
         sink = make_sink(
             output,
             out,
@@ -90,15 +93,19 @@ def compute(
             show_rows=None if all_rows else show_rows,
             title=source.title,
             row=row,
-            # A file's chunks are encoded on every core; a stream's in turn, each as it arrives.
-            threads=CORES if data.file not in (None, "-") else 1,
+            threads=threads,
         )
         sink.begin(source.features, source.weights)
         on_chunk = progress.advance if progress is not None else None
         if summary:
             sums = evaluate_table(source.table, source.weights, on_chunk=on_chunk)
         else:
-            sums = evaluate(source.table.chunks(), source.weights, sink.rows, source.name, on_chunk)
+            from slopecli.per_row import evaluate_rows
+            from slopecli.render.machine import CsvWriter
+
+            # CSV lines need no row number: the threads that read a large file's pieces encode them.
+            encoder = sink if isinstance(sink, CsvWriter) else None
+            sums = evaluate_rows(source.table, source.weights, sink.rows, threads, on_chunk, encoder)
         if progress is not None:
             progress.close()  # cleared before the result is drawn on the same terminal
         sink.end(sums)

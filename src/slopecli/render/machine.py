@@ -11,8 +11,10 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from slopecli.core import Sums, Vector
-from slopecli.render.stream import ByteStream, Document, Ordered, Record, csv_columns, csv_line, dumps, encode
+from slopecli.render.stream import ByteStream, Document, Ordered, Record, csv_line, dumps, encode
 
 if TYPE_CHECKING:
     from slopecli.batch import FileResult
@@ -100,8 +102,10 @@ def _encode_rows(batch: RowBatch, prefix: str, end: str, kind: str | None) -> by
 class CsvWriter:
     """Per-row CSV: ``preds``, ``error`` and ``slope_<feature>`` for each row, in input order.
 
-    Values are written by Arrow's C++ writer in their shortest round-trip form (``14``, ``0.1``),
-    a chunk at a time, on ``threads`` worker threads when there are several.
+    Values are written in their shortest round-trip form (``14``, ``0.1``; :mod:`slopecli.render.csv_rows`),
+    a chunk at a time, on ``threads`` worker threads when there are several. Lines need no row
+    number, so a reader on another thread may encode its chunks itself (:meth:`encode`) and
+    hand over the bytes (:meth:`write`).
     """
 
     def __init__(self, out: ByteStream, threads: int = 1) -> None:
@@ -114,8 +118,22 @@ class CsvWriter:
         Document(self._out, "csv", columns=self._names).begin({})
 
     def rows(self, batch: RowBatch) -> None:
-        columns = [batch.preds, batch.error, *batch.slopes.T]
-        self._parts.put(functools.partial(csv_columns, columns, self._names))
+        self._parts.put(functools.partial(self.encode, batch))
+
+    @staticmethod
+    def encode(batch: RowBatch) -> bytes:
+        """The CSV lines of ``batch``, on any thread."""
+        from slopecli.render.csv_rows import csv_rows
+
+        matrix = np.empty((len(batch.y), 2 + batch.slopes.shape[1]))
+        matrix[:, 0] = batch.preds
+        matrix[:, 1] = batch.error
+        matrix[:, 2:] = batch.slopes
+        return csv_rows(matrix)
+
+    def write(self, data: bytes) -> None:
+        """Lines encoded elsewhere, after those of :meth:`rows` (none may be in flight)."""
+        self._out.write(data)
 
     def end(self, sums: Sums) -> None:
         self._parts.close()

@@ -86,7 +86,7 @@ class NetworkRowsWriter:
 
     def rows(self, rows: NetRows) -> None:
         if self._csv:
-            # Columns through Arrow's C++ writer: a million rows need no Python record each.
+            # A chunk's columns at once (render.csv_rows): a million rows need no Python record each.
             import numpy as np
 
             n = len(rows.error)

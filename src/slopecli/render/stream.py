@@ -36,8 +36,8 @@ def dumps(value: Any) -> str:
 
 
 def csv_cell(value: object) -> object:
-    """Numbers as Arrow's CSV writer spells them (``7``, ``0.1``), booleans as ``true``/``false``,
-    None as an empty field."""
+    """Numbers in their shortest round-trip form, integral ones without ``.0`` (``7``, ``0.1``),
+    booleans as ``true``/``false``, None as an empty field."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -127,8 +127,13 @@ class Document:
                 flush()
 
     def add_columns(self, columns: Sequence[Any]) -> None:
-        """CSV records given as numpy columns, one per header name (:func:`csv_columns`)."""
-        self.add_encoded(csv_columns(columns, self._columns))
+        """CSV records given as numpy float64 columns, one per header name
+        (:func:`slopecli.render.csv_rows.csv_rows`)."""
+        import numpy as np
+
+        from slopecli.render.csv_rows import csv_rows
+
+        self.add_encoded(csv_rows(np.column_stack(columns)))
 
     def record_prefix(self) -> tuple[str, str, str | None]:
         """How :meth:`add_encoded` wants each record: the text before and after it, and the
@@ -150,20 +155,6 @@ class Document:
 
     def _write(self, text: str) -> None:
         self._out.write(encode(text))
-
-
-def csv_columns(columns: Sequence[Any], names: Sequence[str]) -> bytes:
-    """CSV lines (no header) of numpy float64 columns, formatted by Arrow's C++ writer (which
-    releases the GIL: chunks can be formatted on several threads)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    from slopecli.arrow import from_numpy
-
-    table = pa.Table.from_arrays([from_numpy(c) for c in columns], names=list(names))
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    return bytes(sink.getvalue().to_pybytes())
 
 
 class Ordered:

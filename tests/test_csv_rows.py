@@ -1,0 +1,98 @@
+"""The per-row CSV encoder (slopecli.render.csv_rows): every value reads back as the same double,
+integral values are spelled without ``.0``, and the lines are the matrix's rows."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from slopecli.render.csv_rows import csv_rows
+
+finite = st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True)
+edges = st.sampled_from(
+    [0.0, -0.0, 1.0, -14.0, 1e-5, 1e-7, 1e15, 1.5e15, 1e16, 1e17, 1e21, 1e22, 5e-324, -5e-324,
+     2.2250738585072014e-308, 2.225073858507201e-308, 1.7976931348623157e308, -1.7976931348623157e308,
+     9007199254740993.0, 0.1, 1 / 3]
+)  # fmt: skip
+scaled = st.builds(lambda m, e: m * 10.0**e, st.floats(-10, 10), st.integers(-324, 308)).filter(np.isfinite)
+numbers = st.one_of(finite, edges, scaled, st.integers(-(2**60), 2**60).map(float))
+
+
+def bits(value: float) -> bytes:
+    return struct.pack("<d", value)
+
+
+def read_back(text: bytes) -> list[list[float]]:
+    return [[float(v) for v in line.split(",")] for line in text.decode("ascii").split("\n")[:-1]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(1, 8)), elements=numbers))
+def test_every_value_reads_back_as_the_same_double(matrix: np.ndarray) -> None:
+    text = csv_rows(matrix)
+    back = read_back(text)
+    assert [[bits(v) for v in row] for row in back] == [[bits(v) for v in row] for row in matrix.tolist()]
+
+
+def significant(text: str) -> str:
+    """The digits that matter: no sign, point, exponent or zeros at either end."""
+    return text.lstrip("-").split("e")[0].replace(".", "").strip("0")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(numbers, min_size=1, max_size=50))
+def test_integral_values_have_no_point_zero_and_all_are_shortest(values: list[float]) -> None:
+    fields = csv_rows(np.array([values])).decode().rstrip("\n").split(",")
+    for value, field in zip(values, fields, strict=True):
+        if value == int(value) and abs(value) < 1e16:
+            # The integer's own digits, with a sign for -0.
+            assert field == ("-" if np.signbit(value) else "") + str(abs(int(value)))
+        else:
+            # The shortest round trip: repr's digits (repr lays them out by other rules).
+            assert significant(field) == significant(repr(value))
+
+
+def test_spelling_of_the_edges() -> None:
+    # Integral values below 1e16 are spelled as integers; other layouts (exponents) are orjson's.
+    matrix = np.array([[14.0, -0.0, 0.0, 1.5e15, 100.0, -7.0, 0.1, 1e16, 1e-7]])
+    fields = csv_rows(matrix).decode().rstrip("\n").split(",")
+    assert fields[:7] == ["14", "-0", "0", "1500000000000000", "100", "-7", "0.1"]
+    assert [float(f) for f in fields[7:]] == [1e16, 1e-7]
+
+
+def test_every_decade_reads_back() -> None:
+    rng = np.random.default_rng(401)
+    with np.errstate(over="ignore"):
+        values = rng.uniform(1, 10, (633, 12)) * 10.0 ** np.arange(-324, 309)[:, None]
+    values = values[np.isfinite(values).all(axis=1)]
+    for matrix in (values, -values, np.trunc(values), np.nextafter(values, 0)):
+        assert np.array_equal(np.array(read_back(csv_rows(matrix))), matrix)
+
+
+@pytest.mark.parametrize("columns", [1, 2, 12])
+def test_one_line_per_row_in_order(columns: int) -> None:
+    matrix = np.arange(5000 * columns, dtype=float).reshape(5000, columns) / 4
+    lines = csv_rows(matrix).split(b"\n")
+    assert lines[-1] == b""
+    assert len(lines) == 5001
+    assert lines[1] == b",".join(str(v).removesuffix(".0").encode() for v in matrix[1])
+
+
+def test_a_column_major_matrix_is_written_by_rows() -> None:
+    matrix = np.asfortranarray([[1.0, 2.5], [3.0, 4.25]])
+    assert csv_rows(matrix) == b"1,2.5\n3,4.25\n"
+
+
+def test_no_rows_no_bytes_and_no_columns_empty_lines() -> None:
+    assert csv_rows(np.zeros((0, 3))) == b""
+    assert csv_rows(np.zeros((2, 0))) == b"\n\n"
+
+
+def test_nan_or_infinity_in_csv_output_is_a_bug_that_raises() -> None:
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        csv_rows(np.array([[1.0, np.inf]]))
