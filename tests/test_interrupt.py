@@ -16,7 +16,11 @@ import pytest
 from conftest import COLOUR_VARIABLES, installed_slopecli
 
 
-def interrupted(args: list[str], after: float, stdin: bytes | None = None) -> tuple[int, float, bytes, str]:
+def interrupted(
+    args: list[str], after: float, stdin: bytes | None = None, threads: int = 0
+) -> tuple[int, float, bytes, str]:
+    """Run slopecli, send it SIGINT ``after`` seconds (or, with ``threads``, as soon as it runs
+    that many threads: on a fast machine a fixed delay may outlast the run), and wait for it."""
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     proc = subprocess.Popen(
         [installed_slopecli(), *args],
@@ -29,7 +33,10 @@ def interrupted(args: list[str], after: float, stdin: bytes | None = None) -> tu
         assert proc.stdin is not None
         proc.stdin.write(stdin)
         proc.stdin.flush()
-    time.sleep(after)
+    started = time.monotonic()
+    while threads and len(os.listdir(f"/proc/{proc.pid}/task")) < threads and time.monotonic() - started < 30:
+        time.sleep(0.005)
+    time.sleep(0 if threads else after)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -52,8 +59,13 @@ def test_ctrl_c_stops_a_large_file_read_on_several_threads_within_a_second(tmp_p
         block = row * 100_000
         for _ in range(50):  # about 300 MB: seconds of reading on two threads
             fp.write(block)
+    # Sent once the piece readers run (the main thread and one per core, two here): on a quiet
+    # machine the whole file takes about 0.75 s, so a fixed delay could miss the run.
+    readers = min(2, len(os.sched_getaffinity(0)))  # one core: no pieces, no reader threads
     code, took, out, err = interrupted(
-        ["compute", str(path), "-w", "1,1,1,1,1,1,1,1,1,1", "--summary", "--json"], 0.8
+        ["compute", str(path), "-w", "1,1,1,1,1,1,1,1,1,1", "--summary", "--json"],
+        0,
+        threads=1 + readers if readers > 1 else 1,
     )
     assert (code, out, err) == (130, b"", "slopecli: interrupted\n")
     assert took < 1.0

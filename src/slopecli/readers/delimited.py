@@ -252,6 +252,18 @@ class CsvTable:
         # Arrow closes the stream it decompresses when it is done with it: lend it a proxy.
         return decompressed(Chain(b"", self._fp), self.codec, self.name)
 
+    def _own_source(self) -> IO[bytes] | io.RawIOBase:
+        """The file's bytes from its start, as :meth:`_source`, but read at a position of their
+        own (pread): Arrow's read-ahead may still be reading the shared file object after its
+        reader was closed, and moving its position would send the diagnosis to another line."""
+        size = _size(self._fp)
+        if size is None:
+            return self._source()
+        raw = _Range(self._fp.fileno(), self._start, size)
+        if self.codec is None:
+            return raw
+        return decompressed(Chain(b"", io.BufferedReader(raw)), self.codec, self.name)
+
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
         # One copy in one call: Arrow lays the columns out column-major (every column float64,
         # none null), so X's columns and y are contiguous and X·w is Σ wⱼ·colⱼ in BLAS, with no
@@ -298,7 +310,7 @@ class CsvTable:
             header = self.options.header if from_start else False
             found = diagnose([data], self.name, self.layout, self.options, line, header)
         else:
-            source = self._source()
+            source = self._own_source()
             blocks = iter(lambda: source.read(1 << 20), b"")
             found = diagnose(blocks, self.name, self.layout, self.options)
         if found is not None:
