@@ -350,3 +350,23 @@ def test_the_dask_engine_reads_what_the_local_one_reads(tmp_path, data):
         "compute", str(path), "-w", "1,1", "--json", "--engine", "dask", "--scheduler", "synchronous"
     )
     assert (remote.exit_code, remote.stdout, remote.stderr) == (local.exit_code, local.stdout, local.stderr)
+
+
+@pytest.mark.slow
+def test_the_local_cluster_is_silenced_while_it_lives_and_logging_restored_after():
+    """Its event loop logs a worker killed by Ctrl-C at any moment (asyncio's "Task exception was
+    never retrieved"): our stderr carries one line, so logging is off while it lives, and a
+    library user's setting comes back after a run that ends normally."""
+    import logging
+
+    from slopecli.distributed import connection
+
+    before = logging.root.manager.disable
+    try:
+        logging.disable(logging.INFO)
+        with connection(None, 1) as client:
+            assert client is not None
+            assert logging.root.manager.disable == logging.CRITICAL
+        assert logging.root.manager.disable == logging.INFO
+    finally:
+        logging.disable(before)

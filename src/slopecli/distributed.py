@@ -96,6 +96,12 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         with dask.config.set(limits), client:
             yield client
         return
+    # The cluster's event loop runs in a thread of ours and logs through the logging module: a
+    # worker killed by Ctrl-C while the cluster starts is logged by asyncio ("Task exception was
+    # never retrieved", with a traceback) at any moment, even before the interrupt reaches us.
+    # Our stderr carries one line per outcome, so the loop is silenced while the cluster lives.
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
     try:
         with _workers_write_nowhere():
             cluster = LocalCluster(
@@ -112,6 +118,9 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     except KeyboardInterrupt:
         _abandon()
         raise
+    except BaseException:
+        logging.disable(previous)
+        raise
     try:
         yield client
     except KeyboardInterrupt:
@@ -119,15 +128,17 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         raise
     except BaseException:
         _close(client, cluster)
+        logging.disable(previous)
         raise
     _close(client, cluster)
+    logging.disable(previous)
 
 
 def _abandon() -> None:
     """End an interrupted run's own cluster now: closed gracefully it takes one to five seconds.
 
-    Its event loop goes on in another thread until the process exits, and would log each worker
-    it finds dead ("Nanny failed to start", with a traceback) on our stderr.
+    Its event loop goes on in another thread until the process exits, logging each worker it
+    finds dead ("Nanny failed to start", with a traceback): its logs stay off for good.
     """
     logging.disable(logging.CRITICAL)
     kill_descendants()
