@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import io
 import json
 import math
 import os
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,45 @@ def test_ci_runs_the_readme_test_command():
     assert setup is not None
     install_and_test = setup.group(2)
     assert install_and_test in (ROOT / ".ci" / "run").read_text()
+
+
+def python_examples() -> list[str]:
+    """The ```python blocks of the README."""
+    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+class _Shown(ast.NodeTransformer):
+    """Turns ``expr  # shown`` (a comment that is a Python value's repr) into a check that the
+    expression's repr is what the README shows; other comments are prose."""
+
+    def __init__(self, shown: dict[int, str]) -> None:
+        self.shown = shown
+
+    def visit_Expr(self, node: ast.Expr) -> ast.stmt:
+        text = self.shown.get(node.lineno)
+        if text is None:
+            return node
+        check = ast.parse(f"_check(None, {text!r}, {node.lineno})").body[0]
+        assert isinstance(check, ast.Expr) and isinstance(check.value, ast.Call)
+        check.value.args[0] = node.value
+        return ast.copy_location(check, node)
+
+
+@pytest.mark.parametrize("block", python_examples())
+def test_readme_python_examples_give_what_they_show(block, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    shown = {}
+    for token in tokenize.generate_tokens(io.StringIO(block).readline):
+        comment = token.string.removeprefix("#").strip()
+        if token.type == tokenize.COMMENT and comment.startswith(("array(", "(", "'")):
+            shown[token.start[0]] = comment
+    assert shown, "a python example shows no value"
+    checked = []
+
+    def check(value: Any, text: str, line: int) -> None:
+        assert repr(value) == text, f"README python example, line {line}"
+        checked.append(line)
+
+    tree = ast.fix_missing_locations(_Shown(shown).visit(ast.parse(block)))
+    exec(compile(tree, "README.md", "exec"), {"_check": check})
+    assert sorted(checked) == sorted(shown)
