@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -22,6 +23,19 @@ class _Bar:
     (each display is transient, so the result drawn after it has the terminal to itself)."""
 
     _progress: Progress
+    enabled: bool
+
+    def _display(self, *columns: ProgressColumn, console: Console) -> Progress:
+        """A display of ``columns`` on ``console``: transient, never capturing stdout or stderr
+        (machine output must reach its reader untouched), and off unless :attr:`enabled`."""
+        return Progress(
+            *columns,
+            console=console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            disable=not self.enabled,
+        )
 
     def close(self) -> None:
         """Clear the bar before the result is drawn on the same terminal."""
@@ -45,7 +59,7 @@ class FileProgress(_Bar):
     def __init__(self, files: int, total_bytes: int, console: Console | None = None) -> None:
         self._console = console or Console(stderr=True)
         self.enabled = console is not None or sys.stderr.isatty()
-        self._progress = Progress(
+        self._progress = self._display(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             TextColumn("{task.fields[files]}"),
@@ -53,10 +67,6 @@ class FileProgress(_Bar):
             TransferSpeedColumn(),
             TimeRemainingColumn(),
             console=self._console,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-            disable=not self.enabled,
         )
         self._files = files
         self._done = 0
@@ -94,16 +104,12 @@ class StepProgress(_Bar):
 
     def __init__(self, total: int, console: Console | None = None, minimum: int = 50) -> None:
         self.enabled = (console is not None or sys.stderr.isatty()) and total >= minimum
-        self._progress = Progress(
+        self._progress = self._display(
             TextColumn("descend"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} steps"),
             TimeRemainingColumn(),
             console=console or Console(stderr=True),
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-            disable=not self.enabled,
         )
         self._task = self._progress.add_task("descend", total=total)
 
@@ -122,7 +128,7 @@ class RowProgress(_Bar):
 
     def __init__(self, total: int | None, console: Console | None = None) -> None:
         self.enabled = console is not None or sys.stderr.isatty()
-        self._progress = Progress(
+        self._progress = self._display(
             TextColumn("compute"),
             BarColumn(),
             TaskProgressColumn(),
@@ -130,10 +136,6 @@ class RowProgress(_Bar):
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console or Console(stderr=True),
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-            disable=not self.enabled,
         )
         self._total = total
         self._task = self._progress.add_task("compute", total=total)
