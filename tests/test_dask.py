@@ -370,3 +370,62 @@ def test_the_local_cluster_is_silenced_while_it_lives_and_logging_restored_after
         assert logging.root.manager.disable == logging.INFO
     finally:
         logging.disable(before)
+
+
+def test_after_an_interrupt_no_python_child_starts(tmp_path, monkeypatch):
+    """The cluster's threads go on starting workers after Ctrl-C: once the run has abandoned its
+    cluster, a process started by multiprocessing never runs its target, so none is made that the
+    last kill could miss (one such worker kept CI's pipes open 2.4 s)."""
+    import logging
+    import multiprocessing
+    import multiprocessing.spawn
+
+    from slopecli import distributed
+
+    monkeypatch.setattr(distributed, "kill_descendants", lambda: 0)  # not pytest's own children
+    monkeypatch.setattr(multiprocessing.spawn, "_python_exe", multiprocessing.spawn.get_executable())
+    before = logging.root.manager.disable
+    try:
+        distributed._abandon()
+        marker = tmp_path / "ran"
+        worker = multiprocessing.get_context("spawn").Process(target=Path.touch, args=(marker,))
+        worker.start()
+        worker.join(30)
+    finally:
+        logging.disable(before)
+    assert (worker.exitcode, marker.exists()) == (255, False)
+
+
+def test_the_cluster_is_made_on_threads_that_leave_ctrl_c_to_the_main_thread():
+    """Dask's main thread waits for the cluster in 10 s lock waits that only a signal taken by the
+    main thread interrupts: every thread the cluster makes must block SIGINT and SIGTERM."""
+    import signal
+    import threading
+
+    from slopecli import distributed
+
+    masks = {}
+
+    def make_cluster():
+        def record():
+            masks["loop"] = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+        loop = threading.Thread(target=record)  # as the cluster makes its event loop's thread
+        loop.start()
+        loop.join()
+        return "cluster"
+
+    made = distributed._started_off_the_main_thread(make_cluster, lambda cluster: f"client of {cluster}")
+    assert made == ("cluster", "client of cluster")
+    assert {signal.SIGINT, signal.SIGTERM} <= masks["loop"]
+    assert not {signal.SIGINT, signal.SIGTERM} & signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def test_a_cluster_that_fails_to_start_raises_on_the_main_thread():
+    from slopecli import distributed
+
+    def make_cluster():
+        raise OSError(98, "Address already in use")
+
+    with pytest.raises(OSError, match="Address already in use"):
+        distributed._started_off_the_main_thread(make_cluster, lambda cluster: cluster)

@@ -20,9 +20,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import socket
 import struct
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,17 +106,19 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     logging.disable(logging.CRITICAL)
     try:
         with _workers_write_nowhere():
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                scheduler_port=0,
-                dashboard_address="127.0.0.1:0",
-                # A failing shard is reported once, as one line; the workers' tracebacks would bury it.
-                silence_logs=logging.CRITICAL,
+            cluster, client = _started_off_the_main_thread(
+                lambda: LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    scheduler_port=0,
+                    dashboard_address="127.0.0.1:0",
+                    # A failing shard is reported once, as one line; the workers' tracebacks would bury it.
+                    silence_logs=logging.CRITICAL,
+                ),
+                Client,
             )
-        client = Client(cluster)
     except KeyboardInterrupt:
         _abandon()
         raise
@@ -134,13 +138,53 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     logging.disable(previous)
 
 
+def _started_off_the_main_thread(make_cluster: Any, make_client: Any) -> tuple[Any, Any]:
+    """The cluster and its client, made on a thread that does not take Ctrl-C, so that no thread
+    of the cluster's does.
+
+    Python runs signal handlers on the main thread, but the kernel may hand SIGINT to any thread
+    that does not block it. The main thread waits for the cluster in a lock that only a signal
+    of its own interrupts, for up to 10 s at a time (Dask's ``sync``), so an interrupt taken by
+    the event loop's thread went unnoticed for seconds (15 runs in 100 under load). Threads
+    inherit the signal mask of the thread that makes them: the event loop's thread, and every
+    thread it makes, block SIGINT and SIGTERM, and the main thread is left to take them.
+    """
+    made: list[tuple[Any, Any]] = []
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            cluster = make_cluster()
+            made.append((cluster, make_client(cluster)))
+        except BaseException as exc:  # handed to the main thread, which raises it
+            failed.append(exc)
+
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        starter = threading.Thread(target=start, name="slopecli: local cluster start", daemon=True)
+        starter.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    while starter.is_alive():
+        starter.join(0.05)  # woken often: an interrupt that reached another thread is seen here
+    if failed:
+        raise failed[0]
+    return made[0]
+
+
 def _abandon() -> None:
     """End an interrupted run's own cluster now: closed gracefully it takes one to five seconds.
 
     Its event loop goes on in another thread until the process exits, logging each worker it
-    finds dead ("Nanny failed to start", with a traceback): its logs stay off for good.
+    finds dead ("Nanny failed to start", with a traceback): its logs stay off for good. It also
+    goes on starting workers: one started after the kill below would live on for the second or
+    two its imports take, holding our stdout and stderr open (a ``$(slopecli ...)`` waits for
+    it), so every Python child started from now on is pointed at a file that cannot be run.
     """
+    import multiprocessing
+
     logging.disable(logging.CRITICAL)
+    multiprocessing.set_executable(os.devnull)
     kill_descendants()
 
 
