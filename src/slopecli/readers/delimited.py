@@ -31,7 +31,7 @@ from slopecli.errors import DataError, NumericError
 from slopecli.readers import small
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.compressed import MAGIC_BYTES, Chain, codec_of, decompressed
-from slopecli.readers.diagnosis import check_utf8, diagnose
+from slopecli.readers.diagnosis import check_utf8, diagnose, resume
 from slopecli.readers.layout import BLOCK_BYTES, Layout, ReadOptions, delimiter_for, layout_of
 from slopecli.readers.stream import Blocks, Replay, first_line_ends, read_head
 
@@ -145,12 +145,13 @@ class CsvTable:
         source = self._replay or Blocks(self._source(), first=self._header_bytes)
         reader = None
         failure = None
-        first_row = 0
+        first_row = batches = 0
         try:
             reader = _arrow_reader(source, self.layout, self.options, self.block_bytes)
             for batch in reader:
                 chunk = self._chunk(batch, first_row)
                 first_row += batch.num_rows
+                batches += 1
                 yield chunk
         except pa.ArrowInvalid as exc:
             failure = str(exc)
@@ -162,7 +163,9 @@ class CsvTable:
             if reader is not None:
                 reader.close()
         if failure is not None:
-            raise self._diagnosis(failure)
+            # Batch k holds the rows that start in block k: the failing row starts in the failed
+            # batch's block, or straddles into it from the one before.
+            raise self._diagnosis(failure, source.block_start(batches - 1) if batches else None)
         if first_row == 0:
             what = "has a header but no data rows" if self.options.header else "has no data rows"
             msg = f"{self.name}: the file {what}"
@@ -264,6 +267,10 @@ class CsvTable:
             return raw
         return decompressed(Chain(b"", io.BufferedReader(raw)), self.codec, self.name)
 
+    def _own_blocks(self) -> Iterator[bytes]:
+        source = self._own_source()
+        return iter(lambda: source.read(1 << 20), b"")
+
     def _chunk(self, batch: pa.RecordBatch, first_row: int) -> Chunk:
         # One copy in one call: Arrow lays the columns out column-major (every column float64,
         # none null), so X's columns and y are contiguous and X·w is Σ wⱼ·colⱼ in BLAS, with no
@@ -304,15 +311,22 @@ class CsvTable:
             msg = f"{self.name}:1: cannot read the first line as CSV: {exc}"
             raise DataError(msg) from None
 
-    def _diagnosis(self, arrow_message: str) -> DataError | NumericError:
+    def _diagnosis(self, arrow_message: str, restart: int | None = None) -> DataError | NumericError:
+        """What is wrong, and where: found by walking the file from byte ``restart`` on (all of
+        it by default), where Arrow read no further than the rows it handed over."""
         if self._replay is not None:
             data, line, from_start = self._replay.recent()
             header = self.options.header if from_start else False
             found = diagnose([data], self.name, self.layout, self.options, line, header)
+        elif (
+            restart is not None
+            and restart > self._header_bytes
+            and (resumed := resume(self._own_blocks(), restart, self._header_bytes))
+        ):
+            blocks, line = resumed
+            found = diagnose(blocks, self.name, self.layout, self.options, line, header=False)
         else:
-            source = self._own_source()
-            blocks = iter(lambda: source.read(1 << 20), b"")
-            found = diagnose(blocks, self.name, self.layout, self.options)
+            found = diagnose(self._own_blocks(), self.name, self.layout, self.options)
         if found is not None:
             return found
         return DataError(f"{self.name}: cannot read the file as CSV: {arrow_message}")

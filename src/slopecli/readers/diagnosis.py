@@ -68,6 +68,52 @@ def diagnose(
     return None
 
 
+def resume(blocks: Iterable[bytes], offset: int, header_bytes: int) -> tuple[Iterator[bytes], int] | None:
+    """The bytes from the first line that starts at or after byte ``offset`` on, and that line's
+    number, for a diagnosis that need not walk what Arrow has read already; None if a quote
+    comes between the header's ``header_bytes`` and that line (a line start may then lie inside
+    a quoted value, and only a pass from the start can tell).
+
+    What comes before is only counted, at the speed of ``bytes.count``: a file cut short at its
+    end (an interrupted download) is diagnosed in milliseconds, not at Python's pace.
+    """
+    blocks = iter(blocks)
+    ends = quotes = at = 0
+    previous = b""
+
+    def count(piece: bytes) -> None:
+        nonlocal ends, quotes, at, previous
+        # Line endings as Arrow counts them: \n, \r\n, or \r alone, even split across pieces.
+        ends += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+        if previous == b"\r" and piece.startswith(b"\n"):
+            ends -= 1
+        quotes += piece.count(b'"', max(header_bytes - at, 0))
+        at += len(piece)
+        previous = piece[-1:] or previous
+
+    for block in blocks:
+        if at < offset:
+            cut = offset - at
+            count(block[:cut])
+            block = block[cut:]
+        while block:
+            if previous == b"\n" or (previous == b"\r" and not block.startswith(b"\n")):
+                return None if quotes else (_chained(block, blocks), ends + 1)
+            end = _LINE_END.search(block)
+            if end is None:
+                count(block)
+                break
+            count(block[: end.end()])
+            block = block[end.end() :]
+    return None if quotes else (iter(()), ends + 1)
+
+
+def _chained(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
 
 

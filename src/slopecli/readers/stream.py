@@ -67,6 +67,8 @@ class Blocks(io.RawIOBase):
         self._head = head
         self._first = first
         self._ended = False
+        self._served = 0
+        self._starts: deque[int] = deque([0], maxlen=RECENT_BLOCKS)
 
     def readable(self) -> bool:
         return True
@@ -86,8 +88,17 @@ class Blocks(io.RawIOBase):
         # Nor may a block end between the two bytes of a \r\n: Arrow would lose the row.
         while data.endswith(b"\r") and (more := self._take(1)):
             data += more
+        if data:
+            self._served += 1
+            self._starts.append(self._starts[-1] + len(data))
         self._remember(data)
         return data
+
+    def block_start(self, index: int) -> int | None:
+        """Where the block served ``index``-th (from 0) starts in the stream, if it is one of the
+        last RECENT_BLOCKS served (Arrow's batch ``index`` holds the rows that start in it)."""
+        first = self._served + 1 - len(self._starts)
+        return self._starts[index - first] if first <= index < self._served else None
 
     def _take(self, size: int) -> bytes:
         if self._head:
