@@ -96,3 +96,14 @@ def test_no_rows_no_bytes_and_no_columns_empty_lines() -> None:
 def test_nan_or_infinity_in_csv_output_is_a_bug_that_raises() -> None:
     with pytest.raises(ValueError, match="NaN or infinity"):
         csv_rows(np.array([[1.0, np.inf]]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(numbers, min_size=1, max_size=8))
+def test_every_csv_output_spells_a_number_as_per_row_csv_does(values: list[float]) -> None:
+    """``compute --format csv`` writes its rows with csv_rows, ``step``, ``descend`` and ``batch``
+    theirs with csv_line: 1e-05 is ``0.00001`` and 2.5e-06 ``2.5e-6`` in both, so that one
+    value's text is the same in every CSV slopecli writes."""
+    from slopecli.render.stream import csv_line
+
+    assert csv_line(values) == csv_rows(np.array([values]))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -37,11 +38,21 @@ def dumps(value: Any) -> str:
 
 def csv_cell(value: object) -> object:
     """Numbers in their shortest round-trip form, integral ones without ``.0`` (``7``, ``0.1``),
-    booleans as ``true``/``false``, None as an empty field."""
+    booleans as ``true``/``false``, None as an empty field.
+
+    A finite float is spelled as per-row CSV spells it (:mod:`slopecli.render.csv_rows`, by
+    orjson): ``0.00001`` and ``2.5e-6`` where ``repr`` writes ``1e-05`` and ``2.5e-06``, so that
+    a value reads the same in every CSV slopecli writes.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        text = repr(value)
+        if math.isfinite(value):
+            import orjson
+
+            text = orjson.dumps(value).decode()
+        else:
+            text = repr(value)
         return text[:-2] if text.endswith(".0") else text
     return "" if value is None else value
 
