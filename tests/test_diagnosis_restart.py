@@ -9,6 +9,7 @@ reports.
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 
@@ -100,17 +101,17 @@ def _failure(table: CsvTable) -> str:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(broken_files(), st.booleans())
-def test_a_failure_is_reported_exactly_as_a_walk_from_the_start_reports_it(tmp_path, case, on_disk):
+@given(broken_files(), st.sampled_from(["memory", "disk", "gzip"]))
+def test_a_failure_is_reported_exactly_as_a_walk_from_the_start_reports_it(tmp_path, case, source):
     data, block = case
     options = ReadOptions(block_bytes=block, features=("a",))
-    if on_disk:  # read with pread, at a position of the diagnosis' own
+    if source == "memory":
+        got = _failure(CsvTable(io.BytesIO(data), "f.csv", options))
+    else:  # on disk, read with pread at a position of the diagnosis' own; or decompressed again
         path = tmp_path / "f.csv"
-        path.write_bytes(data)
+        path.write_bytes(gzip.compress(data) if source == "gzip" else data)
         with path.open("rb") as fp:
             got = _failure(CsvTable(fp, "f.csv", options))
-    else:
-        got = _failure(CsvTable(io.BytesIO(data), "f.csv", options))
     layout = CsvTable(io.BytesIO(data), "f.csv", options)
     expected = diagnose([data], "f.csv", layout.layout, layout.options)
     assert expected is not None
