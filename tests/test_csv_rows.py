@@ -107,3 +107,9 @@ def test_every_csv_output_spells_a_number_as_per_row_csv_does(values: list[float
     from slopecli.render.stream import csv_line
 
     assert csv_line(values) == csv_rows(np.array([values]))
+
+
+def test_a_numpy_float_in_a_csv_line_is_spelled_as_a_float() -> None:
+    from slopecli.render.stream import csv_line
+
+    assert csv_line([np.float64(0.5), np.float64(1e-5), 3.0]) == b"0.5,0.00001,3\n"

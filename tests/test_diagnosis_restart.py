@@ -1,10 +1,9 @@
 """A failure late in a large file is diagnosed from where Arrow stopped, not from the file's start.
 
 The Python walk that names file:line:column goes at a few MB a second: a download cut short at the
-end of a 30 MB file took 9 s to report. Arrow's batch k holds the rows that start in the k-th
-block it was served, so the walk starts at the block before the failed batch's, its line number
-counted at the speed of ``bytes.count``, and it must report exactly what a walk from the start
-reports.
+end of a 30 MB file took 9 s to report. Arrow's batch k holds the rows that end in the k-th block
+it was served, so the walk starts at the block before the failed batch's, its line number counted
+at the speed of ``bytes.count``, and it must report exactly what a walk from the start reports.
 """
 
 from __future__ import annotations
@@ -143,3 +142,12 @@ def test_a_bad_row_that_straddles_two_blocks_is_found_wherever_it_falls(block):
         data = b"a,b,target\n" + b"".join(broken)
         message = _failure(CsvTable(io.BytesIO(data), "f.csv", ReadOptions(block_bytes=block)))
         assert message == f"f.csv:{bad + 2}: expected 3 fields, found 2"
+
+
+def test_a_restart_that_finds_nothing_walks_the_whole_file(monkeypatch):
+    """Should the restart ever fall after the bad row, the walk from the start still finds it."""
+    data = b"a,b,target\n" + b"".join(b"%d,%d,%d\n" % (i, i, i) for i in range(5_000)) + b"1,x,3\n"
+    data += b"".join(b"%d,%d,%d\n" % (i, i, i) for i in range(5_000))
+    monkeypatch.setattr(delimited, "resume", lambda blocks, offset, header: (iter([b"1,2,3\n"]), 9_999))
+    message = _failure(CsvTable(io.BytesIO(data), "f.csv", ReadOptions(block_bytes=4096)))
+    assert message == "f.csv:5002:2: column 'b': 'x' is not a number"

@@ -20,16 +20,16 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import socket
 import struct
 import sys
 import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from slopecli.batch import FileResult, Task, process
 from slopecli.core import Sums
@@ -106,7 +106,7 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     logging.disable(logging.CRITICAL)
     try:
         with _workers_write_nowhere():
-            cluster, client = _started_off_the_main_thread(
+            cluster = _made_on_a_thread(
                 lambda: LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
@@ -116,10 +116,10 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
                     dashboard_address="127.0.0.1:0",
                     # A failing shard is reported once, as one line; the workers' tracebacks would bury it.
                     silence_logs=logging.CRITICAL,
-                ),
-                Client,
+                )
             )
-    except KeyboardInterrupt:
+        client = _made_on_a_thread(lambda: Client(cluster))
+    except _ENDING:
         _abandon()
         raise
     except BaseException:
@@ -127,7 +127,7 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         raise
     try:
         yield client
-    except KeyboardInterrupt:
+    except _ENDING:
         _abandon()
         raise
     except BaseException:
@@ -138,38 +138,47 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     logging.disable(previous)
 
 
-def _started_off_the_main_thread(make_cluster: Any, make_client: Any) -> tuple[Any, Any]:
-    """The cluster and its client, made on a thread that does not take Ctrl-C, so that no thread
-    of the cluster's does.
+_ENDING = (KeyboardInterrupt, SystemExit)
+"""What ends a run at once: Ctrl-C, and ``kill`` (SIGTERM, raised as SystemExit by the CLI)."""
 
-    Python runs signal handlers on the main thread, but the kernel may hand SIGINT to any thread
-    that does not block it. The main thread waits for the cluster in a lock that only a signal
-    of its own interrupts, for up to 10 s at a time (Dask's ``sync``), so an interrupt taken by
-    the event loop's thread went unnoticed for seconds (15 runs in 100 under load). Threads
-    inherit the signal mask of the thread that makes them: the event loop's thread, and every
-    thread it makes, block SIGINT and SIGTERM, and the main thread is left to take them.
+WAKE = 0.05
+"""Seconds between the main thread's looks at a wait's end (see :func:`_made_on_a_thread`)."""
+
+T = TypeVar("T")
+
+
+def _made_on_a_thread(make: Callable[[], T]) -> T:
+    """``make()``, called on another thread while this one waits in short joins.
+
+    Dask makes a cluster or a client, and waits for a result, by blocking the calling thread in
+    lock waits of up to 10 s that only a signal taken by that thread itself interrupts. The
+    kernel may hand SIGINT to any thread of the process, one of the cluster's too, and Ctrl-C
+    then went unnoticed for seconds (15 runs in 100 under load). Python notices a signal at the
+    next bytecode its main thread runs: a join that wakes every WAKE seconds notices it in time.
     """
-    made: list[tuple[Any, Any]] = []
+    made: list[T] = []
     failed: list[BaseException] = []
 
-    def start() -> None:
+    def run() -> None:
         try:
-            cluster = make_cluster()
-            made.append((cluster, make_client(cluster)))
-        except BaseException as exc:  # handed to the main thread, which raises it
+            made.append(make())
+        except BaseException as exc:  # handed to the waiting thread, which raises it
             failed.append(exc)
 
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        starter = threading.Thread(target=start, name="slopecli: local cluster start", daemon=True)
-        starter.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    while starter.is_alive():
-        starter.join(0.05)  # woken often: an interrupt that reached another thread is seen here
+    worker = threading.Thread(target=run, name="slopecli: dask start", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(WAKE)
     if failed:
         raise failed[0]
     return made[0]
+
+
+def _waited(futures: list[Any]) -> list[Any]:
+    """``futures``, once all are done, waited for in short sleeps (see :func:`_made_on_a_thread`)."""
+    while not all(future.done() for future in futures):
+        time.sleep(WAKE)
+    return futures
 
 
 def _abandon() -> None:
@@ -180,6 +189,7 @@ def _abandon() -> None:
     goes on starting workers: one started after the kill below would live on for the second or
     two its imports take, holding our stdout and stderr open (a ``$(slopecli ...)`` waits for
     it), so every Python child started from now on is pointed at a file that cannot be run.
+    Like the kill of every descendant, that is for a process about to exit: the command line's.
     """
     import multiprocessing
 
@@ -348,7 +358,7 @@ def _gather(delayed: list[Any], client: Any) -> list[Any]:
             except (SlopeError, OSError) as exc:
                 values.append(exc)
         return values
-    futures = client.compute(delayed)
+    futures = _waited(client.compute(delayed))
     values = []
     for future in futures:
         error = future.exception()
@@ -360,7 +370,10 @@ def _diagnosed(task: Task, client: Any) -> FileResult:
     """A file one of whose pieces failed, read again in one pass on a worker, as the local engine
     does: its one-line reason (file, line, column), or its sums when only the cut was to blame (a
     quoted line break that a piece boundary fell inside)."""
-    found = process(task) if client is None else client.submit(process, task, pure=False).result()
+    if client is None:
+        found = process(task)
+    else:
+        found = _waited([client.submit(process, task, pure=False)])[0].result()
     found.size = _size(task.path)
     return found
 

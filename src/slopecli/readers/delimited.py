@@ -163,8 +163,9 @@ class CsvTable:
             if reader is not None:
                 reader.close()
         if failure is not None:
-            # Batch k holds the rows that start in block k: the failing row starts in the failed
-            # batch's block, or straddles into it from the one before.
+            # Batch k holds the rows that end in block k (one that straddles into it from block
+            # k-1 included), and never more batches than blocks were made: the failing row
+            # starts in the failed batch's block or in the one before.
             raise self._diagnosis(failure, source.block_start(batches - 1) if batches else None)
         if first_row == 0:
             what = "has a header but no data rows" if self.options.header else "has no data rows"
@@ -314,19 +315,21 @@ class CsvTable:
     def _diagnosis(self, arrow_message: str, restart: int | None = None) -> DataError | NumericError:
         """What is wrong, and where: found by walking the file from byte ``restart`` on (all of
         it by default), where Arrow read no further than the rows it handed over."""
+        found = None
         if self._replay is not None:
             data, line, from_start = self._replay.recent()
             header = self.options.header if from_start else False
             found = diagnose([data], self.name, self.layout, self.options, line, header)
-        elif (
-            restart is not None
-            and restart > self._header_bytes
-            and (resumed := resume(self._own_blocks(), restart, self._header_bytes))
-        ):
-            blocks, line = resumed
-            found = diagnose(blocks, self.name, self.layout, self.options, line, header=False)
         else:
-            found = diagnose(self._own_blocks(), self.name, self.layout, self.options)
+            if (
+                restart is not None
+                and restart > self._header_bytes
+                and (resumed := resume(self._own_blocks(), restart, self._header_bytes))
+            ):
+                blocks, line = resumed
+                found = diagnose(blocks, self.name, self.layout, self.options, line, header=False)
+            if found is None:  # nothing after the restart (it should not be): walk it all
+                found = diagnose(self._own_blocks(), self.name, self.layout, self.options)
         if found is not None:
             return found
         return DataError(f"{self.name}: cannot read the file as CSV: {arrow_message}")

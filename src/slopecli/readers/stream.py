@@ -96,7 +96,7 @@ class Blocks(io.RawIOBase):
 
     def block_start(self, index: int) -> int | None:
         """Where the block served ``index``-th (from 0) starts in the stream, if it is one of the
-        last RECENT_BLOCKS served (Arrow's batch ``index`` holds the rows that start in it)."""
+        last RECENT_BLOCKS served (Arrow's batch ``index`` holds the rows that end in it)."""
         first = self._served + 1 - len(self._starts)
         return self._starts[index - first] if first <= index < self._served else None
 

@@ -50,7 +50,7 @@ def csv_cell(value: object) -> object:
         if math.isfinite(value):
             import orjson
 
-            text = orjson.dumps(value).decode()
+            text = orjson.dumps(float(value)).decode()  # float(): numpy's float64 too
         else:
             text = repr(value)
         return text[:-2] if text.endswith(".0") else text
