@@ -403,7 +403,7 @@ def test_an_interrupt_is_noticed_while_dask_makes_the_cluster_or_computes():
     import _thread
     import threading
 
-    from slopecli import distributed
+    from slopecli import distributed, waits
 
     never = threading.Event()
 
@@ -411,7 +411,7 @@ def test_an_interrupt_is_noticed_while_dask_makes_the_cluster_or_computes():
         def done(self):
             return never.is_set()
 
-    for wait in (lambda: distributed._made_on_a_thread(never.wait), lambda: distributed._waited([Pending()])):
+    for wait in (lambda: distributed._made_on_a_thread(never.wait), lambda: waits.all_done([Pending()])):
         timer = threading.Timer(0.1, _thread.interrupt_main)
         timer.start()
         began = time.monotonic()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
+from slopecli import waits
 from slopecli.core import Sums, Vector
 from slopecli.dataset import Plan, open_path, opening_error
 from slopecli.errors import InputError, OutputExists, SlopeError, UsageError
@@ -247,7 +248,7 @@ def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Ta
             while pending:
                 task, future = pending[0]
                 try:
-                    result = future.result()
+                    result = waits.result(future)
                 except BrokenProcessPool:
                     break
                 pending.pop(0)
@@ -271,7 +272,7 @@ def _alone(task: Task) -> FileResult:
 
     with ProcessPoolExecutor(max_workers=1, initializer=die_with_parent) as pool:
         try:
-            return pool.submit(process, task).result()
+            return waits.result(pool.submit(process, task))
         except BrokenProcessPool:
             why = "the process reading it was killed (out of memory?); nothing was written for it"
             return FileResult(task.path, error=f"{task.path}: {why}")

@@ -24,13 +24,13 @@ import socket
 import struct
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from slopecli import waits
 from slopecli.batch import FileResult, Task, process
 from slopecli.core import Sums
 from slopecli.dataset import Plan, open_path, opening_error
@@ -119,7 +119,7 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
                 )
             )
         client = _made_on_a_thread(lambda: Client(cluster))
-    except _ENDING:
+    except waits.ENDING:
         _abandon()
         raise
     except BaseException:
@@ -127,7 +127,7 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         raise
     try:
         yield client
-    except _ENDING:
+    except waits.ENDING:
         _abandon()
         raise
     except BaseException:
@@ -138,23 +138,15 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     logging.disable(previous)
 
 
-_ENDING = (KeyboardInterrupt, SystemExit)
-"""What ends a run at once: Ctrl-C, and ``kill`` (SIGTERM, raised as SystemExit by the CLI)."""
-
-WAKE = 0.05
-"""Seconds between the main thread's looks at a wait's end (see :func:`_made_on_a_thread`)."""
-
 T = TypeVar("T")
 
 
 def _made_on_a_thread(make: Callable[[], T]) -> T:
-    """``make()``, called on another thread while this one waits in short joins.
+    """``make()``, called on another thread while this one waits in steps (:mod:`slopecli.waits`).
 
-    Dask makes a cluster or a client, and waits for a result, by blocking the calling thread in
-    lock waits of up to 10 s that only a signal taken by that thread itself interrupts. The
-    kernel may hand SIGINT to any thread of the process, one of the cluster's too, and Ctrl-C
-    then went unnoticed for seconds (15 runs in 100 under load). Python notices a signal at the
-    next bytecode its main thread runs: a join that wakes every WAKE seconds notices it in time.
+    Dask makes a cluster or a client, as it waits for a result, with the calling thread blocked
+    in lock waits of up to 10 s that only a signal taken by that very thread interrupts: Ctrl-C
+    went unnoticed for seconds (15 runs in 100 while the cluster started, under load).
     """
     made: list[T] = []
     failed: list[BaseException] = []
@@ -167,18 +159,10 @@ def _made_on_a_thread(make: Callable[[], T]) -> T:
 
     worker = threading.Thread(target=run, name="slopecli: dask start", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(WAKE)
+    waits.joined(worker)
     if failed:
         raise failed[0]
     return made[0]
-
-
-def _waited(futures: list[Any]) -> list[Any]:
-    """``futures``, once all are done, waited for in short sleeps (see :func:`_made_on_a_thread`)."""
-    while not all(future.done() for future in futures):
-        time.sleep(WAKE)
-    return futures
 
 
 def _abandon() -> None:
@@ -358,7 +342,7 @@ def _gather(delayed: list[Any], client: Any) -> list[Any]:
             except (SlopeError, OSError) as exc:
                 values.append(exc)
         return values
-    futures = _waited(client.compute(delayed))
+    futures = waits.all_done(client.compute(delayed))
     values = []
     for future in futures:
         error = future.exception()
@@ -373,7 +357,7 @@ def _diagnosed(task: Task, client: Any) -> FileResult:
     if client is None:
         found = process(task)
     else:
-        found = _waited([client.submit(process, task, pure=False)])[0].result()
+        found = waits.all_done([client.submit(process, task, pure=False)])[0].result()
     found.size = _size(task.path)
     return found
 

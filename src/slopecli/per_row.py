@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from slopecli import waits
 from slopecli.core import Sums, Vector
 from slopecli.errors import SlopeError
-from slopecli.evaluation import CORES, RowBatch, checked, evaluate, rows_of
+from slopecli.evaluation import CORES, RowBatch, checked, evaluate, release, rows_of
 from slopecli.readers.chunk import Chunk
 
 if TYPE_CHECKING:
@@ -97,22 +98,23 @@ def evaluate_rows(
     failed = False
     # Ctrl-C reaches only this thread: the readers stop at their next chunk, not their piece's end.
     stop = threading.Event()
-    with ThreadPoolExecutor(threads, thread_name_prefix="piece") as pool:
-        try:
-            for rows, sums, data in _in_order(pool, table, pieces, weights, stop, 2 * threads, encoder):
-                if encoder is not None and data is not None:
-                    encoder.write(data)
-                else:
-                    on_rows(dataclasses.replace(rows, first_row=written))
-                total = total + sums
-                written += len(rows.y)
-                if on_chunk is not None:
-                    on_chunk(len(rows.y))
-        except _PieceFailed:
-            failed = True
-        finally:
-            stop.set()
-            pool.shutdown(cancel_futures=True)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="piece")
+    try:
+        for rows, sums, data in _in_order(pool, table, pieces, weights, stop, 2 * threads, encoder):
+            if encoder is not None and data is not None:
+                encoder.write(data)
+            else:
+                on_rows(dataclasses.replace(rows, first_row=written))
+            total = total + sums
+            written += len(rows.y)
+            if on_chunk is not None:
+                on_chunk(len(rows.y))
+    except _PieceFailed:
+        failed = True
+    except BaseException as exc:
+        release(pool, stop, waiting=not isinstance(exc, waits.ENDING))
+        raise
+    release(pool, stop)
     if failed:
         rest = evaluate(_after(table.chunks(), written), weights, on_rows, table.name, on_chunk)
         total = total + rest
@@ -161,7 +163,7 @@ def _in_order(
     for _ in range(window):
         start()
     while queues:
-        while (item := queues[0].get()) is not _End:
+        while (item := waits.get(queues[0])) is not _End:
             if isinstance(item, BaseException):
                 raise item
             yield item

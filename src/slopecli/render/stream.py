@@ -22,6 +22,8 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+from slopecli import waits
+
 FORMAT_VERSION = 1
 
 
@@ -192,13 +194,13 @@ class Ordered:
             return
         self._pending.append(self._pool.submit(encode))
         while len(self._pending) > self._window or (self._pending and self._pending[0].done()):
-            self._write(self._pending.popleft().result())
+            self._write(waits.result(self._pending.popleft()))
 
     def close(self) -> None:
         """Write what is still in flight, and let the workers go."""
         try:
             while self._pending:
-                self._write(self._pending.popleft().result())
+                self._write(waits.result(self._pending.popleft()))
         finally:
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
