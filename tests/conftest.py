@@ -127,3 +127,20 @@ class Pipe(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         return self._data.readinto(memoryview(buffer)[: self._step])
+
+
+def interrupted_within_a_second(wait: Any) -> None:
+    """``wait()`` ends in KeyboardInterrupt within a second of a SIGINT that wakes nobody:
+    ``_thread.interrupt_main`` marks the signal as arrived, as when the kernel hands it to
+    another thread, and a plain lock wait of the main thread would sleep on."""
+    import _thread
+    import threading
+    import time
+
+    timer = threading.Timer(0.1, _thread.interrupt_main)
+    timer.start()
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        wait()
+    assert time.monotonic() - began < 1.0
+    timer.join()

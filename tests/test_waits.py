@@ -5,10 +5,8 @@ the signal to another thread: a plain lock wait would sleep on."""
 
 from __future__ import annotations
 
-import _thread
 import queue
 import threading
-import time
 from concurrent.futures import Future
 
 import pytest
@@ -16,24 +14,22 @@ import pytest
 from slopecli import waits
 from slopecli.evaluation import sum_pieces
 
-
-def interrupted_within_a_second(wait) -> None:
-    timer = threading.Timer(0.1, _thread.interrupt_main)
-    timer.start()
-    began = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        wait()
-    assert time.monotonic() - began < 1.0
-    timer.join()
+from conftest import interrupted_within_a_second
 
 
-def test_waits_for_a_future_a_queue_and_a_thread_notice_an_interrupt():
+def test_waits_for_a_future_a_queue_a_thread_and_dask_futures_notice_an_interrupt():
     never = threading.Event()
     sleeper = threading.Thread(target=never.wait, daemon=True)
     sleeper.start()
+
+    class Pending:  # a Dask future, as far as all_done looks
+        def done(self):
+            return never.is_set()
+
     interrupted_within_a_second(lambda: waits.result(Future()))
     interrupted_within_a_second(lambda: waits.get(queue.SimpleQueue()))
     interrupted_within_a_second(lambda: waits.joined(sleeper))
+    interrupted_within_a_second(lambda: waits.all_done([Pending()]))
     never.set()
 
 
