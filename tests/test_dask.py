@@ -378,12 +378,16 @@ def test_after_an_interrupt_no_python_child_starts(tmp_path, monkeypatch):
     last kill could miss (one such worker kept CI's pipes open 2.4 s)."""
     import logging
     import multiprocessing
+    import multiprocessing.resource_tracker
     import multiprocessing.spawn
 
     from slopecli import distributed
 
     monkeypatch.setattr(distributed, "kill_descendants", lambda: 0)  # not pytest's own children
     monkeypatch.setattr(multiprocessing.spawn, "_python_exe", multiprocessing.spawn.get_executable())
+    # Started with the real interpreter, as Dask's first worker starts it: left to start after
+    # the abandon, it would be relaunched later with a warning.
+    multiprocessing.resource_tracker.ensure_running()
     before = logging.root.manager.disable
     try:
         distributed._abandon()
