@@ -41,14 +41,17 @@ class AtomicFile:
         self.overwrite = overwrite
         self._fp: IO[bytes] | None = None
         self._named: str | None = None
+        # A symlink is written through, as the shell's > writes through it: the file it names is
+        # replaced, and the link stays (a loop, which names no file, is replaced itself).
+        self._target = _through_links(path)
 
     def __enter__(self) -> IO[bytes]:
-        if not self.overwrite and self.path.exists():
+        if not self.overwrite and self._target.exists():
             raise OutputExists(str(self.path))
-        directory = self.path.parent
+        directory = self._target.parent
         fd = _unnamed_file(directory)
         if fd is None:
-            fd, self._named = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".part")
+            fd, self._named = tempfile.mkstemp(dir=directory, prefix=f".{self._target.name}.", suffix=".part")
         self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
         return self._fp
 
@@ -84,13 +87,25 @@ class AtomicFile:
         if not self.overwrite:
             # A link never replaces: a file that appeared meanwhile is not clobbered.
             try:
-                link(self.path)
+                link(self._target)
             except FileExistsError:
                 raise OutputExists(str(self.path)) from None
             return
-        staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+        staging = self._target.with_name(f".{self._target.name}.{os.getpid()}.part")
         link(staging)
-        os.replace(staging, self.path)
+        os.replace(staging, self._target)
+
+
+def _through_links(path: Path) -> Path:
+    """The file that ``path`` names once its symlinks are followed; ``path`` itself if it is not
+    a symlink or they loop."""
+    try:
+        if not path.is_symlink():
+            return path
+        target = Path(os.path.realpath(path))  # Path.resolve raises on a loop
+        return path if target.is_symlink() else target
+    except OSError:  # a name too long: writing fails later, and says so
+        return path
 
 
 _AT_FDCWD = -100
