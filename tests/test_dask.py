@@ -422,3 +422,33 @@ def test_what_is_made_on_a_thread_is_returned_and_its_failure_raised_here():
 
     with pytest.raises(OSError, match="Address already in use"):
         distributed._made_on_a_thread(make_cluster)
+
+
+def test_a_cluster_that_no_client_can_join_is_closed(monkeypatch):
+    import logging
+
+    import distributed as dask_distributed
+
+    from slopecli.distributed import connection
+
+    closed = []
+
+    class Cluster:
+        def __init__(self, **options):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            closed.append(True)
+
+    def refuse(cluster):
+        raise OSError(111, "Connection refused")
+
+    monkeypatch.setattr(dask_distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(dask_distributed, "Client", refuse)
+    before = logging.root.manager.disable
+    with pytest.raises(OSError, match="Connection refused"), connection(None, 1):
+        pass
+    assert (closed, logging.root.manager.disable) == ([True], before)

@@ -104,6 +104,7 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     # Our stderr carries one line per outcome, so the loop is silenced while the cluster lives.
     previous = logging.root.manager.disable
     logging.disable(logging.CRITICAL)
+    cluster = None
     try:
         with _workers_write_nowhere():
             cluster = _made_on_a_thread(
@@ -123,6 +124,9 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
         _abandon()
         raise
     except BaseException:
+        if cluster is not None:  # made, but no client could join it: its workers are ended
+            with cluster:
+                pass
         logging.disable(previous)
         raise
     try:
