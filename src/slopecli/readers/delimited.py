@@ -33,7 +33,7 @@ from slopecli.readers.chunk import Chunk
 from slopecli.readers.compressed import MAGIC_BYTES, Chain, codec_of, decompressed
 from slopecli.readers.diagnosis import check_utf8, diagnose, resume
 from slopecli.readers.layout import BLOCK_BYTES, Layout, ReadOptions, delimiter_for, layout_of
-from slopecli.readers.stream import Blocks, Replay, first_line_ends, read_head
+from slopecli.readers.stream import Blocks, Replay, first_line_ends, line_count, read_head
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -105,7 +105,7 @@ class CsvTable:
         self._small = (
             size is not None
             and size - self._start <= small.SMALL_BYTES
-            and small.line_count(head[self._header_bytes :]) <= small.SMALL_ROWS
+            and line_count(head[self._header_bytes :]) <= small.SMALL_ROWS
         )
         if not seekable:
             self._replay = Replay(source, head, first=self._header_bytes)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.layout import Layout, ReadOptions
+from slopecli.readers.stream import line_count
 from slopecli.values import BLANKS, NUMBER
 
 
@@ -83,9 +84,8 @@ def resume(blocks: Iterable[bytes], offset: int, header_bytes: int) -> tuple[Ite
 
     def count(piece: bytes) -> None:
         nonlocal ends, quotes, at, previous
-        # Line endings as Arrow counts them: \n, \r\n, or \r alone, even split across pieces.
-        ends += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
-        if previous == b"\r" and piece.startswith(b"\n"):
+        ends += line_count(piece)
+        if previous == b"\r" and piece.startswith(b"\n"):  # a \r\n split across pieces
             ends -= 1
         quotes += piece.count(b'"', max(header_bytes - at, 0))
         at += len(piece)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from slopecli.readers.stream import line_count
 from slopecli.values import NUMBER_CHARACTERS
 
 SMALL_ROWS = 16
@@ -28,11 +29,6 @@ SMALL_BYTES = 4 << 20
 """Nor larger than this: the fields of a line are Python objects while it is parsed."""
 
 _NUMERIC = NUMBER_CHARACTERS.encode("ascii")
-
-
-def line_count(data: bytes) -> int:
-    """The line endings in ``data``, as Arrow counts them: ``\\n``, ``\\r\\n`` or a ``\\r`` alone."""
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def parse(data: bytes, width: int, used: Sequence[int], delimiter: str) -> np.ndarray | None:

@@ -42,6 +42,11 @@ def first_line_ends(data: bytes) -> bool:
     return bool(body) and (b"\n" in body or b"\r" in body)
 
 
+def line_count(data: bytes) -> int:
+    """The line endings in ``data``, as Arrow counts them: ``\\n``, ``\\r\\n`` or a ``\\r`` alone."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
 def _read_some(fp: IO[bytes] | io.RawIOBase, size: int) -> bytes:
     read1 = getattr(fp, "read1", None)
     return bytes(read1(size) if read1 is not None else fp.read(size))
@@ -133,9 +138,8 @@ class Replay(Blocks):
         while self._recent_size - len(self._recent[0]) >= self._keep and len(self._recent) > RECENT_BLOCKS:
             old = self._recent.popleft()
             self._recent_size -= len(old)
-            # Line endings as Arrow counts them: \n, \r\n, or \r alone (a block never ends
-            # between the two bytes of a \r\n: see read()).
-            self._dropped_lines += old.count(b"\n") + old.count(b"\r") - old.count(b"\r\n")
+            # A block never ends between the two bytes of a \r\n (see read()).
+            self._dropped_lines += line_count(old)
             self._dropped_any = True
             self._dropped_ends_line = old.endswith((b"\n", b"\r"))
 
