@@ -125,11 +125,7 @@ class CsvWriter:
         """The CSV lines of ``batch``, on any thread."""
         from slopecli.render.csv_rows import csv_rows
 
-        matrix = np.empty((len(batch.y), 2 + batch.slopes.shape[1]))
-        matrix[:, 0] = batch.preds
-        matrix[:, 1] = batch.error
-        matrix[:, 2:] = batch.slopes
-        return csv_rows(matrix)
+        return csv_rows(np.column_stack((batch.preds, batch.error, batch.slopes)))
 
     def write(self, data: bytes) -> None:
         """Lines encoded elsewhere, after those of :meth:`rows` (none may be in flight)."""
