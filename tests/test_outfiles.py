@@ -4,13 +4,14 @@ writes through it: the file it names is replaced, the link stays."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from slopecli.errors import OutputExists
 from slopecli.outfiles import AtomicFile
 
-from conftest import invoke
+from conftest import invoke, run_installed
 
 
 def write(path, text: str, overwrite: bool = True) -> None:
@@ -66,3 +67,94 @@ def test_save_weights_through_a_symlink_updates_the_file_it_names(tmp_path):
     assert run.exit_code == 0, run.stderr
     assert link.is_symlink()
     assert json.loads(target.read_text())["weights"] == run.json()["weights_final"]
+
+
+# Devices, pipes and the input itself: what the shell's > would do, or a refusal before the run.
+
+DESCEND = ("descend", "-w", "0,0,0", "--lr", "0.01", "--steps", "3")
+
+
+def _points(tmp_path):
+    data = tmp_path / "points.csv"
+    data.write_text("x1,x2,x3,target\n1,2,3,0\n2,1,0,4\n")
+    return data
+
+
+def test_a_fifo_is_written_into_not_replaced(tmp_path):
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "weights.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    run = run_installed(*DESCEND, str(_points(tmp_path)), "--json", "--save-weights", str(fifo))
+    reader.join(timeout=10)
+    if reader.is_alive() and stat.S_ISFIFO(fifo.lstat().st_mode):
+        with open(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK), "wb"):  # a reader still waiting is let go
+            pass
+    assert run.exit_code == 0, run.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert json.loads(got[0])["weights"] == json.loads(run.stdout)["weights_final"]
+
+
+def test_a_character_device_is_written_into_not_replaced(tmp_path):
+    import os
+    import stat
+
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        null.write_bytes(b"probe")  # a file system mounted nodev refuses to open it
+    except OSError:
+        pytest.skip("cannot make a /dev/null here (needs root and a file system without nodev)")
+    run = invoke(*DESCEND, str(_points(tmp_path)), "--json", "--save-weights", str(null))
+    assert run.exit_code == 0, run.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode)
+
+
+@pytest.mark.parametrize("name", ["the file", "/dev/stdin"])
+def test_saving_over_the_file_that_is_stdin_is_refused(tmp_path, name):
+    import subprocess
+
+    from conftest import installed_slopecli
+
+    data = _points(tmp_path)
+    before = data.read_bytes()
+    target = str(data) if name == "the file" else name
+    with data.open("rb") as stdin:
+        done = subprocess.run(
+            [installed_slopecli(), *DESCEND, "-", "--json", "--save-weights", target],
+            stdin=stdin, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        f"slopecli: error: --save-weights: {target} is an input of this run (standard input); choose another file"
+    ]
+    assert data.read_bytes() == before
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+
+
+@needs_proc
+@pytest.mark.parametrize("flag", ["--plot", "--save-weights"])
+def test_a_folder_where_no_file_can_be_made_fails_before_the_run(tmp_path, flag):
+    # /proc takes no new files, whatever the permissions say (root may "write" everywhere).
+    name = "/proc/slopecli-test.svg" if flag == "--plot" else "/proc/slopecli-test.json"
+    run = invoke(*DESCEND, str(_points(tmp_path)), "--format", "jsonl", flag, name)
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.splitlines() == [
+        f"slopecli: error: {flag}: {name}: cannot write it: No such file or directory"
+    ]
+
+
+@needs_proc
+def test_batch_out_in_a_folder_where_no_file_can_be_made_fails_before_the_run(tmp_path):
+    run = invoke("batch", str(_points(tmp_path)), "-w", "0,2,1", "--out", "/proc")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.splitlines() == [
+        "slopecli: error: --out: /proc: cannot write in it: No such file or directory; choose a directory you can write"
+    ]

@@ -4,12 +4,14 @@ Per-row results are written to an unnamed file (Linux ``O_TMPFILE``) that is lin
 (``linkat``) only when complete: a run interrupted by Ctrl-C, ``kill`` or even ``kill -9`` leaves nothing
 behind. Where unnamed files are not supported, a hidden ``.NAME.part`` file is renamed instead
 (and removed on any error). A worker process whose run has been killed publishes nothing either
-(:func:`slopecli.lifetime.require_parent`).
+(:func:`slopecli.lifetime.require_parent`). A device or a named pipe (``/dev/null``, a FIFO) is
+written into, as the shell's ``>`` writes: replacing it with a file would break it for everyone.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +43,7 @@ class AtomicFile:
         self.overwrite = overwrite
         self._fp: IO[bytes] | None = None
         self._named: str | None = None
+        self._direct = False
         # A symlink is written through, as the shell's > writes through it: the file it names is
         # replaced, and the link stays (a loop, which names no file, is replaced itself).
         self._target = _through_links(path)
@@ -48,6 +51,10 @@ class AtomicFile:
     def __enter__(self) -> IO[bytes]:
         if not self.overwrite and self._target.exists():
             raise OutputExists(str(self.path))
+        if _special(self._target):
+            self._direct = True
+            self._fp = open(self._target, "wb")  # closed in __exit__
+            return self._fp
         directory = self._target.parent
         fd = _unnamed_file(directory)
         if fd is None:
@@ -65,7 +72,7 @@ class AtomicFile:
         if fp is None:
             return
         try:
-            if exc_type is None:
+            if exc_type is None and not self._direct:
                 fp.flush()
                 self._publish(fp.fileno())
         finally:
@@ -94,6 +101,31 @@ class AtomicFile:
         staging = self._target.with_name(f".{self._target.name}.{os.getpid()}.part")
         link(staging)
         os.replace(staging, self._target)
+
+
+def can_create_in(directory: Path) -> None:
+    """Make and drop a file in ``directory``: the one sure test that outputs can be made there
+    (``os.access`` says yes to root everywhere, /proc and read-only mounts included).
+
+    Raises:
+        OSError: no file can be made there, with the system's reason.
+    """
+    fd = _unnamed_file(directory)
+    if fd is not None:
+        os.close(fd)  # never linked: it is gone with its descriptor
+        return
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".slopecli-", suffix=".part")
+    os.close(fd)
+    os.unlink(name)
+
+
+def _special(path: Path) -> bool:
+    """``path`` is a device, a named pipe or a socket (after its symlinks)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _through_links(path: Path) -> Path:

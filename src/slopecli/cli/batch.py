@@ -90,6 +90,7 @@ def batch(
     from slopecli.cli.output import choose_format, held_stdout, make_batch_sink
     from slopecli.dataset import plan, with_first_order
     from slopecli.errors import InputError, UsageError
+    from slopecli.outfiles import can_create_in
 
     output = choose_format(fmt, json_flag)
     if scheduler is not None and engine is not o.Engine.dask:
@@ -119,6 +120,11 @@ def batch(
         if not os.access(out, os.W_OK | os.X_OK):
             msg = f"--out: {out}: cannot write in it (permission denied); choose a directory you can write"
             raise UsageError(msg)
+        try:
+            can_create_in(out)
+        except OSError as exc:
+            msg = f"--out: {out}: cannot write in it: {exc.strerror or exc}; choose a directory you can write"
+            raise UsageError(msg) from None
     from slopecli.render.machine import CsvWriter
 
     run = with_first_order(run, paths)

@@ -22,7 +22,13 @@ def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
         return
     _nameable(flag, target)
     for source in inputs:
-        if source is None or str(source) == "-":
+        if source is None:
+            continue
+        if str(source) == "-":
+            # Standard input may be a file (< data.csv), which /dev/stdin names as well.
+            if _is_stdin(target):
+                msg = f"{flag}: {target} is an input of this run (standard input); choose another file"
+                raise UsageError(msg)
             continue
         if source.exists() and target.exists():
             same = os.path.samefile(source, target)
@@ -33,13 +39,23 @@ def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
             raise UsageError(msg)
 
 
+def _is_stdin(target: Path) -> bool:
+    try:
+        here, there = os.fstat(0), os.stat(target)
+    except (OSError, ValueError):
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def writable(flag: str, target: Path | None) -> None:
-    """An output file can be made at ``target``: its folder exists and may be written, and it is
-    not itself a folder.
+    """An output file can be made at ``target``: its folder exists and takes new files, and it is
+    not itself a folder (a device or a pipe there is written into, if it may be).
 
     Raises:
         UsageError: it cannot, with the reason.
     """
+    from slopecli.outfiles import can_create_in
+
     if target is None:
         return
     _nameable(flag, target)
@@ -48,10 +64,19 @@ def writable(flag: str, target: Path | None) -> None:
         why = "it is a directory; name a file in it"
     elif not folder.is_dir():
         why = f"there is no directory {folder}"
+    elif target.exists() and not target.is_file():
+        if os.access(target, os.W_OK):
+            return
+        why = "permission denied"
     elif not os.access(folder, os.W_OK | os.X_OK):
         why = f"the directory {folder} cannot be written"
     else:
-        return
+        try:
+            can_create_in(folder)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+        else:
+            return
     msg = f"{flag}: {target}: cannot write it: {why}"
     raise UsageError(msg)
 
