@@ -31,7 +31,7 @@ from slopecli.errors import DataError, NumericError
 from slopecli.readers import small
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.compressed import MAGIC_BYTES, Chain, codec_of, decompressed
-from slopecli.readers.diagnosis import check_utf8, diagnose, resume
+from slopecli.readers.diagnosis import check_utf8, diagnose, resume, unlimited_fields
 from slopecli.readers.layout import BLOCK_BYTES, Layout, ReadOptions, delimiter_for, layout_of
 from slopecli.readers.stream import Blocks, Replay, first_line_ends, line_count, read_head
 
@@ -297,6 +297,7 @@ class CsvTable:
             raise DataError(msg)
         # Undecodable bytes are kept (as surrogates) to be named below, never replaced by U+FFFD.
         text = head.decode("utf-8-sig", errors="surrogateescape")
+        unlimited_fields()
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         try:
             for record in reader:

@@ -19,6 +19,16 @@ from slopecli.readers.stream import line_count
 from slopecli.values import BLANKS, NUMBER
 
 
+def unlimited_fields() -> None:
+    """Let the :mod:`csv` module read a field of any length (a header of 20,000 names, megabytes
+    of garbage in one value): its 128 KiB limit would say "field larger than field limit" where
+    the message should name the place. The limit is process-wide, so it is only ever raised."""
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+
+
+_FIELD_LIMIT = (1 << 31) - 1  # the largest a C long holds everywhere
+
+
 def diagnose(
     blocks: Iterable[bytes],
     name: str,
@@ -37,6 +47,7 @@ def diagnose(
     delimiter = options.delimiter or ","  # CsvTable resolved it
     raw: list[bytes] = []
     lines = _decoded_lines(physical_lines(blocks), first_line, raw)
+    unlimited_fields()
     reader = csv.reader(lines, delimiter=delimiter)
     used = {i: layout.names[i] for i in layout.used}
     width = len(layout.names)
@@ -114,24 +125,32 @@ def _chained(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
 
 
 def physical_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
     """The lines of a byte stream without their endings, which are ``\\n``, ``\\r\\n`` or a ``\\r``
-    alone, as Arrow reads them (so that line numbers agree for every kind of file)."""
-    rest = b""
+    alone, as Arrow reads them (so that line numbers agree for every kind of file).
+
+    Each block is searched once, from where the last line ended: a line longer than many blocks
+    costs its length, not its length squared."""
+    line: list[bytes] = []  # the pieces of the line not yet ended
+    after_cr = False  # the last block ended in \r, which a \n at the next one's start completes
     for block in blocks:
-        data = rest + block
-        end = 0
-        for match in _LINE.finditer(data):
-            if match.end() == len(data) and data.endswith(b"\r"):
-                break  # perhaps the first half of a \r\n that the next block completes
-            end = match.end()
-            yield match.group().rstrip(b"\r\n")
-        rest = data[end:]
-    if rest:
-        yield rest.rstrip(b"\r\n")
+        start = 0
+        if after_cr and block:
+            after_cr = False
+            start = 1 if block.startswith(b"\n") else 0
+        for end in _LINE_END.finditer(block, start):
+            line.append(block[start : end.start()])
+            start = end.end()
+            if start == len(block) and end.group() == b"\r":
+                after_cr = True  # the line has ended; a \n may still follow as part of its end
+            yield b"".join(line)
+            line = []
+        if start < len(block):
+            line.append(block[start:])
+    if line:
+        yield b"".join(line)
 
 
 def _decoded_lines(lines: Iterable[bytes], first_line: int, raw: list[bytes]) -> Iterator[str]:
@@ -163,7 +182,7 @@ def check_utf8(data: bytes, name: str, delimiter: str, what: str, first_line: in
         bad, offset = data[exc.start], exc.start
     before = data[:offset]
     line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
-    line = first_line + len(_LINE.findall(before))
+    line = first_line + line_count(before)
     prefix = data[line_start:offset].decode("utf-8-sig", errors="surrogateescape")
     column = len(next(csv.reader([prefix + "x"], delimiter=delimiter), [""]))
     msg = (
@@ -178,8 +197,13 @@ def _field_problem(field: str) -> str | None:
     if not value:
         return "empty value"
     if not NUMBER.fullmatch(value):
-        return f"{value[:40]!r} is not a number"
+        return f"{_shown(value)} is not a number"
     number = float(value)
     if not math.isfinite(number):
-        return f"{value!r} is not a finite number"
+        return f"{_shown(value)} is not a finite number"
     return None
+
+
+def _shown(value: str) -> str:
+    """A value as a message quotes it: its first 40 characters (a field may be megabytes long)."""
+    return repr(value[:40]) + (f"… ({len(value):,} characters)" if len(value) > 40 else "")
