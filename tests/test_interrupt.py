@@ -174,3 +174,44 @@ def test_ctrl_c_before_the_command_runs_is_one_line_too(target):
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (130, b"", b"slopecli: interrupted\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to", ["the process group", "the run alone"])
+def test_ctrl_c_on_batch_workers_gives_one_line_and_leaves_no_worker(tmp_path, to):
+    """A terminal's Ctrl-C reaches the workers too: they leave it to the run, which stops them
+    (a worker that took it itself printed a traceback of its own). Sent to the run alone (kill
+    -INT), the workers are stopped as well, not waited for."""
+    row = b"1.5,2.25,-3.125,0.5\n"
+    for name in ("a.csv", "b.csv", "c.csv"):
+        with (tmp_path / name).open("wb") as fp:
+            fp.write(b"x,y,z,target\n")
+            for _ in range(30):
+                fp.write(row * 100_000)  # 60 MB: seconds of per-row output in a worker
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    proc = subprocess.Popen(
+        [installed_slopecli(), "batch", "a.csv", "b.csv", "c.csv", "-w", "1,1,1", "--jobs", "2",
+         "--out", "slopes"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while len(_group(proc.pid)) < 3:  # the run and its two workers
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)  # the workers are reading
+        sent = time.monotonic()
+        if to == "the process group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+        assert (proc.returncode, out, err.decode()) == (130, b"", "slopecli: interrupted\n")
+        assert took < 1.0
+        time.sleep(0.5)
+        assert _group(proc.pid, states="R,S,D") == []
+        assert list((tmp_path / "slopes").iterdir()) == []  # no output appears half-written
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

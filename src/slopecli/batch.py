@@ -7,8 +7,10 @@ failed :class:`FileResult` carrying its one-line reason; it never stops the othe
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import signal
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -232,9 +234,7 @@ def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Ta
     """Results in input order from one worker pool; if the pool breaks, the tasks it had in hand
     are run again one at a time (so that only the one that kills its worker fails), and the
     tasks it never started are returned for a new pool."""
-    from slopecli.lifetime import die_with_parent
-
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=die_with_parent) as pool:
+    with _workers(min(jobs, len(tasks))) as pool:
         pending: list[tuple[Task, Future[FileResult]]] = []
         try:
             # A bounded window keeps memory flat for millions of files and lets --fail-fast stop soon.
@@ -268,14 +268,35 @@ def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Ta
 
 def _alone(task: Task) -> FileResult:
     """``task`` in a worker of its own: the file whose reading kills a worker fails by itself."""
-    from slopecli.lifetime import die_with_parent
-
-    with ProcessPoolExecutor(max_workers=1, initializer=die_with_parent) as pool:
+    with _workers(1) as pool:
         try:
             return waits.result(pool.submit(process, task))
         except BrokenProcessPool:
             why = "the process reading it was killed (out of memory?); nothing was written for it"
             return FileResult(task.path, error=f"{task.path}: {why}")
+
+
+@contextlib.contextmanager
+def _workers(count: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``count`` worker processes; on Ctrl-C or an exit they are killed, not waited
+    for (each may be in the middle of a large file, whose output appears only when complete)."""
+    from slopecli.lifetime import kill_descendants
+
+    with ProcessPoolExecutor(max_workers=count, initializer=_start_worker) as pool:
+        try:
+            yield pool
+        except waits.ENDING:
+            kill_descendants()
+            raise
+
+
+def _start_worker() -> None:
+    """A worker dies with the run, and leaves Ctrl-C (which a terminal sends to every process of
+    the run) to the run: a worker that took it would print a traceback of its own."""
+    from slopecli.lifetime import die_with_parent
+
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Combiner:
