@@ -190,9 +190,9 @@ def test_ctrl_c_on_batch_workers_gives_one_line_and_leaves_no_worker(tmp_path, t
                 fp.write(row * 100_000)  # 60 MB: seconds of per-row output in a worker
     env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
     proc = subprocess.Popen(
-        [installed_slopecli(), "batch", "a.csv", "b.csv", "c.csv", "-w", "1,1,1", "--jobs", "2",
-         "--out", "slopes"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+        [installed_slopecli(), "batch", *(str(tmp_path / n) for n in ("a.csv", "b.csv", "c.csv")),
+         "-w", "1,1,1", "--jobs", "2", "--out", str(tmp_path / "slopes")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30

@@ -3,10 +3,13 @@ the per-row table that streams, --row N, and the next step of the course."""
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 from rich.table import Table
 
@@ -20,7 +23,7 @@ from slopecli.render.course import data_arguments, next_command
 from slopecli.render.layout import Column, Gap, Sheet, styled
 from slopecli.render.sheets import STEP_COLUMNS
 from slopecli.render.tables import RowStream, TableWriter, draw, suggest_next
-from slopecli.render.wrap import PROSE, TERMS, wrap
+from slopecli.render.wrap import PROSE, TERMS, cells, wrap
 
 AGGREGATE_ROWS = [
     ["1", "gradient", "(2/n)·Σ x·error", "(2/5)·[539.325, 611.475, 692.452]", "[215.73, 244.59, 276.981]"],
@@ -128,8 +131,9 @@ def test_too_narrow_for_any_table_each_row_becomes_a_block():
 def test_a_value_too_wide_beside_its_label_goes_under_it():
     columns = [Column("Key", key=True), Column("a label long enough to leave little room")]
     out = lay.text_of(lay.lines(Sheet(columns, [["k", "[123456.789, 234567.891, 345678.912]"]]), 40))
+    # The label itself is wider than the line: it wraps at a space, as a title does.
     assert out == (
-        "Key k\n  a label long enough to leave little room:\n    [123456.789, 234567.891, 345678.912]\n"
+        "Key k\n  a label long enough to leave little\n  room:\n    [123456.789, 234567.891, 345678.912]\n"
     )
 
 
@@ -309,3 +313,23 @@ def test_writers_say_when_they_explained_one_point():
     writer.begin(["x1", "x2", "x3"], w)
     writer.end(evaluate([Chunk(np.array([[1.0, 2, 3]]), np.array([0.0]), 0)], w, writer.rows))
     assert writer.single_point
+
+
+number_texts = st.builds(
+    lambda m, e: f"{m * 10.0**e:.17g}", st.floats(-10, 10, allow_nan=False), st.integers(-300, 300)
+)
+glue = st.sampled_from(["·", "(", ")", "'", "[", ", ", "Σ w·", "sigmoid'(", " = "])
+
+
+@given(st.lists(st.one_of(number_texts, glue), min_size=1, max_size=8), st.integers(1, 30))
+def test_wrapping_never_breaks_a_number_in_any_width(parts, width):
+    """A line runs past ``width`` only to keep a number whole, and every number is on one line."""
+    text = "".join(parts)
+    lines = [text[a:b] for _, a, b in wrap(text, width, TERMS)]
+    assert [t for line in lines for t in NUMBER_TOKEN.findall(line)] == NUMBER_TOKEN.findall(text), lines
+    for line in lines:
+        if cells(line) > width:
+            assert max(map(len, NUMBER_TOKEN.findall(line)), default=0) > width - 2, lines
+
+
+NUMBER_TOKEN = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?")

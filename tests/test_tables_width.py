@@ -301,3 +301,38 @@ def test_the_issues_check_table_at_60_columns_shows_every_value_whole(monkeypatc
     for value in ("215.73", "244.59", "276.981", "6.1e-06", "1.2e-05", "< 2e-05", "< 1e-07", "0.00022", "✓"):
         assert value in text
     assert "276.98 " not in text and "6.1e-0\n" not in text
+
+
+SIGMOID_NETWORK = (
+    '{"layers": [{"weights": [[0.123456789, -4.98765], [4.1, -5.2]], "bias": [0.3, -0.1],'
+    ' "activation": "sigmoid"}, {"weights": [[2.5, 7.25]], "activation": "tanh"}]}'
+)
+TINY = {
+    "network explanation": ("compute", "--network", "{net}", "-x", "-1.23456789e-5,3.3333333", "-y", "0.7777777"),
+    "huge and tiny values": ("compute", "--network", str(SAMPLES / "course-network.json"),
+                             "--input", "2.123456789,3e-100", "--target", "-7.1234567e+100"),
+    "compute at 17 digits": ("compute", POINTS, "-w", "0,2,1", "--precision", "17"),
+    "step at 17 digits": ("step", POINTS, "-w", "0,2,1", "--lr", "0.01", "--precision", "17"),
+    "a 24-character number": ("compute", "-x", "-1.2345678901234567e-300", "-y", "1.2345678901234567e+150",
+                              "-w", "-9.8765432109876543e-100", "--precision", "17"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [16, 20, 24, 28, 34])
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_in_a_tiny_terminal_every_number_stays_whole(monkeypatch, tmp_path, name, width):
+    """Narrower than a number and its label, a line may run past the edge (the terminal folds
+    it where it must), but slopecli never breaks a number across lines itself."""
+    network = tmp_path / "sigmoid.json"
+    network.write_text(SIGMOID_NETWORK)
+    args = [a.replace("{net}", str(network)) for a in TINY[name]]
+    monkeypatch.setenv("COLUMNS", str(UNLIMITED))
+    wide = invoke(*args)
+    monkeypatch.setenv("COLUMNS", str(width))
+    narrow = invoke(*args)
+    assert narrow.exit_code == wide.exit_code == 0, narrow.stderr
+    assert numbers(narrow.stdout) == numbers(wide.stdout)
+    for line in narrow.stdout.splitlines():
+        if cell_len(line) > width:  # only where a number (and a bracket or comma) cannot fit
+            indent = len(line) - len(line.lstrip(" "))
+            assert indent + max(map(len, NUMBER.findall(line)), default=0) + 2 > width, line

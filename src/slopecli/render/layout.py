@@ -19,7 +19,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from slopecli.render.wrap import PROSE, TERMS, WHOLE, cells, text_width, widest_word, wrap, wrap_simple
+from slopecli.render.wrap import (
+    PROSE,
+    TERMS,
+    WHOLE,
+    cells,
+    text_width,
+    widest_number,
+    widest_word,
+    wrap,
+    wrap_simple,
+)
 
 Justify = Literal["left", "right"]
 Piece = tuple[str, str]
@@ -450,8 +460,11 @@ def _field(label: tuple[str, int, str], cell: Cell, column: Column, width: int) 
                 [(" " * (start + indent), ""), (part, style)] for indent, part in parts[1:]
             ]
     text = _plain(cell)
-    if name and room < floor(cell, column):  # the value on lines of its own, under the label
-        return [[("  " + name, "dim")], *_indented(cell, text, 4, width - 4, pattern, column.style)]
+    if name and room < floor(cell, column):  # the value on lines of its own, under the label (which may wrap)
+        heading = [[("  ", ""), *line] for line in prose_lines(name, width - 2, "dim")]
+        # Hung 4 deep, or less where a number would not fit there (it is never broken).
+        start = min(4, max(width - widest_number(text), 0))
+        return [*heading, *_indented(cell, text, start, width - start, pattern, column.style)]
     lines = _indented(cell, text, start, room, pattern, column.style)
     lines[0][0] = (prefix, "dim")
     return lines

@@ -21,6 +21,8 @@ _OPERATOR_START = re.compile(r"[+−=/×] ")
 # The last resort for a word wider than a whole line (a product of two long factors): after a "·"
 # or a space inside it.
 _INSIDE = re.compile(r"·| ")
+# What a word too wide for any line is never folded inside of.
+_NUMBER = re.compile(r"[-−+]?(?:[0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 Slice = tuple[int, int, int]
 """One output line: spaces to indent it by, and where it starts and ends in the text."""
@@ -134,6 +136,7 @@ def _split_word(text: str, start: int, end: int, width: int) -> list[tuple[int, 
     # Each cut: where a part may end, and where the next one then starts (after a space).
     cuts = [(m.start() if m.group() == " " else m.end(), m.end()) for m in _INSIDE.finditer(text, start, end)]
     cuts = [(a, b) for a, b in cuts if start < a and b < end] + [(end, end)]
+    numbers = [m.span() for m in _NUMBER.finditer(text, start, end)]
     parts: list[tuple[int, int]] = []
     a, last = start, None
     for stop, resume in cuts:
@@ -144,9 +147,7 @@ def _split_word(text: str, start: int, end: int, width: int) -> list[tuple[int, 
             parts.append((a, last[0]))
             a, last = last[1], None
         while cells(text[a:stop]) > width:  # nowhere to cut: fold, by terminal columns
-            b = a + 1
-            while b < stop and cells(text[a : b + 1]) <= width:
-                b += 1
+            b = _fold(text, a, stop, width, numbers)
             parts.append((a, b))
             a = b
         last = (stop, resume)
@@ -154,11 +155,29 @@ def _split_word(text: str, start: int, end: int, width: int) -> list[tuple[int, 
     return [p for p in parts if p[1] > p[0]]
 
 
+def _fold(text: str, start: int, stop: int, width: int, numbers: list[tuple[int, int]]) -> int:
+    """Where to fold ``text[start:stop]`` so that its first part is at most ``width`` wide: as far
+    along as fits, but never inside a number. A number wider than the line is kept whole (its line
+    runs past the edge, and the terminal folds it there: slopecli never splits one itself)."""
+    end = start + 1
+    while end < stop and cells(text[start : end + 1]) <= width:
+        end += 1
+    for first, last in numbers:
+        if first < end < last:  # inside this number: fold before it, or after it if it leads
+            return first if first > start else last
+    return end
+
+
 def text_width(text: str) -> int:
     """The width of ``text`` on lines of its own making (its newlines only)."""
     if "\n" not in text:
         return cells(text)
     return max(cells(line) for line in text.split("\n"))
+
+
+def widest_number(text: str) -> int:
+    """The width of the longest number in ``text`` (0 if it has none): the least room it needs."""
+    return max((len(m) for m in _NUMBER.findall(text)), default=0)
 
 
 def widest_word(text: str, pattern: re.Pattern[str]) -> int:
