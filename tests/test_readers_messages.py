@@ -147,3 +147,40 @@ def test_latin1_in_a_quoted_multi_line_value_of_a_column_that_is_read_names_its_
         str(caught.value)
         == "f.csv:4:1: a value is not UTF-8 text (byte 0xe9 at offset 0 in the line)" + ICONV
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [(b"a,,target", 2), (b",a,b,target", 1), (b"a,b, ", 3)],
+    ids=["a feature", "an index column", "the target"],
+)
+def test_a_column_read_without_a_name_is_refused_with_its_place(tmp_path, header, column):
+    data = tmp_path / "unnamed.csv"
+    data.write_bytes(header + b"\n1,2,3" + b",4" * (header.count(b",") - 2) + b"\n")
+    run = invoke("compute", str(data), "-w", ",".join(["1"] * header.count(b",")), "--json")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr.splitlines() == [
+        f"slopecli: error: {data}:1:{column}: column {column} has no name in the header: name it, or choose"
+        " the columns to read with --features (or read the file with --no-header)"
+    ]
+
+
+def test_an_unnamed_column_that_is_not_read_is_no_problem(tmp_path):
+    data = tmp_path / "indexed.csv"
+    data.write_bytes(b",a,target\n0,1,2\n1,3,4\n")
+    run = invoke("compute", str(data), "--features", "a", "-w", "1", "--json", "--summary")
+    assert run.exit_code == 0, run.stderr
+
+
+@pytest.mark.parametrize("how", ["file", "stdin", "gzip"])
+def test_a_header_without_a_line_ending_and_nothing_else_has_no_data_rows(tmp_path, how):
+    import gzip
+
+    text = b"a,b,target"
+    data = tmp_path / ("only.csv.gz" if how == "gzip" else "only.csv")
+    data.write_bytes(gzip.compress(text) if how == "gzip" else text)
+    args = ("compute", "-" if how == "stdin" else str(data), "-w", "1,1", "--json")
+    run = run_installed(*args, input=text if how == "stdin" else None)
+    name = "<stdin>" if how == "stdin" else str(data)
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr.splitlines() == [f"slopecli: error: {name}: the file has a header but no data rows"]

@@ -94,6 +94,10 @@ class CsvTable:
         self._read = False
         record, lines, self._header_bytes = self._first_record(head)
         self.layout = layout_of(record, name, self.options, lines if options.header else 0)
+        # A header with no line ending is the whole file (the head is read to a line's end), and
+        # Arrow would only say that it "could not skip initial 1 rows".
+        self._header_only = bool(options.header) and self._header_bytes == len(head) > 0
+        self._header_only &= not head.endswith((b"\n", b"\r"))
         if not options.header:
             self._header_bytes = 0
         self.block_bytes = _block_size(head, len(self.layout.names), options.block_bytes)
@@ -130,6 +134,9 @@ class CsvTable:
             DataError: a row is ragged or a value is not a number (with file, line and column).
             NumericError: a value is NaN or infinite (with file, line and column).
         """
+        if self._header_only:
+            msg = f"{self.name}: the file has a header but no data rows"
+            raise DataError(msg)
         if self._small and (matrix := self._parsed_small()) is not None:
             yield Chunk(matrix[:, :-1], matrix[:, -1], 0)
             return

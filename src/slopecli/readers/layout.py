@@ -140,6 +140,15 @@ def layout_of(
         repeated = [names[i] for i in features if len(every[names[i]]) > 1] if every else []
         if repeated:
             position(repeated[0], "feature")  # names both places
+    if options.header:
+        for i in (*features, target):
+            if not names[i]:
+                where = f"{name}:1:{i + 1}" if delimited else name
+                msg = (
+                    f"{where}: column {i + 1} has no name in the header: name it, or choose the columns"
+                    " to read with --features" + (" (or read the file with --no-header)" if delimited else "")
+                )
+                raise DataError(msg)
     if not features:
         msg = f"{name}: no feature columns: the file has only the target column {names[target]!r}"
         if delimited and len(record) == 1:
