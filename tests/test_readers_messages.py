@@ -4,6 +4,7 @@ quote cannot be the delimiter, a directory given for a file, and bytes that are 
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -184,3 +185,24 @@ def test_a_header_without_a_line_ending_and_nothing_else_has_no_data_rows(tmp_pa
     name = "<stdin>" if how == "stdin" else str(data)
     assert (run.exit_code, run.stdout) == (1, "")
     assert run.stderr.splitlines() == [f"slopecli: error: {name}: the file has a header but no data rows"]
+
+
+def test_control_characters_in_a_name_are_shown_not_sent_to_the_terminal(tmp_path, monkeypatch):
+    """A column named with an escape sequence would recolour the user's terminal: tables and
+    messages show each control character as a one-column symbol (ESC as ␛), and JSON keeps the
+    name as it is."""
+    from rich.cells import cell_len
+
+    data = tmp_path / "esc.csv"
+    data.write_bytes(b"a\x1b[31mRED,target\n1,2\n")
+    monkeypatch.setenv("COLUMNS", "100")
+    table = invoke("compute", str(data), "-w", "1")
+    assert table.exit_code == 0, table.stderr
+    assert "\x1b" not in table.stdout and "a␛[31mRED" in table.stdout
+    framed = [line for line in table.stdout.splitlines() if line.startswith(("┃", "│", "┏", "└"))]
+    assert len({cell_len(line) for line in framed[:6]}) == 1, framed  # the frame stays square
+    error = invoke("compute", str(data), "-w", "1,2")
+    assert error.exit_code == 1 and "\x1b" not in error.stderr and "a␛[31mRED" in error.stderr
+    assert json.loads(invoke("compute", str(data), "-w", "1", "--json").stdout)["features"] == [
+        "a\x1b[31mRED"
+    ]

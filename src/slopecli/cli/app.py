@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from slopecli import __version__
 from slopecli.errors import SlopeError
 from slopecli.lifetime import kill_descendants
+from slopecli.text import visible
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -95,8 +96,9 @@ def _lighten(command: Any, ctx: Any) -> None:
 
 
 def report(line: str) -> None:
-    """One line on stderr: line breaks in data-derived text (\\n, \\r and the rest) must not split it."""
-    sys.stderr.write(" ".join(line.splitlines()) + "\n")
+    """One line on stderr: line breaks in data-derived text (\\n, \\r and the rest) must not split
+    it, nor its control characters (an escape sequence in a column name) reach the terminal."""
+    sys.stderr.write(visible(" ".join(line.splitlines())) + "\n")
     sys.stderr.flush()
 
 

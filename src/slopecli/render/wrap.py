@@ -37,7 +37,9 @@ def cells(text: str) -> int:
 
 @cache
 def _char_cells(char: str) -> int:
-    if unicodedata.combining(char) or unicodedata.category(char) in ("Cf", "Cc"):
+    if unicodedata.category(char) == "Cc":
+        return 1  # drawn as a symbol (slopecli.text.visible), as the ASCII path above counts it
+    if unicodedata.combining(char) or unicodedata.category(char) == "Cf":
         return 0
     return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
