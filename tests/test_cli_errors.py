@@ -121,6 +121,8 @@ WEIGHTS_FILE_CASES = [
     ("bad json", "[0, 2,", "--weights-file {f}:1:7: not valid JSON: Expecting value"),
     ("two lines", "0,2\n1\n", "--weights-file {f}: expected one line of comma-separated weights, found 2 lines"),
     ("wrong count", "[1, 2]", "--weights-file: 2 weights, but {c} has 3 features (x1, x2, x3)"),
+    ("a key twice", '{"weights": [0, 2, 1], "weights": [1, 1, 1]}',
+     "--weights-file {f}: the key 'weights' is given twice in one object; keep one"),
 ]
 # fmt: on
 
@@ -167,3 +169,13 @@ def test_a_failing_read_never_crashes_at_exit():
     with ThreadPoolExecutor(max_workers=4) as pool:
         runs = list(pool.map(lambda _: run_installed("compute", str(bad), "-w", "0,2,1"), range(40)))
     assert [(run.exit_code, run.stderr) for run in runs] == [expected] * 40
+
+
+def test_check_names_the_file_whose_values_overflow(tmp_path):
+    data = tmp_path / "points.csv"
+    data.write_text("a,b,c,target\n1,2,3,4\n5,6,7,8\n")
+    _check(
+        invoke("check", str(data), "-w", "1e200,2,1"),
+        1,
+        f"{data}: the gradient or MSE overflows float64; the values are too large",
+    )

@@ -9,6 +9,7 @@ import contextlib
 import json
 import math
 import re
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def parse_weights_file(text: str, where: str) -> Vector:
     try:
         # Integers parse as floats: a huge one becomes inf (rejected below) instead of an
         # OverflowError in isfinite, or a ValueError past Python's int digit limit.
-        document = json.loads(stripped, parse_int=float)
+        document = json.loads(stripped, parse_int=float, object_pairs_hook=unique_keys(where))
     except json.JSONDecodeError as exc:
         msg = f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
         raise InputError(msg) from None
@@ -137,3 +138,18 @@ def saved_features(text: str) -> tuple[str, ...] | None:
     if isinstance(names, list) and all(isinstance(n, str) for n in names):
         return tuple(names)
     return None
+
+
+def unique_keys(where: str) -> Any:
+    """A ``json`` object hook that refuses a key given twice: one of them would be lost unseen."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                msg = f"{where}: the key {key!r} is given twice in one object; keep one"
+                raise InputError(msg)
+            seen[key] = value
+        return seen
+
+    return hook

@@ -64,7 +64,12 @@ def check(
         return
     with dataset(data) as source, held_stdout() as out:
         checks = check_gradient(
-            source.passes(), source.weights, rtol=rtol, atol=atol, analytic=analytic_gradient()
+            source.passes(),
+            source.weights,
+            rtol=rtol,
+            atol=atol,
+            analytic=analytic_gradient(),
+            source=source.name,
         )
         if output is o.OutputFormat.table:
             from slopecli.render.descent_tables import draw_check

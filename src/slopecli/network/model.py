@@ -24,6 +24,7 @@ import numpy as np
 from slopecli.core import Matrix, Vector
 from slopecli.errors import InputError
 from slopecli.text import count
+from slopecli.values import unique_keys
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
 _ABSENT = object()
@@ -127,7 +128,7 @@ def parse_network(text: str, where: str) -> Network:
         InputError: the text is not JSON, or not a network: naming the layer, node and counts.
     """
     try:
-        document = json.loads(text, parse_int=_integer, object_pairs_hook=_unique(where))
+        document = json.loads(text, parse_int=_integer, object_pairs_hook=unique_keys(where))
     except json.JSONDecodeError as exc:
         msg = f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
         raise InputError(msg) from None
@@ -151,21 +152,6 @@ def parse_network(text: str, where: str) -> Network:
 
 def _integer(text: str) -> int | float:
     return int(text) if len(text) <= _LONG_INTEGER else float(text)
-
-
-def _unique(where: str) -> Any:
-    """A ``json`` object hook that refuses a key given twice: one of them would be lost unseen."""
-
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in seen:
-                msg = f"{where}: the key {key!r} is given twice in one object; keep one"
-                raise InputError(msg)
-            seen[key] = value
-        return seen
-
-    return hook
 
 
 def _layered(layers: Any, where: str) -> Network:
