@@ -34,6 +34,9 @@ FILE_CASES = [
      "{f}:1: column name 'a' appears more than once (columns 1 and 2)"),
     ("binary garbage", b"\x7fELF\x02\x01\x01\x00\x00\x00garbage", ("-w", "1,2"), 1,
      "{f}: not a CSV text file (a NUL byte at offset 7)"),
+    ("utf-16", "a,b,target\n1,2,3\n".encode("utf-16"), ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 3); it looks like UTF-16 text: convert it,"
+     " e.g. iconv -f utf-16 -t utf-8 FILE > NEW.csv"),
     ("not utf-8", b"a,b,target\n1,2,3\n\xff,2,3\n", ("-w", "1,2"), 1, "{f}:3:1: a value is not UTF-8 text (byte 0xff at offset 0 in the line); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > NEW.csv"),
     ("weights count", "a,b,target\n1,2,3\n", W3, 1, "--weights: 3 weights, but {f} has 2 features (a, b)"),
     ("overflow", "a,b,target\n1e300,1e300,0\n", ("-w", "1e300,1"), 1,

@@ -172,11 +172,22 @@ def test_scheduler_needs_the_dask_engine(command):
     )
 
 
-def test_row_needs_the_local_engine():
-    run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--row", "2", "--engine", "dask")
+@pytest.mark.parametrize("flags", [("--row", "2"), ("--all-rows",)], ids=["row", "all-rows"])
+def test_per_row_table_flags_need_the_local_engine(flags):
+    run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", *flags, "--engine", "dask")
     assert (run.exit_code, run.stdout) == (2, "")
     assert (
-        run.stderr == "slopecli: error: --row needs the local engine: --engine dask computes the sums only\n"
+        run.stderr
+        == f"slopecli: error: {flags[0]} needs the local engine: --engine dask computes the sums only\n"
+    )
+
+
+def test_an_empty_scheduler_is_a_usage_error_not_a_local_cluster():
+    run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--engine", "dask", "--scheduler", "")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "slopecli: error: --scheduler: expected tcp://HOST:PORT, or synchronous, threads or processes;"
+        " got an empty value\n"
     )
 
 

@@ -74,6 +74,11 @@ def connection(scheduler: str | None, workers: int, timeout: float = TIMEOUT) ->
     if not (math.isfinite(timeout) and timeout > 0):
         msg = f"--timeout: expected a positive number of seconds, got {timeout:g}"
         raise UsageError(msg)
+    if scheduler is not None and not scheduler.strip():  # an unset shell variable, most likely
+        msg = (
+            "--scheduler: expected tcp://HOST:PORT, or synchronous, threads or processes; got an empty value"
+        )
+        raise UsageError(msg)
     address = scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if address in IN_PROCESS:
         import dask

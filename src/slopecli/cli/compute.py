@@ -65,10 +65,11 @@ def compute(
     if engine is o.Engine.dask:
         from slopecli.cli.shards import compute_on_dask
 
-        if row is not None:
-            from slopecli.errors import UsageError
+        for flag, given in (("--row", row is not None), ("--all-rows", all_rows)):
+            if given:
+                from slopecli.errors import UsageError
 
-            raise UsageError("--row needs the local engine: --engine dask computes the sums only")
+                raise UsageError(f"{flag} needs the local engine: --engine dask computes the sums only")
 
         compute_on_dask(data, output, scheduler, precision, timeout)
         return

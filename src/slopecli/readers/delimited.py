@@ -301,6 +301,8 @@ class CsvTable:
         nul = head.find(b"\0")
         if nul >= 0:
             msg = f"{self.name}: not a CSV text file (a NUL byte at offset {nul})"
+            if _utf16(head):
+                msg += "; it looks like UTF-16 text: convert it, e.g. iconv -f utf-16 -t utf-8 FILE > NEW.csv"
             raise DataError(msg)
         # Undecodable bytes are kept (as surrogates) to be named below, never replaced by U+FFFD.
         text = head.decode("utf-8-sig", errors="surrogateescape")
@@ -400,6 +402,15 @@ def _line_end(head: bytes, lines: int) -> int:
         else:
             return len(head)
     return position
+
+
+def _utf16(head: bytes) -> bool:
+    """Text in UTF-16 (a byte-order mark, or ASCII with a NUL beside every character)?"""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    sample = head[:512]
+    even, odd = sample[0::2], sample[1::2]
+    return len(sample) >= 8 and (even.count(0) == len(even) or odd.count(0) == len(odd))
 
 
 def _seekable(fp: IO[bytes]) -> bool:
