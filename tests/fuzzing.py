@@ -901,6 +901,8 @@ def _layout(names: tuple[str, ...], options: Options, planned: Plan) -> tuple[li
             return reject("a feature's name appears twice")
     if not features:
         return reject("no feature columns")
+    if options.header and any(not names[i].strip() for i in features):
+        return reject("a feature has no name in the header")
     if planned.order is not None:
         if sorted(names[i] for i in features) != sorted(planned.order):
             return reject("the features differ from the ones the weights were saved for")

@@ -140,8 +140,8 @@ def layout_of(
         repeated = [names[i] for i in features if len(every[names[i]]) > 1] if every else []
         if repeated:
             position(repeated[0], "feature")  # names both places
-    if options.header:
-        for i in (*features, target):
+    if options.header:  # a feature is known by its name (saved weights, JSON); the target need not be
+        for i in features:
             if not names[i]:
                 where = f"{name}:1:{i + 1}" if delimited else name
                 msg = (
