@@ -460,10 +460,13 @@ def _field(label: tuple[str, int, str], cell: Cell, column: Column, width: int) 
                 [(" " * (start + indent), ""), (part, style)] for indent, part in parts[1:]
             ]
     text = _plain(cell)
-    if name and room < floor(cell, column):  # the value on lines of its own, under the label (which may wrap)
-        heading = [[("  ", ""), *line] for line in prose_lines(name, width - 2, "dim")]
+    widest = floor(cell, column) if name else 0
+    if name and room < widest:  # the value on lines of its own, under the label
+        heading: list[Line] = [[("  " + name, "dim")]]
+        if cells(name) + 2 > width:  # the label itself is wider than the line: it wraps at spaces
+            heading = [[("  ", ""), *line] for line in prose_lines(name, width - 2, "dim")]
         # Hung 4 deep, or less where a number would not fit there (it is never broken).
-        start = min(4, max(width - widest_number(text), 0))
+        start = 4 if widest <= width - 4 else min(4, max(width - widest_number(text), 0))
         return [*heading, *_indented(cell, text, start, width - start, pattern, column.style)]
     lines = _indented(cell, text, start, room, pattern, column.style)
     lines[0][0] = (prefix, "dim")

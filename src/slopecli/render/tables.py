@@ -22,7 +22,7 @@ from slopecli.evaluation import RowBatch
 from slopecli.render import layout as lay
 from slopecli.render import sheets
 from slopecli.render.layout import Cell, Column, Line, Sheet
-from slopecli.text import count, visible
+from slopecli.text import count, visible, visible_lines
 
 if TYPE_CHECKING:
     from slopecli.dataset import DataOptions
@@ -35,7 +35,7 @@ a run that fails on a smaller input prints no table at all (as machine output ho
 def emit(console: Console, lines: Iterable[Line]) -> None:
     """Lines of styled pieces onto the console, as they are (they already fit its width)."""
     if console.color_system is None:  # styles would render as nothing: one plain segment
-        text = "".join(visible("".join(piece for piece, _ in line)) + "\n" for line in lines)
+        text = visible_lines("".join("".join(piece for piece, _ in line) + "\n" for line in lines))
         console.print(Segments([Segment(text)]), crop=False, end="")
         return
     styles: dict[str, Style] = {}
