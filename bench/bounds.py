@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from peers import DEFAULT_DATA, JOBS, PEERS, SLOPECLI_FLAGS, Tool, slopecli_argv, weights
+from peers import DEFAULT_DATA, JOBS, PEERS, SLOPECLI_FLAGS, Tool, paired_rounds, slopecli_argv, weights
 
 # argv: FILE W1,… MODE OUTDIR, MODE one of parse, summary, csv, orjson (csv's numbers, not its lines)
 FLOOR = """
@@ -146,13 +146,7 @@ def main() -> None:
             if job not in jobs:
                 sys.exit(f"{job}: bounds are measured for " + ", ".join(jobs))
             tools = tools_for(job, args.data, Path(tmp), sys.executable)
-            for tool in tools:  # warm-up: page cache, bytecode
-                tool.run()
-                tool.seconds, tool.rss_kib, tool.cpu = [], [], []
-            for rnd in range(args.runs):
-                shift = rnd % len(tools)
-                for tool in tools[shift:] + tools[:shift]:
-                    tool.run()
+            paired_rounds(tools, args.runs)
             polars = tools[0]
             for tool in tools:
                 ratio = statistics.median(polars.seconds) / statistics.median(tool.seconds)

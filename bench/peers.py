@@ -163,6 +163,18 @@ class Tool:
         self.cpu.append(usage.ru_utime + usage.ru_stime)
 
 
+def paired_rounds(tools: list[Tool], runs: int) -> None:
+    """A warm-up round, not recorded (page cache, bytecode), then ``runs`` rounds of every tool,
+    in an order that rotates from round to round so that drift falls on all of them."""
+    for tool in tools:
+        tool.run()
+        tool.seconds, tool.rss_kib, tool.cpu = [], [], []
+    for rnd in range(runs):
+        shift = rnd % len(tools)
+        for tool in tools[shift:] + tools[:shift]:
+            tool.run()
+
+
 def slopecli_argv(python: str) -> list[str]:
     script = Path(python).parent / "slopecli"
     return [str(script)] if script.exists() else [python, "-m", "slopecli"]
@@ -283,13 +295,7 @@ def main() -> None:
         for job in args.jobs.split(","):
             kind, _ = JOBS[job]
             tools = tools_for(job, args.data, Path(tmp), python, args.before)
-            for tool in tools:  # a warm-up round, not recorded: page cache, bytecode
-                tool.run()
-                tool.seconds, tool.rss_kib, tool.cpu = [], [], []
-            for rnd in range(args.runs):
-                shift = rnd % len(tools)
-                for tool in tools[shift:] + tools[:shift]:
-                    tool.run()
+            paired_rounds(tools, args.runs)
             base = tools[0]
             for tool in tools:
                 ratio = statistics.median(tool.seconds) / statistics.median(base.seconds)
