@@ -72,3 +72,17 @@ def test_a_header_name_of_a_megabyte_is_read(tmp_path):
     run = run_installed("compute", str(data), "-w", "3", "--json", "--summary")
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)["features"] == ["a" * (1 << 20)]
+
+
+def test_a_long_run_of_digits_then_a_letter_is_refused_at_once(tmp_path):
+    """The number pattern once split a run of digits both ways: 20,000 digits and an 'x' took 12 s."""
+    from slopecli.values import NUMBER
+
+    assert NUMBER.fullmatch("1" * 200_000 + "x") is None
+    data = tmp_path / "digits.csv"
+    data.write_text("a,b,target\n1,2,3\n4," + "1" * 300_000 + "x,6\n")
+    run = run_installed("compute", str(data), "-w", "1,1", "--json", "--summary")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        f"slopecli: error: {data}:3:2: column 'b': '{'1' * 40}'… (300,001 characters) is not a number\n"
+    )

@@ -158,3 +158,30 @@ def test_batch_out_in_a_folder_where_no_file_can_be_made_fails_before_the_run(tm
     assert run.stderr.splitlines() == [
         "slopecli: error: --out: /proc: cannot write in it: No such file or directory; choose a directory you can write"
     ]
+
+
+@needs_proc
+def test_a_symlink_into_a_folder_that_takes_no_files_fails_before_the_run(tmp_path):
+    link = tmp_path / "w.json"
+    link.symlink_to("/proc/slopecli-test.json")
+    run = invoke(*DESCEND, str(_points(tmp_path)), "--format", "jsonl", "--save-weights", str(link))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.splitlines() == [
+        f"slopecli: error: --save-weights: {link}: cannot write it: No such file or directory"
+    ]
+
+
+def test_a_replace_that_fails_leaves_no_staging_copy(tmp_path, monkeypatch):
+    import os
+
+    target = tmp_path / "w.json"
+    target.write_text("old")
+
+    def refuse(src, dst):
+        raise PermissionError(1, "Operation not permitted", str(dst))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        write(target, "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.json"]
+    assert target.read_text() == "old"

@@ -209,3 +209,22 @@ def test_control_characters_in_a_name_are_shown_not_sent_to_the_terminal(tmp_pat
     assert json.loads(invoke("compute", str(data), "-w", "1", "--json").stdout)["features"] == [
         "a\x1b[31mRED"
     ]
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_without_its_raw_byte(tmp_path):
+    import os
+
+    name = os.fsencode(tmp_path) + b"/plain\x9b.csv"
+    with open(name, "wb") as fp:
+        fp.write(b"a,target\n1,2\n")
+    run = run_installed("compute", os.fsdecode(name), "-w", "1", "--summary")
+    assert run.exit_code == 0, run.stderr
+    assert "plain\ufffd.csv" in run.stdout
+
+
+def test_batch_failure_lines_show_control_characters_as_symbols(tmp_path):
+    bad = tmp_path / "bad\x1b[31m.csv"
+    bad.write_text("a,b,target\n1,x,3\n")
+    run = invoke("batch", str(bad), "-w", "1,1")
+    assert run.exit_code == 1
+    assert "\x1b" not in run.stderr and "bad␛[31m.csv" in run.stderr

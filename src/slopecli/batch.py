@@ -236,6 +236,7 @@ def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Ta
     tasks it never started are returned for a new pool."""
     with _workers(min(jobs, len(tasks))) as pool:
         pending: list[tuple[Task, Future[FileResult]]] = []
+        ending = False
         try:
             # A bounded window keeps memory flat for millions of files and lets --fail-fast stop soon.
             window = 4 * jobs
@@ -258,9 +259,15 @@ def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Ta
                 yield result
             else:
                 return []
+        except waits.ENDING:
+            # The pool is killed, not drained (_workers): a cancel here would race the executor's
+            # own clean-up of a broken pool, which then printed a traceback of its thread.
+            ending = True
+            raise
         finally:
-            for _, future in pending:
-                future.cancel()
+            if not ending:
+                for _, future in pending:
+                    future.cancel()
     for task, _ in pending:
         yield _alone(task)
     return tasks[started + 1 :]

@@ -100,7 +100,11 @@ class AtomicFile:
             return
         staging = self._target.with_name(f".{self._target.name}.{os.getpid()}.part")
         link(staging)
-        os.replace(staging, self._target)
+        try:
+            os.replace(staging, self._target)
+        except BaseException:
+            os.unlink(staging)  # a replace refused (another's file in a sticky folder) leaves no copy
+            raise
 
 
 def can_create_in(directory: Path) -> None:

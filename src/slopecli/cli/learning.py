@@ -59,6 +59,9 @@ def writable(flag: str, target: Path | None) -> None:
     if target is None:
         return
     _nameable(flag, target)
+    shown = target
+    if target.is_symlink():  # written through (outfiles.AtomicFile): its folder is the one to test
+        target = Path(os.path.realpath(target))
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         why = "it is a directory; name a file in it"
@@ -77,7 +80,7 @@ def writable(flag: str, target: Path | None) -> None:
             why = exc.strerror or str(exc)
         else:
             return
-    msg = f"{flag}: {target}: cannot write it: {why}"
+    msg = f"{flag}: {shown}: cannot write it: {why}"
     raise UsageError(msg)
 
 

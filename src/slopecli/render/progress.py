@@ -17,6 +17,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from slopecli.text import visible
+
 
 class _Bar:
     """A Rich progress display's life: started on entering, cleared on :meth:`close` or on leaving
@@ -92,10 +94,11 @@ class FileProgress(_Bar):
 
     def say(self, line: str) -> None:
         """One line on stderr, above the live display (or plainly, when there is none)."""
+        line = visible(" ".join(line.splitlines()))  # a file's name may hold control characters
         if self.enabled:
             self._console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
-            sys.stderr.write(line.replace("\n", " ") + "\n")
+            sys.stderr.write(line + "\n")
             sys.stderr.flush()
 
 
