@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tokenize
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,12 @@ def test_readme_example_prints_what_it_shows(command, expected):
 @pytest.mark.parametrize("kernels", ["Prescott", "Haswell", "SkylakeX"])
 def test_readme_examples_print_the_same_under_every_blas_kernel_set(kernels):
     """A machine with other kernels sums in another order (OPENBLAS_CORETYPE picks them here)."""
-    for command, expected in console_examples():
-        assert run_example(command, OPENBLAS_CORETYPE=kernels) == expected.splitlines(), command
+    examples = console_examples()
+    # Two at a time: each is a process of its own, and the slow tests have the machine to themselves.
+    with ThreadPoolExecutor(2) as pool:
+        printed = pool.map(lambda example: run_example(example[0], OPENBLAS_CORETYPE=kernels), examples)
+        for (command, expected), lines in zip(examples, printed, strict=True):
+            assert lines == expected.splitlines(), command
 
 
 def test_readme_has_examples():
