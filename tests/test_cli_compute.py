@@ -209,6 +209,10 @@ def test_all_rows_and_show_rows(tmp_path):
     weights = ",".join(map(repr, w.tolist()))
     short = invoke("compute", str(tmp_path / "d.csv"), "-w", weights, "--show-rows", "3")
     assert "… 22 more rows (--all-rows shows them)" in short.stdout
+    default = invoke("compute", str(tmp_path / "d.csv"), "-w", weights)
+    assert "… 15 more rows (--all-rows shows them)" in default.stdout
+    step = invoke("step", str(tmp_path / "d.csv"), "-w", weights)
+    assert "… 15 more rows (--all-rows shows them)" in step.stdout
     full = invoke("compute", str(tmp_path / "d.csv"), "-w", weights, "--all-rows")
     assert "more rows" not in full.stdout
     assert "│  25 │" in full.stdout

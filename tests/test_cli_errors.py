@@ -37,6 +37,25 @@ FILE_CASES = [
     ("utf-16", "a,b,target\n1,2,3\n".encode("utf-16"), ("-w", "1,2"), 1,
      "{f}: not a CSV text file (a NUL byte at offset 3); it looks like UTF-16 text: convert it,"
      " e.g. iconv -f utf-16 -t utf-8 FILE > NEW.csv"),
+    # Without a byte-order mark iconv reads the machine's byte order: the hint names the file's.
+    ("utf-16le", "a,b,target\n1,2,3\n".encode("utf-16-le"), ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 1); it looks like UTF-16LE text: convert it,"
+     " e.g. iconv -f utf-16le -t utf-8 FILE > NEW.csv"),
+    ("utf-16be", "a,b,target\n1,2,3\n".encode("utf-16-be"), ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 0); it looks like UTF-16BE text: convert it,"
+     " e.g. iconv -f utf-16be -t utf-8 FILE > NEW.csv"),
+    ("utf-32", "a,b,target\n1,2,3\n".encode("utf-32"), ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 2); it looks like UTF-32 text: convert it,"
+     " e.g. iconv -f utf-32 -t utf-8 FILE > NEW.csv"),
+    ("utf-32 big-endian", b"\0\0\xfe\xff" + "a,b,target\n1,2,3\n".encode("utf-32-be"), ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 0); it looks like UTF-32 text: convert it,"
+     " e.g. iconv -f utf-32 -t utf-8 FILE > NEW.csv"),
+    ("utf-32le", "a,b,target\n1,2,3\n".encode("utf-32-le"), ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 1); it looks like UTF-32LE text: convert it,"
+     " e.g. iconv -f utf-32le -t utf-8 FILE > NEW.csv"),
+    ("utf-32be", "a,b,target\n1,2,3\n".encode("utf-32-be"), ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (a NUL byte at offset 0); it looks like UTF-32BE text: convert it,"
+     " e.g. iconv -f utf-32be -t utf-8 FILE > NEW.csv"),
     ("not utf-8", b"a,b,target\n1,2,3\n\xff,2,3\n", ("-w", "1,2"), 1, "{f}:3:1: a value is not UTF-8 text (byte 0xff at offset 0 in the line); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > NEW.csv"),
     ("weights count", "a,b,target\n1,2,3\n", W3, 1, "--weights: 3 weights, but {f} has 2 features (a, b)"),
     ("overflow", "a,b,target\n1e300,1e300,0\n", ("-w", "1e300,1"), 1,
@@ -181,4 +200,29 @@ def test_check_names_the_file_whose_values_overflow(tmp_path):
         invoke("check", str(data), "-w", "1e200,2,1"),
         1,
         f"{data}: the gradient or MSE overflows float64; the values are too large",
+    )
+
+
+@pytest.mark.parametrize("command", [("descend", "--steps", "3"), ("step",)], ids=["descend", "step"])
+def test_descend_and_step_name_the_file_whose_starting_values_overflow(tmp_path, command):
+    """As check does: the starting weights are the user's, not a step gone wrong, so no divergence."""
+    data = tmp_path / "points.csv"
+    data.write_text("a,b,c,target\n1,2,3,4\n5,6,7,8\n")
+    _check(
+        invoke(*command, str(data), "-w", "1e200,2,1"),
+        1,
+        f"{data}: the gradient or MSE overflows float64; the values are too large",
+    )
+
+
+@pytest.mark.parametrize("command", [("descend", "--steps", "3"), ("step",)], ids=["descend", "step"])
+def test_a_network_descend_and_step_name_the_file_whose_starting_values_overflow(tmp_path, command):
+    network = tmp_path / "net.json"
+    network.write_text('{"layers": [{"weights": [[1e200, 1e200]]}]}')
+    data = tmp_path / "points.csv"
+    data.write_text("a,b,target\n1e200,2,4\n")
+    _check(
+        invoke(*command, str(data), "--network", str(network)),
+        1,
+        f"{data}: data row 1: the z of layers[0] overflows float64; the values are too large",
     )

@@ -190,6 +190,26 @@ def test_check_fails_with_exit_3_when_the_gradient_is_wrong(monkeypatch):
     )
 
 
+def test_a_failed_check_lists_a_few_names_each_cut(monkeypatch, tmp_path):
+    def wrong(data, weights):
+        return analytic_gradient(data, weights) * (1 + 1e-3)
+
+    monkeypatch.setattr(check_command, "analytic_gradient", lambda: wrong)
+    data = tmp_path / "wide.csv"
+    names = ["n" * 100_000, *(f"c{i}" for i in range(2, 11))]
+    rows = np.random.default_rng(3).normal(size=(4, 11))
+    data.write_text(
+        ",".join([*names, "target"]) + "\n" + "\n".join(",".join(map(repr, r)) for r in rows.tolist())
+    )
+    run = invoke("check", str(data), "-w", ",".join(["1"] * 10), "--json")
+    assert run.exit_code == 3
+    assert run.stderr == (
+        "slopecli: error: check: the analytic gradient disagrees with finite differences for "
+        + "n" * 40
+        + "…, c2, c3, c4, c5, c6, c7, c8, … and 2 more\n"
+    )
+
+
 def check_table(checks: list[WeightCheck], rtol: float = 1e-6) -> list[list[str]]:
     """The body rows of the ``check`` table, cell by cell."""
     console = Console(file=io.StringIO(), width=120, color_system=None)

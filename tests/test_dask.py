@@ -172,7 +172,11 @@ def test_scheduler_needs_the_dask_engine(command):
     )
 
 
-@pytest.mark.parametrize("flags", [("--row", "2"), ("--all-rows",)], ids=["row", "all-rows"])
+@pytest.mark.parametrize(
+    "flags",
+    [("--row", "2"), ("--all-rows",), ("--show-rows", "2"), ("--show-rows", "10")],
+    ids=["row", "all-rows", "show-rows", "show-rows at its default"],
+)
 def test_per_row_table_flags_need_the_local_engine(flags):
     run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", *flags, "--engine", "dask")
     assert (run.exit_code, run.stdout) == (2, "")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from slopecli.descent import DivergedError, analytic_gradient, check_gradient, descend, step
+from slopecli.errors import NumericError
 from slopecli.readers.chunk import Chunk
 
 COURSE = [Chunk(np.array([[1.0, 2.0, 3.0]]), np.array([0.0]), 0)]
@@ -86,6 +87,15 @@ def test_a_too_large_learning_rate_is_caught_as_divergence():
 def test_overflow_is_divergence_not_nan():
     with pytest.raises(DivergedError, match="overflow"):
         descend(lambda: [Chunk(np.array([[1e150, 1e150]]), np.array([0.0]), 0)], np.ones(2), 1e10, steps=50)
+
+
+def test_overflow_at_the_starting_weights_is_the_data_s_not_divergence():
+    with pytest.raises(NumericError) as caught:
+        descend(
+            data_of(np.array([[1e200, 1.0]]), np.array([0.0])), np.array([1e200, 1.0]), 0.1, 3, source="f.csv"
+        )
+    assert type(caught.value) is NumericError
+    assert str(caught.value) == "f.csv: data row 1: the error overflows float64; the values are too large"
 
 
 def test_check_agrees_on_random_data():

@@ -349,3 +349,67 @@ def test_a_parquet_column_name_that_is_not_utf8_is_one_line(slopecli, tmp_path):
         1,
         f"{path}: a column name is not UTF-8 (byte 0xe5); Parquet names columns in UTF-8: rewrite the file's schema",
     )
+
+
+# A header name (or a name typed on a flag) may be megabytes long: a message quotes its first 40
+# characters and says how long it is, and a list of names shows a few, each cut, and how many more.
+HUGE = "n" * 1_000_000
+QUOTED = f"{'n' * 40!r}… (1,000,000 characters)"
+CUT = "n" * 40 + "…"
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "code", "message"),
+    [
+        (f"{HUGE},{HUGE},target\n1,2,3\n", ("-w", "1,1"), 1,
+         f"{{f}}:1: column name {QUOTED} appears more than once (columns 1 and 2)"),
+        (f"{HUGE},b,target\n1,2,3\n", ("-w", "1,2,3"), 1, f"--weights: 3 weights, but {{f}} has 2 features ({CUT}, b)"),
+        (f"{HUGE},b,target\n1,2,3\n", ("-w", "1", "--features", "zz"), 1,
+         f"{{f}}: --features: no column named 'zz' (columns: {CUT}, b, target)"),
+        (f"{HUGE},b,c\n1,2,3\n", ("-w", "1,1", "--target-column", "zz"), 1,
+         f"{{f}}: --target-column: no column named 'zz' (columns: {CUT}, b, c)"),
+        ("a,b,target\n1,2,3\n", ("-w", "1", "--features", HUGE), 1,
+         f"{{f}}: --features: no column named {QUOTED} (columns: a, b, target)"),
+        (f"{HUGE},target\nx,1\n", ("-w", "1"), 1, f"{{f}}:2:1: column {QUOTED}: 'x' is not a number"),
+        (f"{HUGE}\n1\n", ("-w", "1"), 1, f"{{f}}: no feature columns: the file has only the target column {QUOTED}"),
+        (f"{HUGE},b,target\n1,2,3\n", ("-w", "1,1", "--features", f"b,{HUGE}", "--target-column", HUGE), 1,
+         f"{{f}}: --features: {QUOTED} is the target column, not a feature"),
+        (",".join(f"c{i}" for i in range(1, 21)) + "\n" + "1," * 19 + "1\n", ("-w", "1", "--features", "zz"), 1,
+         "{f}: --features: no column named 'zz' (columns: c1, c2, c3, c4, c5, c6, c7, c8, … and 12 more)"),
+    ],
+    ids=["duplicate", "weights count", "missing feature", "missing target", "long flag value", "a value's column",
+         "only a target", "target as a feature", "many columns"],
+)  # fmt: skip
+def test_long_names_are_cut_in_messages(slopecli, tmp_path, text, args, code, message):
+    data = tmp_path / "d.csv"
+    data.write_text(text)
+    run = slopecli("compute", str(data), *args)
+    assert_fails(run, code, message.format(f=data))
+
+
+def test_names_a_weights_file_was_saved_for_are_cut_in_messages(slopecli, tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,target\n1,2,3\n")
+    weights = tmp_path / "w.json"
+    weights.write_text(json.dumps({"weights": [1, 2], "features": [HUGE, "b"]}))
+    run = slopecli("compute", str(data), "--weights-file", str(weights))
+    assert_fails(
+        run,
+        1,
+        f"{data}: features (a, b) differ from ({CUT}, b) that --weights-file {weights} was saved for;"
+        " the weights follow features by name",
+    )
+    run = slopecli("compute", str(data), "--weights-file", str(weights), "--features", "a,b")
+    assert_fails(
+        run,
+        2,
+        f"--weights-file {weights}: saved for features ({CUT}, b), but --features names (a, b);"
+        ' remove its "features" to apply them anyway',
+    )
+
+
+def test_a_long_parquet_column_name_is_cut_in_messages(slopecli, parquet):
+    path = parquet("s.parquet", **{HUGE: ["x"], "target": [1.0]})
+    assert_fails(
+        slopecli("compute", path, "-w", "1"), 1, f"{path}: column {QUOTED} holds string, not numbers"
+    )

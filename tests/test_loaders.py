@@ -417,7 +417,7 @@ def test_rows_before_an_error_in_a_later_chunk_are_delivered_first() -> None:
             ",".join(f"c{i}" for i in range(1, 15)).encode() + b"\n" + b"1," * 13 + b"1\n",
             {"features": ("zz",)},
             DataError,
-            "f.csv: --features: no column named 'zz' (columns: c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, …)",
+            "f.csv: --features: no column named 'zz' (columns: c1, c2, c3, c4, c5, c6, c7, c8, … and 6 more)",
             id="missing-column-long-header",
         ),
         pytest.param(

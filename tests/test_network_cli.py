@@ -409,6 +409,30 @@ def test_multi_output_files_need_their_target_columns(tmp_path):
     assert run.exit_code == 2 and "named twice" in run.stderr
 
 
+def test_long_names_are_cut_in_network_messages(tmp_path):
+    huge = "n" * 1_000_000
+    two = written(tmp_path, {"layers": [{"weights": [[1.0], [1.0]]}]})
+    csv = tmp_path / "d.csv"
+    csv.write_text(f"{huge},b,t1,t2\n1,2,3,4\n")
+    run = invoke("compute", str(csv), "--network", two, "--target-column", "t1,t3")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        f"slopecli: error: {csv}: --target-column: no column named 't3' (columns: {'n' * 40}…, b, t1, t2)\n"
+    )
+    run = invoke("compute", str(csv), "--network", two, "--target-column", f"t1,{huge}", "--features", huge)
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        f"slopecli: error: {csv}: --features: {'n' * 40!r}… (1,000,000 characters) is a target column"
+        " (--target-column), not a feature\n"
+    )
+    run = invoke("compute", str(csv), "--network", two, "--target-column", "t1,t2")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        "slopecli: error: --network: layers[0] (the first layer) has 1 weight per node, but"
+        f" {csv} has 2 features ({'n' * 40}…, b)\n"
+    )
+
+
 def test_output_flags_need_a_network_and_their_own_files(tmp_path):
     assert (
         "--save-network needs --network"

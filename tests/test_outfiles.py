@@ -185,3 +185,34 @@ def test_a_replace_that_fails_leaves_no_staging_copy(tmp_path, monkeypatch):
         write(target, "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.json"]
     assert target.read_text() == "old"
+
+
+# Path() drops a trailing slash (and a trailing "/."), so "w.json/" once wrote the file w.json.
+NETWORK = ("--network", "NET", "-x", "1,2", "-y", "3")
+
+
+@pytest.mark.parametrize("ending", ["/", "/."])
+@pytest.mark.parametrize(
+    ("command", "flag", "name"),
+    [
+        (DESCEND, "--save-weights", "w.json"),
+        (DESCEND, "--plot", "p.svg"),
+        (("step", *NETWORK), "--save-network", "n.json"),
+        (("compute", *NETWORK), "--draw", "n.svg"),
+    ],
+    ids=["save-weights", "plot", "save-network", "draw"],
+)
+def test_an_output_path_that_ends_with_a_slash_names_a_folder(tmp_path, command, flag, name, ending):
+    net = tmp_path / "net.json"
+    net.write_text('{"layers": [{"weights": [[1, 2]]}]}')
+    args = [str(net) if arg == "NET" else arg for arg in command]
+    path = f"{tmp_path / name}{ending}"
+    if "--network" not in args:
+        args.append(str(_points(tmp_path)))
+    run = invoke(*args, flag, path)
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"slopecli {command[0]}: usage error: Invalid value for '{flag}': {path!r} ends with {ending!r},"
+        f" so it names a folder; give a file name (see 'slopecli {command[0]} --help')\n"
+    )
+    assert not (tmp_path / name).exists()

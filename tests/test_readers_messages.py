@@ -152,8 +152,8 @@ def test_latin1_in_a_quoted_multi_line_value_of_a_column_that_is_read_names_its_
 
 @pytest.mark.parametrize(
     ("header", "column"),
-    [(b"a,,target", 2), (b",a,b,target", 1)],
-    ids=["a feature", "an index column"],
+    [(b"a,,target", 2), (b",a,b,target", 1), (b"a,,,target", 2), (b"a,b,,", 3), (b",a,,", 1)],
+    ids=["a feature", "an index column", "two features", "a feature and the target", "the first of three"],
 )
 def test_a_column_read_without_a_name_is_refused_with_its_place(tmp_path, header, column):
     data = tmp_path / "unnamed.csv"
@@ -167,7 +167,9 @@ def test_a_column_read_without_a_name_is_refused_with_its_place(tmp_path, header
 
 
 @pytest.mark.parametrize(
-    ("header", "flags"), [(b",a,target", ("--features", "a")), (b"a, ", ())], ids=["not read", "the target"]
+    ("header", "flags"),
+    [(b",a,target", ("--features", "a")), (b"a, ", ()), (b",a,", ("--features", "a"))],
+    ids=["not read", "the target", "the target and one not read"],
 )
 def test_an_unnamed_column_that_is_not_a_feature_is_no_problem(tmp_path, header, flags):
     data = tmp_path / "unnamed.csv"

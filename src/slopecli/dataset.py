@@ -24,7 +24,7 @@ from slopecli.readers.chunk import BIAS, Chunk
 from slopecli.readers.flags import FlagTable
 from slopecli.readers.layout import ReadOptions, reordered
 from slopecli.readers.table import Biased, Table, open_table
-from slopecli.text import count
+from slopecli.text import count, listed
 from slopecli.values import NUMBER, parse_vector, parse_weights_file, saved_features
 
 STDIN = "-"
@@ -110,8 +110,8 @@ def plan(options: DataOptions) -> Plan:
             saved = saved[:-1]
         if read.features is not None and read.features != saved:
             msg = (
-                f"{flag} {options.weights_file}: saved for features ({', '.join(saved)}), but"
-                f' --features names ({", ".join(read.features)}); remove its "features" to apply them anyway'
+                f"{flag} {options.weights_file}: saved for features ({listed(saved)}), but"
+                f' --features names ({listed(read.features)}); remove its "features" to apply them anyway'
             )
             raise UsageError(msg)
         order = None if read.features is not None else saved
@@ -246,7 +246,7 @@ def fitted(run: Plan, table: Table) -> Table:
     if run.bias:
         table = Biased(table)
     if len(run.weights) != len(table.features):
-        shown = ", ".join(table.features[:8]) + (", …" if len(table.features) > 8 else "")
+        shown = listed(table.features)
         if run.bias and len(run.weights) == len(table.features) - 1:
             shown += "; --bias adds one weight, last"
         msg = (

@@ -128,6 +128,7 @@ def descend(
     Stops early when the gradient norm falls below ``tol``.
 
     Raises:
+        NumericError: a value overflowed at the starting weights (naming ``source``).
         DivergedError: the MSE grew for ``patience`` steps in a row, or a value overflowed.
     """
     descent, _ = run_descent(
@@ -173,6 +174,7 @@ def run_descent(
         The run, and the final parameters.
 
     Raises:
+        NumericError: ``measure``'s, for the starting parameters.
         DivergedError: the loss grew for ``patience`` steps in a row, or a value overflowed.
     """
     history: list[Record] = []
@@ -182,6 +184,9 @@ def run_descent(
         try:
             sums = measure(params)
         except NumericError:
+            if not k:
+                # The starting point is the user's, not a step taken: its message names the data.
+                raise
             raise _diverged(k, learning_rate, "the values overflow float64") from None
         current = record(k, params, sums)
         history.append(current)

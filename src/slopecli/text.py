@@ -1,7 +1,8 @@
-"""Text for people: counts in messages and titles ("1 weight", "1,000 rows"), and data-derived
-text made safe to show on a terminal."""
+"""Text for people: counts in messages and titles ("1 weight", "1,000 rows"), data-derived text
+made safe to show on a terminal, and names and values cut to a size a message can quote."""
 
 import re
+from collections.abc import Sequence
 
 # C0 controls as the Unicode "control pictures" (ESC as ␛), DEL as ␡, C1 controls as �: a
 # column named with an escape sequence must not recolour or retitle the user's terminal.
@@ -17,6 +18,30 @@ _VISIBLE = (
 def count(n: int, noun: str) -> str:
     """``n`` and ``noun``, plural unless n is 1 (nouns here all take an "s")."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+SHOWN_CHARACTERS = 40
+"""The most characters of one name or value a message quotes: a CSV field, a column name among
+them, may be megabytes long, and the message must stay one readable line."""
+SHOWN_NAMES = 8
+"""The most names a message lists: a header may have 40,000."""
+
+
+def quoted(text: str) -> str:
+    """``text`` as a message quotes it: the repr of its first :data:`SHOWN_CHARACTERS`
+    characters, then, when it is longer, its length (``'nnnn'… (1,000,000 characters)``)."""
+    if len(text) <= SHOWN_CHARACTERS:
+        return repr(text)
+    return f"{text[:SHOWN_CHARACTERS]!r}… ({len(text):,} characters)"
+
+
+def listed(names: Sequence[str]) -> str:
+    """Names as a message lists them, unquoted and comma-separated: the first
+    :data:`SHOWN_NAMES`, each cut to :data:`SHOWN_CHARACTERS` characters, and how many more."""
+    cut = (n if len(n) <= SHOWN_CHARACTERS else n[:SHOWN_CHARACTERS] + "…" for n in names[:SHOWN_NAMES])
+    shown = ", ".join(cut)
+    more = len(names) - SHOWN_NAMES
+    return f"{shown}, … and {more:,} more" if more > 0 else shown
 
 
 _CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\udc80-\udcff]")

@@ -82,7 +82,9 @@ def check(
             write_check(out, output.value, source.features, checks, rtol)
     bad = [name for name, c in zip(source.features, checks, strict=True) if not c.ok]
     if bad:
-        msg = f"check: the analytic gradient disagrees with finite differences for {', '.join(bad)}"
+        from slopecli.text import listed
+
+        msg = f"check: the analytic gradient disagrees with finite differences for {listed(bad)}"
         raise CheckFailed(msg)
 
 

@@ -23,7 +23,7 @@ def compute(
     json_flag: o.Json = False,
     summary: o.Summary = False,
     precision: o.Precision = 6,
-    show_rows: o.ShowRows = 10,
+    show_rows: o.ShowRows = None,
     all_rows: o.AllRows = False,
     row: o.Row = None,
     quiet: o.Quiet = False,
@@ -65,7 +65,12 @@ def compute(
     if engine is o.Engine.dask:
         from slopecli.cli.shards import compute_on_dask
 
-        for flag, given in (("--row", row is not None), ("--all-rows", all_rows)):
+        per_row_table = {
+            "--row": row is not None,
+            "--all-rows": all_rows,
+            "--show-rows": show_rows is not None,
+        }
+        for flag, given in per_row_table.items():
             if given:
                 from slopecli.errors import UsageError
 
@@ -91,7 +96,7 @@ def compute(
             out,
             summary=summary,
             precision=precision,
-            show_rows=None if all_rows else show_rows,
+            show_rows=o.listed_rows(show_rows, all_rows),
             title=source.title,
             row=row,
             threads=threads,

@@ -32,6 +32,7 @@ def descend(
         typer.Option(
             "--plot",
             metavar="FILE.svg",
+            parser=o.output_file,
             help="Save the loss curve as an SVG image.",
             rich_help_panel=o.OUTPUT,
         ),
@@ -41,6 +42,7 @@ def descend(
         typer.Option(
             "--save-weights",
             metavar="FILE",
+            parser=o.output_file,
             help="Save the final weights as JSON, for --weights-file.",
             rich_help_panel=o.OUTPUT,
         ),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from slopecli.cli.options import DATA, OUTPUT, OutputFormat
+from slopecli.cli.options import DATA, OUTPUT, OutputFormat, output_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +40,7 @@ SaveNetwork = Annotated[
     typer.Option(
         "--save-network",
         metavar="FILE",
+        parser=output_file,
         help="With --network: save the updated network as JSON, for --network."
         " Example: --save-network next.json",
         rich_help_panel=OUTPUT,
@@ -50,6 +51,7 @@ Draw = Annotated[
     typer.Option(
         "--draw",
         metavar="FILE.svg",
+        parser=output_file,
         help="With --network: draw the network (node values, edge weights and gradients) as SVG."
         " Example: --draw net.svg",
         rich_help_panel=OUTPUT,
@@ -324,5 +326,7 @@ def check_network(
             write_check(out, output.value, names, checks, rtol, label="parameter")
     bad = [name for name, c in zip(names, checks, strict=True) if not c.ok]
     if bad:
-        msg = f"check: the analytic gradient disagrees with finite differences for {', '.join(bad[:5])}"
-        raise CheckFailed(msg + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+        from slopecli.text import listed
+
+        msg = f"check: the analytic gradient disagrees with finite differences for {listed(bad)}"
+        raise CheckFailed(msg)

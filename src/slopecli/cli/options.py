@@ -122,15 +122,31 @@ Precision = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+SHOW_ROWS = 10
+"""Rows the per-row table lists when neither --show-rows nor --all-rows is given."""
 ShowRows = Annotated[
-    int,
+    int | None,
     typer.Option(
-        "--show-rows", min=0, metavar="N", help="Rows listed in the per-row table.", rich_help_panel=OUTPUT
+        "--show-rows",
+        min=0,
+        metavar="N",
+        help=f"Rows listed in the per-row table. Default: {SHOW_ROWS}.",
+        rich_help_panel=OUTPUT,
     ),
 ]
 AllRows = Annotated[
     bool, typer.Option("--all-rows", help="List every row in the per-row table.", rich_help_panel=OUTPUT)
 ]
+
+
+def listed_rows(show_rows: int | None, all_rows: bool) -> int | None:
+    """The rows the per-row table lists, from --show-rows and --all-rows; None lists them all.
+    (--show-rows has no default of its own, so that a command can tell whether it was given.)"""
+    if all_rows:
+        return None
+    return SHOW_ROWS if show_rows is None else show_rows
+
+
 Row = Annotated[
     int | None,
     typer.Option(
@@ -163,6 +179,16 @@ def number(text: str) -> float:
         msg = f"{text!r} is not a number"
         raise typer.BadParameter(msg)
     return float(item)
+
+
+def output_file(text: str) -> Path:
+    """An output file's path (``--save-weights``, ``--plot``, …): a path that ends with a slash
+    names a folder, and Path() would drop the slash (``w.json/`` would write ``w.json``)."""
+    for ending in ("/", "/."):
+        if text.endswith(ending):
+            msg = f"{text!r} ends with {ending!r}, so it names a folder; give a file name"
+            raise typer.BadParameter(msg)
+    return Path(text)
 
 
 LearningRate = Annotated[

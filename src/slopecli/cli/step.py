@@ -20,7 +20,7 @@ def step(
     json_flag: o.Json = False,
     summary: o.Summary = False,
     precision: o.Precision = 6,
-    show_rows: o.ShowRows = 10,
+    show_rows: o.ShowRows = None,
     all_rows: o.AllRows = False,
     quiet: o.Quiet = False,
     network: n.NetworkFile = None,
@@ -69,7 +69,7 @@ def step(
             from slopecli.render.descent_tables import StepTables
             from slopecli.render.tables import stdout_console
 
-            tables = StepTables(stdout_console(), precision, None if all_rows else show_rows, source.title)
+            tables = StepTables(stdout_console(), precision, o.listed_rows(show_rows, all_rows), source.title)
             tables.end(one_step(source.passes(), w, lr, None if summary else tables.rows, source.name))
             if not quiet and tables.single_point:
                 from slopecli.render.tables import suggest_next

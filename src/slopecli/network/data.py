@@ -32,7 +32,7 @@ from slopecli.network.model import Network, parse_network
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.flags import FlagTable
 from slopecli.readers.table import Table, open_table
-from slopecli.text import count
+from slopecli.text import count, listed, quoted
 from slopecli.values import parse_vector
 
 
@@ -138,7 +138,9 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
         both = [t for t in targets[1:] if t in read.features]
         if both:  # the reader would say the column is "named more than once": the user named it once
             where = STDIN_NAME if stdin else options.file
-            msg = f"{where}: --features: {both[0]!r} is a target column (--target-column), not a feature"
+            msg = (
+                f"{where}: --features: {quoted(both[0])} is a target column (--target-column), not a feature"
+            )
             raise InputError(msg)
         read = replace(read, features=(*read.features, *targets[1:]))
     if stdin and sys.stdin is None:
@@ -191,8 +193,8 @@ def _fitted(network: Network, table: Table, targets: tuple[str, ...] | None, nam
     extra_names = targets[1:] if targets else ()
     missing = [t for t in extra_names if t not in columns]
     if missing:
-        shown = ", ".join(table.layout.names)
-        msg = f"{name}: --target-column: no column named {missing[0]!r} (columns: {shown})"
+        shown = listed(table.layout.names)
+        msg = f"{name}: --target-column: no column named {quoted(missing[0])} (columns: {shown})"
         raise DataError(msg)
     extra = tuple(columns.index(t) for t in extra_names)
     inputs = tuple(i for i in range(len(columns)) if i not in extra)
@@ -204,10 +206,9 @@ def _fitted(network: Network, table: Table, targets: tuple[str, ...] | None, nam
 
 def _check_inputs(network: Network, features: tuple[str, ...], name: str) -> None:
     if network.inputs != len(features):
-        shown = ", ".join(features[:8]) + (", …" if len(features) > 8 else "")
         msg = (
             f"--network: layers[0] (the first layer) has {count(network.inputs, 'weight')} per node,"
-            f" but {name} has {count(len(features), 'feature')} ({shown})"
+            f" but {name} has {count(len(features), 'feature')} ({listed(features)})"
         )
         raise InputError(msg)
 

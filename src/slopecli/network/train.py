@@ -192,6 +192,7 @@ def descend(
     final network.
 
     Raises:
+        NumericError: a value overflowed at the starting network (naming ``source``).
         DivergedError: the loss grew for ``patience`` steps in a row, or a value overflowed.
     """
     return run_descent(

@@ -301,8 +301,9 @@ class CsvTable:
         nul = head.find(b"\0")
         if nul >= 0:
             msg = f"{self.name}: not a CSV text file (a NUL byte at offset {nul})"
-            if _utf16(head):
-                msg += "; it looks like UTF-16 text: convert it, e.g. iconv -f utf-16 -t utf-8 FILE > NEW.csv"
+            if wide := _wide_encoding(head):
+                msg += f"; it looks like {wide.upper()} text: convert it, e.g. iconv -f {wide}"
+                msg += " -t utf-8 FILE > NEW.csv"
             raise DataError(msg)
         # Undecodable bytes are kept (as surrogates) to be named below, never replaced by U+FFFD.
         text = head.decode("utf-8-sig", errors="surrogateescape")
@@ -404,13 +405,33 @@ def _line_end(head: bytes, lines: int) -> int:
     return position
 
 
-def _utf16(head: bytes) -> bool:
-    """Text in UTF-16 (a byte-order mark, or ASCII with a NUL beside every character)?"""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
+def _wide_encoding(head: bytes) -> str | None:
+    """The encoding, as iconv names it, of text in UTF-32 or UTF-16: by its byte-order mark, or
+    by ASCII with NULs beside every character; None if it looks like neither."""
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return encoding
     sample = head[:512]
-    even, odd = sample[0::2], sample[1::2]
-    return len(sample) >= 8 and (even.count(0) == len(even) or odd.count(0) == len(odd))
+    if len(sample) < 8:
+        return None
+    for width in (4, 2):  # four first: UTF-32's ASCII has UTF-16's NUL beside every character too
+        lanes = [sample[i::width] for i in range(width)]
+        nul = [not lane.strip(b"\0") for lane in lanes]
+        # Without a mark, iconv reads the machine's byte order: name the file's.
+        if nul[1:] == [True] * (width - 1) and not nul[0]:
+            return f"utf-{width * 8}le"
+        if nul[:-1] == [True] * (width - 1) and not nul[-1]:
+            return f"utf-{width * 8}be"
+    return None
+
+
+# UTF-32's little-endian mark begins with UTF-16's: it is looked for first.
+_BYTE_ORDER_MARKS = (
+    (b"\xff\xfe\0\0", "utf-32"),
+    (b"\0\0\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 
 
 def _seekable(fp: IO[bytes]) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.layout import Layout, ReadOptions
 from slopecli.readers.stream import line_count
+from slopecli.text import quoted
 from slopecli.values import BLANKS, NUMBER
 
 
@@ -74,7 +75,7 @@ def diagnose(
                 problem = _field_problem(record[i])
                 if problem is not None:
                     cls = NumericError if "finite" in problem else DataError
-                    return cls(f"{name}:{start}:{i + 1}: column {column!r}: {problem}")
+                    return cls(f"{name}:{start}:{i + 1}: column {quoted(column)}: {problem}")
     except csv.Error as exc:
         return DataError(f"{name}:{line + 1}: {exc}")
     return None
@@ -197,13 +198,8 @@ def _field_problem(field: str) -> str | None:
     if not value:
         return "empty value"
     if not NUMBER.fullmatch(value):
-        return f"{_shown(value)} is not a number"
+        return f"{quoted(value)} is not a number"
     number = float(value)
     if not math.isfinite(number):
-        return f"{_shown(value)} is not a finite number"
+        return f"{quoted(value)} is not a finite number"
     return None
-
-
-def _shown(value: str) -> str:
-    """A value as a message quotes it: its first 40 characters (a field may be megabytes long)."""
-    return repr(value[:40]) + (f"… ({len(value):,} characters)" if len(value) > 40 else "")

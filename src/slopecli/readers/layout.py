@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slopecli.errors import DataError
+from slopecli.text import listed, quoted
 
 BLOCK_BYTES = 256 << 10
 """Bytes parsed per CSV chunk. Arrow's streaming reader queues up to 32 blocks (not configurable),
@@ -84,7 +85,8 @@ def layout_of(
     when ``delimited`` is False).
 
     Raises:
-        DataError: no columns, a column asked for is missing or named twice, or no features.
+        DataError: no columns, a column asked for is missing or named twice, a feature has no
+            name, or there are no features.
     """
     if not record or all(not field.strip() for field in record):
         msg = f"{name}: the file is empty"
@@ -93,68 +95,98 @@ def layout_of(
         names = tuple(map(str.strip, record))
     else:
         names = (*(f"x{i}" for i in range(1, len(record))), "target")
-    # The name index is built in C: a lookup per column must not cost a scan of the header, nor
-    # 40,000 columns a Python loop. Only a header that repeats a name lists every position of each.
-    last = dict(zip(names, range(len(names)), strict=True))
-    every: dict[str, list[int]] = {}
-    if len(last) < len(names):
-        for i, column in enumerate(names):
-            every.setdefault(column, []).append(i)
+    index = _Index(names, name)
+    if options.target_column is not None:
+        target = index.position(options.target_column, "--target-column")
+    elif "target" in index.last:
+        target = index.position("target", "target column")
+    else:
+        target = len(names) - 1
+    if options.features is not None:
+        features = _chosen(index, options.features, target)
+    else:
+        features = (*range(target), *range(target + 1, len(names)))
+    if options.header:  # a feature is known by its name (saved weights, JSON); the target need not be
+        # Before the repeated names below: two columns without a name are unnamed, not one name twice.
+        _named(names, features, name, delimited)
+    if options.features is None:
+        index.once(features)
+    if not features:
+        msg = f"{name}: no feature columns: the file has only the target column {quoted(names[target])}"
+        if delimited and len(record) == 1:
+            msg += _delimiter_hint(record[0], options.delimiter)
+        raise DataError(msg)
+    return Layout(names, features, target, header_lines)
 
-    def hits_of(column: str) -> list[int]:
-        if every:
-            return every.get(column, [])
-        return [last[column]] if column in last else []
 
-    def position(column: str, flag: str) -> int:
-        hits = hits_of(column)
+class _Index:
+    """Where each name of a header is, for the lookups of one :func:`layout_of`."""
+
+    def __init__(self, names: tuple[str, ...], source: str) -> None:
+        self.names, self.source = names, source
+        # Built in C: a lookup per column must not cost a scan of the header, nor 40,000 columns a
+        # Python loop. Only a header that repeats a name lists every position of each.
+        self.last = dict(zip(names, range(len(names)), strict=True))
+        self.every: dict[str, list[int]] = {}
+        if len(self.last) < len(names):
+            for i, column in enumerate(names):
+                self.every.setdefault(column, []).append(i)
+
+    def hits(self, column: str) -> list[int]:
+        if self.every:
+            return self.every.get(column, [])
+        return [self.last[column]] if column in self.last else []
+
+    def position(self, column: str, flag: str) -> int:
+        """The one column named ``column``, which ``flag`` asks for.
+
+        Raises:
+            DataError: there is none, or more than one.
+        """
+        hits = self.hits(column)
         if not hits:
-            shown = ", ".join(names) if len(names) <= 12 else ", ".join(names[:12]) + ", …"
-            msg = f"{name}: {flag}: no column named {column!r} (columns: {shown})"
+            msg = f"{self.source}: {flag}: no column named {quoted(column)} (columns: {listed(self.names)})"
             raise DataError(msg)
         if len(hits) > 1:
             where = " and ".join(str(i + 1) for i in hits)
             if len(hits) > 4:  # a wide file may repeat a name thousands of times
                 where = ", ".join(str(i + 1) for i in hits[:3]) + f" and {len(hits) - 3:,} more"
-            msg = f"{name}:1: column name {column!r} appears more than once (columns {where})"
+            msg = f"{self.source}:1: column name {quoted(column)} appears more than once (columns {where})"
             raise DataError(msg)
         return hits[0]
 
-    if options.target_column is not None:
-        target = position(options.target_column, "--target-column")
-    elif "target" in last:
-        target = position("target", "target column")
-    else:
-        target = len(names) - 1
-    if options.features is not None:
-        features = tuple(position(f, "--features") for f in options.features)
-        if len(set(features)) != len(features):
-            twice = next(f for f in options.features if options.features.count(f) > 1)
-            msg = f"{name}: --features: {twice!r} is named more than once"
-            raise DataError(msg)
-        if target in features:
-            msg = f"{name}: --features: {names[target]!r} is the target column, not a feature"
-            raise DataError(msg)
-    else:
-        features = (*range(target), *range(target + 1, len(names)))
-        repeated = [names[i] for i in features if len(every[names[i]]) > 1] if every else []
-        if repeated:
-            position(repeated[0], "feature")  # names both places
-    if options.header:  # a feature is known by its name (saved weights, JSON); the target need not be
-        for i in features:
-            if not names[i]:
-                where = f"{name}:1:{i + 1}" if delimited else name
-                msg = (
-                    f"{where}: column {i + 1} has no name in the header: name it, or choose the columns"
-                    " to read with --features" + (" (or read the file with --no-header)" if delimited else "")
-                )
-                raise DataError(msg)
-    if not features:
-        msg = f"{name}: no feature columns: the file has only the target column {names[target]!r}"
-        if delimited and len(record) == 1:
-            msg += _delimiter_hint(record[0], options.delimiter)
+    def once(self, positions: tuple[int, ...]) -> None:
+        """Each column at ``positions`` has a name no other column has (the error names both)."""
+        if self.every:
+            repeated = next((self.names[i] for i in positions if len(self.every[self.names[i]]) > 1), None)
+            if repeated is not None:
+                self.position(repeated, "feature")
+
+
+def _chosen(index: _Index, features: tuple[str, ...], target: int) -> tuple[int, ...]:
+    """The positions of the features ``--features`` names, each once and none the target."""
+    positions = tuple(index.position(f, "--features") for f in features)
+    if len(set(positions)) != len(positions):
+        twice = next(f for f in features if features.count(f) > 1)
+        msg = f"{index.source}: --features: {quoted(twice)} is named more than once"
         raise DataError(msg)
-    return Layout(names, features, target, header_lines)
+    if target in positions:
+        msg = f"{index.source}: --features: {quoted(index.names[target])} is the target column, not a feature"
+        raise DataError(msg)
+    return positions
+
+
+def _named(names: tuple[str, ...], features: tuple[int, ...], source: str, delimited: bool) -> None:
+    """Every feature has a name in the header: the first that has none is named by its place."""
+    unnamed = next((i for i in features if not names[i]), None)
+    if unnamed is None:
+        return
+    where = f"{source}:1:{unnamed + 1}" if delimited else source
+    msg = (
+        f"{where}: column {unnamed + 1} has no name in the header: name it, or choose the columns"
+        " to read with --features" + (" (or read the file with --no-header)" if delimited else "")
+    )
+    raise DataError(msg)
 
 
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
@@ -180,14 +212,10 @@ def reordered(layout: Layout, order: tuple[str, ...], name: str, why: str) -> La
         return layout
     if sorted(layout.features) != sorted(order):
         msg = (
-            f"{name}: features ({_shown(layout.features)}) differ from ({_shown(order)}) {why};"
+            f"{name}: features ({listed(layout.features)}) differ from ({listed(order)}) {why};"
             " the weights follow features by name"
         )
         raise DataError(msg)
     by_name = {layout.names[i]: i for i in layout.feature_positions}
     positions = tuple(by_name[f] for f in order)
     return Layout(layout.names, positions, layout.target_position, layout.header_lines)
-
-
-def _shown(names: tuple[str, ...], most: int = 12) -> str:
-    return ", ".join(names) if len(names) <= most else ", ".join(names[:most]) + ", …"

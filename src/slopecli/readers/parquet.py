@@ -23,6 +23,7 @@ from slopecli.arrow import to_numpy
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.layout import Layout, ReadOptions, layout_of
+from slopecli.text import quoted
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -78,7 +79,7 @@ class ParquetTable:
         fields = [self._file.schema_arrow.field(i) for i in self.layout.used]
         for field in fields:
             if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
-                msg = f"{name}: column {field.name!r} holds {field.type}, not numbers"
+                msg = f"{name}: column {quoted(field.name)} holds {field.type}, not numbers"
                 raise DataError(msg)
         self._float64 = all(field.type == pa.float64() for field in fields)
 
@@ -153,7 +154,7 @@ class ParquetTable:
                 column = int(np.argmax(bad.any(axis=0)))
                 row = int(np.argmax(bad[:, column]))
                 msg = (
-                    f"{self.name}: data row {first_row + row + 1}: column {self._used[column]!r}:"
+                    f"{self.name}: data row {first_row + row + 1}: column {quoted(self._used[column])}:"
                     f" {matrix[row, column]} is not a finite number"
                 )
                 raise NumericError(msg)
@@ -165,7 +166,7 @@ class ParquetTable:
             if values.null_count:
                 row = first_row + values.is_null().to_pylist().index(True) + 1
                 msg = (
-                    f"{self.name}: data row {row}: column {column!r}: a missing value (null);"
+                    f"{self.name}: data row {row}: column {quoted(column)}: a missing value (null);"
                     " every feature and target needs a number"
                 )
                 raise DataError(msg)
