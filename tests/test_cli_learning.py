@@ -53,6 +53,13 @@ def test_step_table_shows_the_update_with_numbers(monkeypatch):
     assert "improved ✓" in text
 
 
+def test_a_step_from_a_minimum_says_so_rather_than_blaming_the_learning_rate(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    text = invoke("step", "-w", "1,1", "-x", "1,2", "-y", "3", "--lr", "0.1").stdout
+    assert "gradient 0: already at a minimum, so the step changes nothing" in text
+    assert "learning-rate" not in text
+
+
 def test_step_jsonl_and_csv():
     lines = [
         json.loads(line)

@@ -98,6 +98,20 @@ def test_overflow_at_the_starting_weights_is_the_data_s_not_divergence():
     assert str(caught.value) == "f.csv: data row 1: the error overflows float64; the values are too large"
 
 
+@pytest.mark.parametrize("rows", [False, True])
+def test_a_step_that_overshoots_names_the_learning_rate_not_the_data(rows):
+    # Finite at the start, and the updated weights are finite; only their predictions overflow.
+    # This said "the values are too large", which sent the learner to a file that is fine.
+    data = data_of(np.array([[1.0, 2.0]]), np.array([100.0]))
+    on_rows = (lambda old, new: None) if rows else None
+    with pytest.raises(DivergedError) as caught:
+        step(data, np.ones(2), 1e300, on_rows=on_rows, source="f.csv")
+    assert str(caught.value) == (
+        "f.csv: after the step, the predictions overflow float64: --learning-rate 1e+300 is too large;"
+        " try e.g. 1e+299"
+    )
+
+
 def test_check_agrees_on_random_data():
     X, y, _ = noiseless(seed=4, n=120, d=5)
     y = y + np.random.default_rng(5).normal(size=len(y))

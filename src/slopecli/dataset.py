@@ -24,7 +24,7 @@ from slopecli.readers.chunk import BIAS, Chunk
 from slopecli.readers.flags import FlagTable
 from slopecli.readers.layout import ReadOptions, reordered
 from slopecli.readers.table import Biased, Table, open_table
-from slopecli.text import count, listed
+from slopecli.text import count, listed, quoted
 from slopecli.values import NUMBER, parse_vector, parse_weights_file, saved_features
 
 STDIN = "-"
@@ -124,7 +124,7 @@ def read_options(options: DataOptions) -> ReadOptions:
     if options.features is not None:
         names = tuple(f.strip() for f in options.features.split(","))
         if not all(names):
-            msg = f"--features: empty column name in {options.features!r}"
+            msg = f"--features: empty column name in {quoted(options.features)}"
             raise UsageError(msg)
     return ReadOptions(
         delimiter=parse_delimiter(options.delimiter),

@@ -70,15 +70,29 @@ def step(
     if not np.isfinite(updated).all():
         msg = f"the updated weights overflow float64: --learning-rate {learning_rate:g} is too large"
         raise DivergedError(msg)
-    if on_rows is None:
-        return StepResult(weights, learning_rate, before, updated, evaluate(data(), updated, None, source))
-    after = Sums.zero(len(weights))
-    for chunk in data():
-        old, new = rows_of(chunk, weights, source), rows_of(chunk, updated, source)
-        on_rows(old, new)
-        with np.errstate(over="ignore", invalid="ignore"):  # checked() below says what overflowed
-            after = after + Sums.of_error(chunk.X, new.error)
-    return StepResult(weights, learning_rate, before, updated, checked(after, source))
+    try:
+        if on_rows is None:
+            after = evaluate(data(), updated, None, source)
+            return StepResult(weights, learning_rate, before, updated, after)
+        after = Sums.zero(len(weights))
+        for chunk in data():
+            old, new = rows_of(chunk, weights, source), rows_of(chunk, updated, source)
+            on_rows(old, new)
+            with np.errstate(over="ignore", invalid="ignore"):  # checked() below says what overflowed
+                after = after + Sums.of_error(chunk.X, new.error)
+        return StepResult(weights, learning_rate, before, updated, checked(after, source))
+    except NumericError:
+        # The data was fine before the step (the first pass said so): the step overshot.
+        raise overshot(source, "the predictions", learning_rate) from None
+
+
+def overshot(source: str, what: str, learning_rate: float) -> DivergedError:
+    """The error of a step whose updated parameters overflow float64 on data that was fine before it."""
+    msg = (
+        f"{source}: after the step, {what} overflow float64: --learning-rate {learning_rate:g} is too"
+        f" large; try e.g. {learning_rate / 10:g}"
+    )
+    return DivergedError(msg)
 
 
 @dataclass(frozen=True)

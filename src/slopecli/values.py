@@ -15,6 +15,7 @@ import numpy as np
 
 from slopecli.core import Vector
 from slopecli.errors import InputError
+from slopecli.text import quoted
 
 # The decimal syntax Arrow accepts, so a number means the same on a flag and in a file (Python's
 # float() alone would also take "1_000" and full-width digits, which Arrow rejects).
@@ -150,7 +151,7 @@ def unique_keys(where: str) -> Any:
         seen: dict[str, Any] = {}
         for key, value in pairs:
             if key in seen:
-                msg = f"{where}: the key {key!r} is given twice in one object; keep one"
+                msg = f"{where}: the key {quoted(key)} is given twice in one object; keep one"
                 raise InputError(msg)
             seen[key] = value
         return seen

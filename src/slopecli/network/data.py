@@ -176,10 +176,10 @@ def _target_columns(text: str | None, outputs: int) -> tuple[str, ...] | None:
         return None
     names = tuple(name.strip() for name in text.split(","))
     if not all(names):
-        msg = f"--target-column: empty column name in {text!r}"
+        msg = f"--target-column: empty column name in {quoted(text)}"
         raise UsageError(msg)
     if len(set(names)) != len(names):
-        msg = f"--target-column: a column is named twice in {text!r}"
+        msg = f"--target-column: a column is named twice in {quoted(text)}"
         raise UsageError(msg)
     if len(names) != outputs:
         have, need = count(len(names), "column"), count(outputs, "output")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopecli.core import Matrix
-from slopecli.descent import Descent, Record, run_descent
+from slopecli.descent import Descent, Record, overshot, run_descent
 from slopecli.errors import DivergedError, NumericError
 from slopecli.evaluation import CORES, sum_pieces
 from slopecli.network.core import Forward, NetSums, forward, update
@@ -168,11 +168,7 @@ def step(
         return NetStep(network, learning_rate, before, updated, checked(after, source))
     except NumericError:
         # The data was fine before the step (the first pass said so): the step overshot.
-        msg = (
-            f"{source}: after the step, the network's values overflow float64: --learning-rate"
-            f" {learning_rate:g} is too large; try e.g. {learning_rate / 10:g}"
-        )
-        raise DivergedError(msg) from None
+        raise overshot(source, "the network's values", learning_rate) from None
 
 
 def descend(

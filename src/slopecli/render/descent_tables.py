@@ -88,6 +88,8 @@ class StepTables:
             rows.append(["error = preds − target", num(float(old.error[0]), p), num(float(new.error[0]), p)])
         rows.append(["mse = mean(error²)", num(result.before.mse, p), num(result.after.mse, p)])
         caption = "improved ✓" if result.improved else "did not improve ✗: try a smaller --learning-rate"
+        if not result.gradient.any():  # nothing a learning rate could change
+            caption = "gradient 0: already at a minimum, so the step changes nothing"
         change = (Column("Quantity", label="", key=True), Column("before", "right"), Column("after", "right"))
         draw(self._console, Sheet(change, rows, title="Before and after the step", caption=caption))
 
