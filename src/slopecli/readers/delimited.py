@@ -193,8 +193,9 @@ class CsvTable:
         line start, for reading on several threads or machines (:meth:`read_piece`); none when the
         file is too small to be worth it or is not a plain file.
 
-        Arrow never lets a newline inside a quoted value (its ``newlines_in_values`` is off), so
-        a line start is a row start for it too.
+        A quoted value may hold a line break, so a line start is a row start only outside
+        quotes: every cut has an even number of quote characters before it, or the file is not
+        cut at all.
         """
         if self.codec is not None:
             return []  # a compressed stream has no row boundaries to seek to
@@ -207,8 +208,11 @@ class CsvTable:
             # A cut lands after a newline; a file whose lines end in CR alone is not cut at all.
             self._fp.readline()
             cuts.append(self._fp.tell())
-        cuts.append(size)
-        return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+        rows = _row_starts(self._fp.fileno(), cuts)
+        if rows is None:
+            return []
+        rows.append(size)
+        return [(a, b) for a, b in itertools.pairwise(rows) if b > a]
 
     def read_piece(self, piece: Piece) -> Iterator[Chunk]:
         """The rows of one of :meth:`pieces`. It stops at the first problem without saying where:
@@ -434,6 +438,44 @@ _BYTE_ORDER_MARKS = (
 )
 
 
+def _row_starts(fd: int, cuts: list[int]) -> list[int] | None:
+    """``cuts`` (line starts in the file, the first where the rows start), each moved on to the
+    first line start outside quoted values; None if one is not found within
+    :data:`QUOTED_LINES_BYTES` (the file is then read in one pass).
+
+    A line start is outside quotes when an even number of quote characters comes before it (an
+    escaped quote is two). Most files have no quote at all, and memchr over the page cache says
+    so in milliseconds; only a file with quotes is counted, in one numpy pass.
+    """
+    import mmap
+
+    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as view:
+        if view.find(b'"', cuts[0], cuts[-1]) < 0:
+            return cuts
+        data = np.frombuffer(view, dtype=np.uint8)
+        try:
+            starts, quoted = [cuts[0]], False
+            for cut in cuts[1:]:
+                at, cut = starts[-1], max(cut, starts[-1])
+                quoted ^= bool(np.count_nonzero(data[at:cut] == _QUOTE) % 2)
+                limit = cut + QUOTED_LINES_BYTES
+                while quoted:  # inside a quoted value: on to the next line start
+                    end = view.find(b"\n", cut, limit) + 1
+                    if not end:
+                        return None
+                    quoted ^= bool(np.count_nonzero(data[cut:end] == _QUOTE) % 2)
+                    cut = end
+                starts.append(cut)
+        finally:
+            del data  # the map cannot close while numpy holds its buffer
+    return starts
+
+
+QUOTED_LINES_BYTES = 1 << 20
+"""How far a cut may move on to get out of a quoted value."""
+_QUOTE = ord('"')
+
+
 def _seekable(fp: IO[bytes]) -> bool:
     try:
         return fp.seekable()
@@ -464,7 +506,8 @@ def _arrow_reader(
             block_size=block,
             use_threads=threads,
         ),
-        parse_options=pacsv.ParseOptions(delimiter=options.delimiter),
+        # A quoted value may hold a line break (a notes column exported from a spreadsheet).
+        parse_options=pacsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             include_columns=used,
             column_types=dict.fromkeys(used, pa.float64()),

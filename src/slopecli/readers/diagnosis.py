@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.layout import Layout, ReadOptions
-from slopecli.readers.stream import line_count
+from slopecli.readers.stream import LONGEST_QUOTED, line_count
 from slopecli.text import quoted
 from slopecli.values import BLANKS, NUMBER
 
@@ -46,7 +46,7 @@ def diagnose(
         header: whether a header line comes first in ``blocks`` (default: ``options.header``).
     """
     delimiter = options.delimiter or ","  # CsvTable resolved it
-    raw: list[bytes] = []
+    raw = bytearray()
     lines = _decoded_lines(physical_lines(blocks), first_line, raw)
     unlimited_fields()
     reader = csv.reader(lines, delimiter=delimiter)
@@ -71,14 +71,32 @@ def diagnose(
                 if _SURROGATE.search(record[i]):
                     # Bytes that are not UTF-8 in a column that is read (elsewhere they are
                     # text slopecli does not read, as in any unused column).
-                    return check_utf8(b"\n".join(raw), name, delimiter, "a value", start)
+                    return check_utf8(bytes(raw[:-1]), name, delimiter, "a value", start)
                 problem = _field_problem(record[i])
                 if problem is not None:
                     cls = NumericError if "finite" in problem else DataError
                     return cls(f"{name}:{start}:{i + 1}: column {quoted(column)}: {problem}")
     except csv.Error as exc:
         return DataError(f"{name}:{line + 1}: {exc}")
+    except _Unclosed as unclosed:
+        msg = (
+            f"{name}:{unclosed.line}: a quote opened on this line is not closed in the next"
+            f" {_amount(LONGEST_QUOTED)}: a stray quote character? Remove it, or close the quoted value"
+        )
+        return DataError(msg)
     return None
+
+
+def _amount(size: int) -> str:
+    return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size:,} bytes"
+
+
+class _Unclosed(Exception):
+    """A quoted value runs on past :data:`LONGEST_QUOTED` bytes from ``line``."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 def resume(blocks: Iterable[bytes], offset: int, header_bytes: int) -> tuple[Iterator[bytes], int] | None:
@@ -154,20 +172,23 @@ def physical_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
         yield b"".join(line)
 
 
-def _decoded_lines(lines: Iterable[bytes], first_line: int, raw: list[bytes]) -> Iterator[str]:
+def _decoded_lines(lines: Iterable[bytes], first_line: int, raw: bytearray) -> Iterator[str]:
     """The lines as text, one at a time; bytes that are not UTF-8 become lone surrogates (to be
     named if they are in a column that is read). ``raw`` holds the bytes of the current record's
-    lines (a quoted value may span several)."""
+    lines, each ended with ``\n`` (a quoted value may span several)."""
+    quoted = False  # the record so far ends inside a quoted value (an odd number of quotes)
+    start = first_line  # the record's first line
     for number, line in enumerate(lines, start=first_line):
-        if not raw or not _in_quotes(raw):
+        if not quoted:
             raw.clear()
-        raw.append(line)
-        yield line.decode("utf-8-sig" if number == 1 else "utf-8", errors="surrogateescape")
-
-
-def _in_quotes(lines: list[bytes]) -> bool:
-    """Whether the record so far ends inside a quoted value (an odd number of quotes)."""
-    return sum(line.count(b'"') for line in lines) % 2 == 1
+            start = number
+        raw += line
+        raw += b"\n"
+        quoted ^= line.count(b'"') % 2 == 1
+        if quoted and len(raw) > LONGEST_QUOTED:  # the csv module would hold the rest of the file
+            raise _Unclosed(start)
+        # Ended again, so that a line break inside a quoted value stays in it, as Arrow reads it.
+        yield line.decode("utf-8-sig" if number == 1 else "utf-8", errors="surrogateescape") + "\n"
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")

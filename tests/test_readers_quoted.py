@@ -1,0 +1,151 @@
+"""Quoted values that hold line breaks: read whatever the blocks, the pieces or the pipe, and
+placed by physical line when something is wrong."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import slopecli.readers.delimited as delimited
+import slopecli.readers.diagnosis as diagnosis
+import slopecli.readers.stream as stream
+from slopecli.errors import DataError, SlopeError
+from slopecli.evaluation import evaluate, evaluate_table
+from slopecli.readers.delimited import CsvTable
+from slopecli.readers.layout import ReadOptions
+
+from conftest import Pipe
+
+NOTE = st.text(alphabet='ab ,"\n\r', max_size=30)
+W = np.array([0.5, -2.0])
+
+
+def note_file(notes: list[str], ending: str = "\n") -> bytes:
+    """a, note, b, target: each note quoted (quotes doubled), its line breaks kept."""
+    rows = [f'{i},"{note.replace(chr(34), chr(34) * 2)}",{i % 7},{i % 5}' for i, note in enumerate(notes)]
+    return ("a,note,b,target" + ending + ending.join(rows) + ending).encode()
+
+
+def expected(data: bytes) -> tuple[list[list[float]], list[float]]:
+    """The rows as Python's csv module reads them: the oracle."""
+    records = list(csv.reader(io.StringIO(data.decode(), newline="")))[1:]
+    return [[float(r[0]), float(r[2])] for r in records], [float(r[3]) for r in records]
+
+
+def read(fp: io.RawIOBase | io.BytesIO, block_bytes: int) -> tuple[list[list[float]], list[float]]:
+    table = CsvTable(fp, "f.csv", ReadOptions(features=("a", "b"), block_bytes=block_bytes))  # type: ignore[arg-type]
+    chunks = list(table.chunks())
+    return np.vstack([c.X for c in chunks]).tolist(), np.concatenate([c.y for c in chunks]).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(NOTE, min_size=1, max_size=60), st.sampled_from([64, 256, 4096]), st.booleans())
+def test_quoted_line_breaks_are_read_across_any_blocks(notes, block_bytes, pipe):
+    data = note_file(notes)
+    source = Pipe(data, step=13) if pipe else io.BytesIO(data)
+    assert read(source, block_bytes) == expected(data)
+
+
+def test_a_value_of_many_lines_spans_many_blocks():
+    # Arrow lets a row straddle one block boundary: the block grows to the row's end, not to
+    # the next line's.
+    data = note_file(["x" * 50 + "\n" * 200, "short"])
+    assert read(io.BytesIO(data), 64) == expected(data)
+
+
+@pytest.fixture
+def small_split(monkeypatch):
+    monkeypatch.setattr(delimited, "SPLIT_BYTES", 1 << 10)
+
+
+def test_pieces_are_cut_outside_quotes_only(tmp_path, small_split):
+    plain = "".join(f"{i},n,{i % 3},{i % 5}\n" for i in range(300))
+    path = tmp_path / "d.csv"
+    # A line break in the middle of the file lies inside one long quoted value.
+    path.write_text("a,note,b,target\n" + plain + '1,"' + "line\n" * 400 + '",2,3\n' + plain)
+    with open(path, "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(features=("a", "b"), block_bytes=1024))
+        pieces = table.pieces(2)
+        assert len(pieces) == 2
+        fp.seek(pieces[1][0] - 6)
+        assert fp.read(6) == b'",2,3\n'  # the cut moved on to just after the long value
+        together, one = evaluate_table(table, W, 2), evaluate(table.chunks(), W)
+    assert together.n == one.n == 601
+    np.testing.assert_array_equal(together.gradient, one.gradient)
+
+
+def test_pieces_of_a_quoted_file_agree_with_one_pass(tmp_path, small_split):
+    path = tmp_path / "d.csv"
+    lines = [f'"{i}","say ""{i}""\nthen more",{i % 3},"{i % 5}"\n' for i in range(2000)]
+    path.write_text('"a","note","b","target"\n' + "".join(lines))
+    with open(path, "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(features=("a", "b"), block_bytes=4096))
+        assert len(table.pieces(3)) == 3  # an even number of quotes before every cut
+        together, one = evaluate_table(table, W, 3), evaluate(table.chunks(), W)
+    assert together.n == one.n == 2000
+    np.testing.assert_array_equal(together.gradient, one.gradient)
+
+
+def test_a_cut_inside_quotes_moves_on_to_the_next_row(tmp_path, monkeypatch):
+    rows = [b'"a\nb",1\n', b'"c",2\n', b'"d\n' + b"e\n" * 20 + b'",3\n', b"4,4\n"]
+    data = b"h\n" + b"".join(rows)
+    starts = [data.index(row) for row in rows]  # 2, 10, 16, 63
+    path = tmp_path / "q.csv"
+    path.write_bytes(data)
+    with open(path, "rb") as fp:
+        assert delimited._row_starts(fp.fileno(), starts) == starts
+        # 5 is inside "a\nb", 19 inside "d…": each moves on to the next row's start.
+        assert delimited._row_starts(fp.fileno(), [2, 5, 19]) == [2, starts[1], starts[3]]
+        monkeypatch.setattr(delimited, "QUOTED_LINES_BYTES", 16)
+        assert delimited._row_starts(fp.fileno(), [2, 19]) is None  # not out of "d… within 16
+
+
+def failure(data: bytes, **options: object) -> SlopeError:
+    with pytest.raises(SlopeError) as caught:
+        list(CsvTable(io.BytesIO(data), "f.csv", ReadOptions(**options)).chunks())  # type: ignore[arg-type]
+    return caught.value
+
+
+def test_a_quoted_number_with_a_line_break_is_named_where_it_starts():
+    error = failure(b'a,target\n"1",2\n"3\n",4\n5,x\n')
+    assert str(error) == "f.csv:3:1: column 'a': '3\\n' is not a number"
+
+
+def test_lines_after_a_value_of_several_lines_are_numbered_physically():
+    error = failure(b'a,note,target\n1,"x\ny",2\n3,"p\r\nq\rr",4\n5,z,abc\n', features=("a",))
+    assert str(error) == "f.csv:7:3: column 'target': 'abc' is not a number"
+
+
+def test_a_stray_quote_is_named_not_read_to_the_end(monkeypatch):
+    monkeypatch.setattr(stream, "LONGEST_QUOTED", 4096)
+    monkeypatch.setattr(diagnosis, "LONGEST_QUOTED", 4096)
+    data = b'a,b,target\n1,2,3\n4,"5,6\n' + b"1,2,3\n" * 5000
+    error = failure(data, block_bytes=1024)
+    assert isinstance(error, DataError)
+    assert str(error) == (
+        "f.csv:3: a quote opened on this line is not closed in the next 4,096 bytes: a stray quote"
+        " character? Remove it, or close the quoted value"
+    )
+
+
+def test_a_pipe_diagnosed_from_its_recent_bytes_starts_outside_quotes(monkeypatch):
+    # Only the last bytes of a pipe are kept; where they start inside a quoted value, the
+    # diagnosis starts at the first line after it, with the right number.
+    monkeypatch.setattr(stream, "RECENT_BYTES", 2048)
+    monkeypatch.setattr(stream, "RECENT_BLOCKS", 2)
+    body = "".join(f'{i},"{"long note " * 30}\n{"and more " * 30}",{i % 3}\n' for i in range(200))
+    data = ("a,note,target\n" + body + "7,n,bad\n").encode()
+    error = failure_from_pipe(data)
+    assert str(error) == "<stdin>:402:3: column 'target': 'bad' is not a number"
+
+
+def failure_from_pipe(data: bytes) -> SlopeError:
+    with pytest.raises(SlopeError) as caught:
+        table = CsvTable(Pipe(data, step=512), "<stdin>", ReadOptions(features=("a",), block_bytes=1024))  # type: ignore[arg-type]
+        list(table.chunks())
+    return caught.value
