@@ -450,6 +450,10 @@ def _key_text(column: Column, value: str) -> str:
 
 def _field(label: tuple[str, int, str], cell: Cell, column: Column, width: int) -> list[Line]:
     name, start, prefix = label
+    if not name and widest_number(_plain(cell)) > width - start:
+        # No label to line up with: the indent gives way to a number that would not fit after it.
+        start = max(width - widest_number(_plain(cell)), 0)
+        prefix = " " * start
     pattern = _pattern(cell, column)
     room = width - start
     if isinstance(cell, str):
