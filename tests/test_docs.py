@@ -125,3 +125,16 @@ def test_readme_python_examples_give_what_they_show(block, monkeypatch):
     tree = ast.fix_missing_locations(_Shown(shown).visit(ast.parse(block)))
     exec(compile(tree, "README.md", "exec"), {"_check": check})
     assert sorted(checked) == sorted(shown)
+
+
+@pytest.mark.parametrize("width", ["60", "100"])
+def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source(monkeypatch, width):
+    # Typer keeps a docstring's line breaks: a paragraph wrapped at 110 columns in the source
+    # broke mid-sentence ("combined gradient and⏎ MSE") at any other width.
+    from conftest import invoke
+
+    monkeypatch.setenv("COLUMNS", width)
+    text = " ".join(invoke("compute", "--help").stdout.split())
+    assert "their combined gradient and MSE are computed on a Dask cluster" in text
+    lines = [line.strip() for line in invoke("compute", "--help").stdout.splitlines()]
+    assert "MSE are computed on a Dask cluster (per-row results: use batch --out)." not in lines

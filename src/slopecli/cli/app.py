@@ -1,5 +1,6 @@
 """The Typer application and the one place where errors become messages and exit codes."""
 
+import inspect
 import os
 import sys
 from collections.abc import Sequence
@@ -9,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from slopecli import __version__
-from slopecli.errors import SlopeError
+from slopecli.errors import SlopeError, UsageError
 from slopecli.lifetime import kill_descendants
 from slopecli.text import visible
 
@@ -21,6 +22,8 @@ EXIT_USAGE = 2
 """The parser rejected the command line: unknown flag, missing value, wrong type or range."""
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+TERMINAL_SIZES = ("COLUMNS", "LINES")
+"""What Rich reads for the size of every console: tables on stdout, progress on stderr, help."""
 
 
 class SlopeGroup(TyperGroup):
@@ -28,6 +31,12 @@ class SlopeGroup(TyperGroup):
 
     Bugs are not caught: they should show a traceback.
     """
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.help:
+            command.help = prose(command.help)
+        return command
 
     def main(  # type: ignore[override]
         self,
@@ -38,10 +47,16 @@ class SlopeGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         try:
+            _require_stdout()
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            # The last of the output (the console script ends with os._exit, which flushes
+            # nothing), under the handlers below: a full disk is one line, a gone reader 141.
+            sys.stdout.flush()
         except SlopeError as exc:
             report(f"{prog_name or 'slopecli'}: error: {exc}")
             code = exc.exit_code
+        except BrokenPipeError:  # at the last flush; the command's own are caught in invoke
+            code = _reader_gone()
         except OSError as exc:  # what the system refused, most often writing the output (a full disk)
             where = f"{exc.filename}" if exc.filename is not None else "cannot write the output"
             report(f"{prog_name or 'slopecli'}: error: {where}: {exc.strerror or exc}")
@@ -80,11 +95,24 @@ class SlopeGroup(TyperGroup):
         except KeyboardInterrupt:
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
-            # The reader went away (`| head`): stop quietly, as a Unix filter killed by SIGPIPE
-            # would, and keep Python from complaining about the unflushable stdout at exit.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+            # Caught here, not in main: Click would turn it into exit 1.
+            raise typer.Exit(_reader_gone()) from None
+
+
+def _reader_gone() -> int:
+    # The reader went away (`| head`): stop quietly, as a Unix filter killed by SIGPIPE would,
+    # and keep Python from complaining about the unflushable stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
+def _require_stdout() -> None:
+    # Python leaves sys.stdout None when the shell closed it (`>&-`). Every command prints its
+    # results there: refused before any work, rather than computed for nobody (or a traceback).
+    if sys.stdout is None:
+        msg = "stdout is closed: run slopecli with stdout open (a pipe, or > FILE)"
+        raise UsageError(msg)
 
 
 def _lighten(command: Any, ctx: Any) -> None:
@@ -110,6 +138,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def prose(help_text: str) -> str:
+    """A command's docstring as its help: each paragraph on one line, for Rich to wrap at the
+    terminal's width. (Typer keeps a docstring's line breaks, so text wrapped at the source's
+    110 columns broke mid-sentence at any other width.)"""
+    paragraphs = inspect.cleandoc(help_text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
 
 
 def _version(value: bool) -> None:
@@ -139,6 +175,7 @@ def main() -> None:
     # Tall, thin matrices gain nothing from BLAS threads, whose spinning takes the core that
     # the second CSV reader needs (numpy is not imported yet, so this still applies).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _drop_sizes_that_are_not_sizes()
     try:
         app(prog_name="slopecli")
         code = EXIT_OK
@@ -152,13 +189,24 @@ def main() -> None:
     # close, Arrow's read-ahead thread may still wait for the GIL to read the Python file object,
     # and destroying its thread pool at exit then aborts ("terminate called without an active
     # exception"): 10-27 runs in 200 with sys.exit, none with os._exit (measured on a 6 MB file).
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        code = EXIT_BROKEN_PIPE
+    # stdout was flushed by SlopeGroup.main; what a failed run could not write is dropped here.
     sys.stderr.flush()
     if code == EXIT_INTERRUPTED:
         # A local Dask cluster's start goes on in its own thread while the interrupt unwinds, and
         # may have made a worker since the cluster's processes were killed: none may outlive us.
         kill_descendants()
     os._exit(code)
+
+
+def _drop_sizes_that_are_not_sizes() -> None:
+    """A COLUMNS or LINES that is not a positive whole number is removed: as if unset, so the
+    terminal's size is used, or 80 columns off a terminal.
+
+    Rich ignores a negative or non-numeric value itself, but takes 0 as the width (a table drew
+    nothing at all) and fails on a digit that int() does not read (``²``). Digits of other
+    scripts (``٣``) are no number here, as on flags and in files.
+    """
+    for name in TERMINAL_SIZES:
+        value = os.environ.get(name)
+        if value is not None and not (value.isascii() and value.isdigit() and int(value) > 0):
+            del os.environ[name]
