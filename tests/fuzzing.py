@@ -789,11 +789,15 @@ def weights_file(data: bytes) -> tuple[tuple[float, ...], tuple[str, ...] | None
         return reject("the weights file is not JSON")
     saved = None
     if isinstance(document, dict):
-        names = document.get("features")
-        if isinstance(names, list) and all(isinstance(n, str) for n in names):
-            saved = tuple(names)
+        if set(document) - {"weights", "features"}:
+            return reject("a key other than weights and features")
         if "weights" not in document:
             return reject("no weights key")
+        if "features" in document:
+            names = document["features"]
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                return reject("features is not a list of names")
+            saved = tuple(names)
         document = document["weights"]
     if not isinstance(document, list) or not document:
         return reject("weights is not a non-empty array")
@@ -802,6 +806,8 @@ def weights_file(data: bytes) -> tuple[tuple[float, ...], tuple[str, ...] | None
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             return reject("a weight is not a finite number")
         values.append(float(value))
+    if saved is not None and len(saved) != len(values):
+        return reject("features names another number of columns than there are weights")
     return tuple(values), saved
 
 
@@ -937,6 +943,10 @@ def oracle_flags(inputs: Sequence[str], targets: Sequence[str], options: Options
         return planned
     if not inputs and not targets:
         return reject("no data")
+    if options.features is not None or options.target_column is not None or not options.header:
+        return reject("a flag for files with rows typed as flags")
+    if options.delimiter is not None:
+        return reject("a flag for files with rows typed as flags")
     if len(inputs) != len(targets):
         return reject("as many --input as --target, there are not")
     rows = [flag_vector(text) for text in inputs]

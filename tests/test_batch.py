@@ -24,10 +24,10 @@ from slopecli.batch import (
 )
 from slopecli.core import Sums
 from slopecli.dataset import Plan
-from slopecli.errors import InputError, UsageError
+from slopecli.errors import UsageError
 from slopecli.readers.layout import ReadOptions
 
-from conftest import SAMPLES, installed_slopecli, invoke, run_installed
+from conftest import ROOT, SAMPLES, installed_slopecli, invoke, run_installed
 from oracle import assert_close, exact
 
 FEATURES = ["a", "b", "c"]
@@ -257,16 +257,143 @@ def test_csv_and_table_formats(shards):
     assert "5 succeeded" in table
 
 
-def test_glob_patterns_and_empty_directories(tmp_path, shards):
+def test_glob_patterns_and_arguments_that_name_no_file(tmp_path, shards):
     folder, _, _ = shards
     assert [p.name for p in expand_paths([str(folder / "part-[12].csv")])] == ["part-1.csv", "part-2.csv"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match=r"the directory has no \.csv, \.tsv or \.parquet files"):
-        expand_paths([str(empty)])
-    with pytest.raises(InputError, match="no file matches this pattern"):
-        expand_paths([str(tmp_path / "*.nothing")])
+    pattern = str(tmp_path / "*.nothing")
+    first = folder / "part-0.csv"
+    entries = expand_paths([str(empty), str(first), pattern])
+    assert entries[1] == first
+    assert [(e.path, e.error) for e in entries if isinstance(e, FileResult)] == [
+        (empty, EMPTY_FOLDER.format(empty)),
+        (Path(pattern), NO_MATCH.format(pattern)),
+    ]
     assert read_path_list("a.csv\n  \n# note\n b.csv \n") == ["a.csv", "b.csv"]
+
+
+EMPTY_FOLDER = (
+    "{}: no data files in the folder (no *.csv, *.tsv, *.parquet or *.pq, compressed or not);"
+    " name other files one by one"
+)
+NO_MATCH = "{}: no file matches the pattern; check its spelling and its folder"
+
+
+@pytest.mark.parametrize("how", ["folder", "pattern", "files-from"])
+def test_an_argument_that_names_no_file_fails_in_its_place_and_the_others_complete(tmp_path, how):
+    empty = tmp_path / "existdir"
+    empty.mkdir()
+    points = str(SAMPLES / "points.csv")
+    if how == "folder":
+        args, nothing = [str(empty), points], str(empty)
+        error = EMPTY_FOLDER.format(empty)
+    elif how == "pattern":
+        nothing = str(tmp_path / "nomatch*.csv")
+        args, error = [nothing, points], NO_MATCH.format(nothing)
+    else:
+        listing = tmp_path / "list.txt"
+        listing.write_text(f"{points}\n{empty}\n")
+        args, nothing, error = ["--files-from", str(listing)], str(empty), EMPTY_FOLDER.format(empty)
+    run_ = invoke("batch", *args, "-w", "0,2,1", "--format", "jsonl")
+    assert run_.exit_code == 1
+    records = run_.jsonl()
+    files = records[:-1] if how == "files-from" else records[-2::-1]  # the failure is first in FILES
+    assert files[0]["file"] == points and files[0]["ok"] is True and files[0]["n"] == 5
+    assert files[1] == {"kind": "file", "file": nothing, "ok": False, "error": error}
+    assert records[-1]["succeeded"] == 1 and records[-1]["failed"] == 1
+    assert run_.stderr.splitlines() == [
+        f"slopecli: error: {error}",
+        "slopecli: error: batch: 1 of 2 files failed",
+    ]
+
+
+def test_when_no_argument_names_a_file_there_is_nothing_to_run(tmp_path):
+    """As with no FILES at all: one usage error, and no document that reports no file."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one = invoke("batch", str(empty), "-w", "1", "--format", "jsonl")
+    assert (one.exit_code, one.stdout) == (2, "")
+    assert one.stderr == f"slopecli: error: no files to read: {EMPTY_FOLDER.format(empty)}\n"
+    pattern = str(tmp_path / "*.nothing")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{empty}\n{empty}/\n")
+    several = invoke("batch", pattern, str(empty), "--files-from", str(listing), "-w", "1")
+    assert (several.exit_code, several.stdout) == (2, "")
+    assert several.stderr == (
+        f"slopecli: error: no files to read: {NO_MATCH.format(pattern)} (and 1 more argument naming no file)\n"
+    )
+
+
+def test_a_folder_lists_its_broken_links_which_fail_as_when_named(tmp_path):
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    (folder / "a.csv").write_bytes((SAMPLES / "points.csv").read_bytes())
+    (folder / "dangling.csv").symlink_to("nonexist")
+    (folder / "l1.csv").symlink_to("l2")
+    (folder / "l2").symlink_to("l1.csv")
+    (folder / "sub.csv").mkdir()  # a folder is not read, whatever its name
+    run_ = invoke("batch", str(folder), "-w", "0,2,1", "--format", "jsonl")
+    assert run_.exit_code == 1
+    records = run_.jsonl()[:-1]
+    assert [(Path(r["file"]).name, r["ok"]) for r in records] == [
+        ("a.csv", True),
+        ("dangling.csv", False),
+        ("l1.csv", False),
+    ]
+    named = invoke(
+        "batch", str(folder / "dangling.csv"), str(folder / "l1.csv"), "-w", "0,2,1", "--format", "jsonl"
+    )
+    assert records[1:] == named.jsonl()[:-1]
+    assert records[1]["error"] == f"{folder / 'dangling.csv'}: cannot open it: No such file or directory"
+    assert records[2]["error"] == f"{folder / 'l1.csv'}: cannot open it: Too many levels of symbolic links"
+    assert run_.stderr.splitlines()[-1] == "slopecli: error: batch: 2 of 3 files failed"
+
+
+def test_a_folder_that_cannot_be_listed_fails_in_its_place(tmp_path, monkeypatch):
+    # Tests run as root here, for whom every folder can be listed: the refusal is simulated.
+    import errno
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self == locked:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    run_ = invoke("batch", str(SAMPLES / "points.csv"), str(locked), "-w", "0,2,1", "--format", "jsonl")
+    assert run_.exit_code == 1
+    assert run_.jsonl()[1]["error"] == f"{locked}: cannot list the folder: Permission denied"
+
+
+def test_a_folder_means_every_kind_of_data_file_the_help_and_readme_name(tmp_path):
+    import bz2
+    import gzip
+
+    text = (SAMPLES / "points.csv").read_bytes()
+    (tmp_path / "a.csv").write_bytes(text)
+    (tmp_path / "b.tsv").write_bytes(text.replace(b",", b"\t"))
+    (tmp_path / "c.parquet").write_bytes((SAMPLES / "points.parquet").read_bytes())
+    (tmp_path / "d.pq").write_bytes((SAMPLES / "points.parquet").read_bytes())
+    (tmp_path / "e.csv.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "f.TSV.bz2").write_bytes(bz2.compress(text.replace(b",", b"\t")))
+    (tmp_path / "notes.txt").write_text("not data\n")
+    doc = invoke("batch", str(tmp_path), "-w", "0,2,1", "--json").json()
+    assert [Path(f["file"]).name for f in doc["files"]] == [
+        "a.csv", "b.tsv", "c.parquet", "d.pq", "e.csv.gz", "f.TSV.bz2"
+    ]  # fmt: skip
+    assert {f["mse"] for f in doc["files"]} == {349.723}
+    from slopecli.batch import DATA_SUFFIXES
+    from slopecli.readers.layout import COMPRESSION_SUFFIXES
+
+    helped = " ".join(invoke("batch", "--help").stdout.split())
+    readme = (ROOT / "README.md").read_text().split("## `slopecli batch`")[1].split("\n## ")[0]
+    for suffix in (*DATA_SUFFIXES, *COMPRESSION_SUFFIXES):
+        assert suffix in helped, suffix
+        assert suffix in readme, suffix
 
 
 def test_plan_outputs_refuses_colliding_names(tmp_path):
@@ -306,6 +433,7 @@ def test_files_with_the_same_columns_in_another_order_give_the_same_results(tmp_
 
 
 def test_a_file_with_other_feature_names_fails_naming_both_lists(tmp_path):
+    """Without --combine too: one weight vector means one model, whose weights belong to names."""
     (tmp_path / "a.csv").write_text("size,rooms,age,target\n1,2,3,0\n")
     (tmp_path / "b.csv").write_text("size,rooms,year,target\n1,2,3,0\n")
     run_ = invoke("batch", str(tmp_path), "-w", "0,2,1", "--format", "jsonl")
@@ -314,6 +442,20 @@ def test_a_file_with_other_feature_names_fails_naming_both_lists(tmp_path):
         f"{tmp_path / 'b.csv'}: features (size, rooms, year) differ from (size, rooms, age) in the first"
         f" file, {tmp_path / 'a.csv'}; the weights follow features by name"
     )
+
+
+def test_the_first_file_names_the_weights_as_a_saved_weights_file_would(tmp_path):
+    """Without --combine a file in another order gets each weight on its feature of that name,
+    as ``compute`` does with weights saved for those names (not by position, as with plain -w)."""
+    (tmp_path / "a.csv").write_text("size,rooms,age,target\n1,2,3,0\n")
+    (tmp_path / "b.csv").write_text("age,size,rooms,target\n3,1,5,0\n")
+    saved = tmp_path / "w.json"
+    saved.write_text('{"weights": [0, 2, 1], "features": ["size", "rooms", "age"]}')
+    doc = invoke("batch", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "-w", "0,2,1", "--json").json()
+    alone = invoke("compute", str(tmp_path / "b.csv"), "--weights-file", str(saved), "--json", "--summary")
+    got = {k: doc["files"][1][k] for k in ("n", "features", "gradient", "mse")}
+    assert got == {k: alone.json()[k] for k in ("n", "features", "gradient", "mse")}
+    assert got["mse"] == 169.0  # 0·1 + 2·5 + 1·3
 
 
 def test_features_flag_sets_the_order_for_every_file(tmp_path):

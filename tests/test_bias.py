@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,62 @@ def test_a_missing_intercept_weight_is_explained():
         "slopecli: error: --weights: 3 weights, but --input has 4 features (x1, x2, x3, bias;"
         " --bias adds one weight, last)\n"
     )
+
+
+RENAME = (
+    "a feature is named 'bias', the name of the intercept --bias adds; rename that column, or drop --bias"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compute", "-w", "1,1,1"),
+        ("check", "-w", "1,1,1"),
+        ("step", "-w", "1,1,1", "--lr", "0.1"),
+        ("descend", "-w", "1,1,1", "--lr", "0.1"),
+    ],
+    ids=lambda args: args[0],
+)
+def test_a_feature_named_bias_is_refused_with_bias_by_every_command(tmp_path, args):
+    """Two features named "bias" would share one JSON key, CSV column and table row."""
+    data = tmp_path / "bc.csv"
+    data.write_text("a,bias,target\n1,2,3\n")
+    run = invoke(args[0], str(data), *args[1:], "--bias")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == f"slopecli: error: {data}: {RENAME}\n"
+
+
+def test_batch_refuses_a_feature_named_bias_per_file_and_never_repeats_a_column(tmp_path):
+    data = tmp_path / "bc.csv"
+    data.write_text("a,bias,target\n1,2,3\n")
+    alone = invoke("batch", str(data), "-w", "1,1,1", "--bias", "--format", "csv")
+    assert alone.exit_code == 1
+    assert list(csv.reader(alone.stdout.splitlines())) == [
+        ["file", "ok", "n", "mse", "gradient_1", "gradient_2", "gradient_3", "error"],  # no file named them
+        [str(data), "false", "", "", "", "", "", f"{data}: {RENAME}"],
+    ]
+    points = str(SAMPLES / "points.csv")
+    both = invoke("batch", str(data), points, "-w", "0,2,1,0.5", "--bias", "--format", "csv")
+    assert both.exit_code == 1
+    header, bad, good = csv.reader(both.stdout.splitlines())
+    assert header == [
+        "file",
+        "ok",
+        "n",
+        "mse",
+        *(f"gradient_{f}" for f in ("size", "rooms", "age", BIAS)),
+        "error",
+    ]
+    assert bad == [str(data), "false", "", "", "", "", "", "", f"{data}: {RENAME}"]
+    assert good[:3] == [points, "true", "5"]
+    assert both.stderr.splitlines() == [
+        f"slopecli: error: {data}: {RENAME}",
+        "slopecli: error: batch: 1 of 2 files failed",
+    ]
+
+
+def test_features_naming_bias_with_bias_is_a_usage_error():
+    run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "1,1,1", "--features", "size,bias", "--bias")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == f"slopecli: error: --features: {RENAME}\n"

@@ -164,7 +164,7 @@ def test_summary_omits_rows():
 
 def test_weights_file_formats_agree(tmp_path):
     (tmp_path / "a.json").write_text("[0, 2, 1]")
-    (tmp_path / "b.json").write_text('{"weights": [0, 2, 1], "note": "saved"}')
+    (tmp_path / "b.json").write_text('{"weights": [0, 2, 1], "features": ["x1", "x2", "x3"]}')
     (tmp_path / "c.txt").write_text("0, 2, 1\n")
     for name in ("a.json", "b.json", "c.txt"):
         run = invoke("compute", str(SAMPLES / "course.csv"), "--weights-file", str(tmp_path / name), "--json")

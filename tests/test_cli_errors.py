@@ -136,7 +136,8 @@ def test_bad_flags(args, code, line):
 
 # fmt: off
 WEIGHTS_FILE_CASES = [
-    ("wrong shape object", '{"w": [1, 2]}', '--weights-file {f}: the JSON object has no "weights" key'),
+    ("no weights key", '{"features": ["x1", "x2", "x3"]}', '--weights-file {f}: the JSON object has no "weights" key'),
+    ("unknown key", '{"w": [1, 2]}', '--weights-file {f}: unknown key \'w\' (a weights file has "weights" and "features")'),
     ("nested", "[[0, 2, 1]]", "--weights-file {f}: weight 1 is [0.0, 2.0, 1.0], not a number"),
     ("string", '["a"]', '--weights-file {f}: weight 1 is "a", not a number'),
     ("empty array", "[]", "--weights-file {f}: weights must be a non-empty JSON array of numbers"),

@@ -41,6 +41,9 @@ QUOTED: dict[int, dict[str, tuple[str, ...]]] = {
         "--row 9": ("compute", POINTS, *W, "--row", "9"),
         "--weights 1,abc": ("compute", POINTS, "--weights", "1,abc"),
         "-x 1e999": ("compute", "-x", "1e999", "-y", "0", "-w", "1"),
+        "--lr inf": ("step", POINTS, *W, "--lr", "inf"),
+        "--features": ("compute", *W, "-x", "1,2,3", "-y", "0", "--features", "a,b,c"),
+        "-x": ("compute", *W, "-x", "1,2,3", "-y", "0", "--no-header"),
         "--input": ("compute", POINTS, *W, "--input", "1,2,3", "-y", "0"),
         "--json --format csv": ("compute", POINTS, *W, "--json", "--format", "csv"),
         "--summary --format csv": ("compute", POINTS, *W, "--summary", "--format", "csv"),
@@ -75,6 +78,8 @@ IN_WORDS: dict[str, tuple[int, tuple[str, ...]]] = {
     "a missing --target-column": (1, ("compute", POINTS, *W, "--target-column", "nope")),
     "no weights": (2, ("compute", POINTS)),
     "no data": (2, ("compute", *W)),
+    "standard input as both the data and the weights": (2, ("compute", "-", "--weights-file", "-")),
+    "an output path that is empty": (2, ("descend", POINTS, *W, "--plot", "")),
     "an output that is an input of the run": (2, ("batch", "{tmp}", "-w", "1", "--out", "{tmp}")),
 }
 STDIN = {

@@ -132,7 +132,8 @@ def test_a_number_means_the_same_on_a_flag_and_in_a_file(text):
 W = Options(weights="1")
 FOUND = {
     # compute data.csv --weights-file w.json, where w.json holds an integer of 5,000 digits
-    # beside its weights: saved_features parses it with Python's int digit limit (ValueError).
+    # beside its weights: a second parse of the file tripped over Python's int digit limit
+    # (ValueError). The key is refused now, as unknown, with one line.
     "a huge integer beside the weights": file_case(
         b"a,b,target\n1,2,3\n",
         Options(weights_file=b'{"weights": [1, 1], "note": 1' + b"0" * 5000 + b"}"),

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli, invoke
+from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli, invoke, run_installed
 
 POINTS = str(SAMPLES / "points.csv")
 
@@ -299,14 +299,6 @@ def test_a_parquet_column_name_with_spaces_around_it_is_read(slopecli, parquet):
     assert (run.json()["features"], run.json()["mse"]) == (["a"], 0.0)
 
 
-def test_a_weights_file_with_a_huge_integer_elsewhere_is_read(slopecli, tmp_path):
-    weights = tmp_path / "w.json"
-    weights.write_text('{"weights": [0, 2, 1], "note": 1' + "0" * 5000 + "}")
-    run = slopecli("compute", POINTS, "--weights-file", str(weights), "--json", "--summary")
-    assert run.exit_code == 0, run.stderr
-    assert run.json()["mse"] == 349.723
-
-
 @pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\v", "\f"])
 def test_only_spaces_and_tabs_may_surround_a_number_on_flags_as_in_files(slopecli, space, tmp_path):
     run = slopecli("compute", "-w", "1", "-x", f"{space}1", "-y", "0")
@@ -413,3 +405,267 @@ def test_a_long_parquet_column_name_is_cut_in_messages(slopecli, parquet):
     assert_fails(
         slopecli("compute", path, "-w", "1"), 1, f"{path}: column {QUOTED} holds string, not numbers"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Third hostile review: flags that did nothing, a weights file's keys and order, standard input
+# named twice, messages that named the wrong thing, and Parquet inside gzip.
+
+NET = '{"layers": [{"weights": [[1, 2]]}]}'
+FILE_ONLY = {
+    "features": (("--features", "a"), "--features"),
+    "target-column": (("--target-column", "t"), "--target-column"),
+    "no-header": (("--no-header",), "--no-header"),
+    "delimiter": (("-d", ";"), "--delimiter"),
+}
+
+
+def file_only(flag: str) -> str:
+    return f"{flag}: applies to a data FILE only, but the rows come from --input/--target; drop it, or give a FILE"
+
+
+@pytest.mark.parametrize(("flags", "flag"), list(FILE_ONLY.values()), ids=list(FILE_ONLY))
+@pytest.mark.parametrize("command", ["compute", "step", "descend", "check"])
+def test_a_flag_for_files_is_refused_with_rows_typed_as_flags(slopecli, command, flags, flag):
+    assert_fails(slopecli(command, "-w", "1", "-x", "1", "-y", "1", *flags), 2, file_only(flag))
+
+
+@pytest.mark.parametrize(("flags", "flag"), list(FILE_ONLY.values()), ids=list(FILE_ONLY))
+@pytest.mark.parametrize("command", ["compute", "step", "descend", "check"])
+def test_a_flag_for_files_is_refused_with_rows_typed_as_flags_for_a_network(
+    slopecli, tmp_path, command, flags, flag
+):
+    network = tmp_path / "net.json"
+    network.write_text(NET)
+    run = slopecli(command, "--network", str(network), "-x", "1,2", "-y", "1", *flags)
+    assert_fails(run, 2, file_only(flag))
+
+
+def test_a_flag_for_files_is_still_read_with_a_file(slopecli, tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a;b;t\n1;2;3\n")
+    run = slopecli(
+        "compute", str(data), "-w", "1", "--features", "b", "--target-column", "t", "-d", ";", "--json"
+    )
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["features"] == ["b"]
+
+
+def test_a_weights_file_saved_for_another_order_is_applied_by_name(slopecli, tmp_path):
+    weights = tmp_path / "w.json"
+    weights.write_text('{"weights": [0, 2, 1], "features": ["age", "rooms", "size"]}')
+    saved = slopecli("compute", POINTS, "--weights-file", str(weights), "--json", "--summary")
+    assert saved.exit_code == 0, saved.stderr
+    named = slopecli("compute", POINTS, "-w", "0,2,1", "--features", "age,rooms,size", "--json", "--summary")
+    assert saved.json() == named.json()
+    assert saved.json()["features"] == ["age", "rooms", "size"]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ('{"weights": [0, 2, 1], "extra": 1}', "unknown key 'extra'"),
+        ('{"weights": [0, 2, 1], "feature": ["size", "rooms", "age"]}', "unknown key 'feature'"),
+        ('{"weights": [0, 2, 1], "features": ["size", "rooms", "age"], "mse": 1}', "unknown key 'mse'"),
+        ('{"weights": [0, 2, 1], "' + "k" * 100 + '": 1}', f"unknown key {'k' * 40!r}… (100 characters)"),
+        ('{"weights": [0, 2, 1], "features": "size,rooms,age"}', '"features" must be a list of column names, as --save-weights writes it'),
+        ('{"weights": [0, 2, 1], "features": ["size", 2, "age"]}', '"features" must be a list of column names, as --save-weights writes it'),
+        ('{"weights": [0, 2, 1], "features": ["size", "rooms"]}', '"features" names 2 columns, but the file has 3 weights'),
+    ],
+    ids=["extra", "a typo", "beside features", "a long key", "features a string", "a name a number", "fewer names"],
+)  # fmt: skip
+def test_a_weights_file_refuses_what_it_would_ignore(slopecli, tmp_path, document, message):
+    weights = tmp_path / "w.json"
+    weights.write_text(document)
+    run = slopecli("compute", POINTS, "--weights-file", str(weights))
+    if "unknown key" in message:
+        message += ' (a weights file has "weights" and "features")'
+    assert_fails(run, 1, f"--weights-file {weights}: {message}")
+
+
+def test_a_huge_integer_beside_the_weights_is_an_unknown_key_not_a_traceback(slopecli, tmp_path):
+    weights = tmp_path / "w.json"
+    weights.write_text('{"weights": [0, 2, 1], "note": 1' + "0" * 5000 + "}")
+    run = slopecli("compute", POINTS, "--weights-file", str(weights))
+    assert_fails(
+        run,
+        1,
+        f'--weights-file {weights}: unknown key \'note\' (a weights file has "weights" and "features")',
+    )
+
+
+@pytest.mark.parametrize(("flag", "what"), [("--weights-file", "the weights"), ("--network", "the network")])
+@pytest.mark.parametrize("data", [POINTS, "-"], ids=["a file", "stdin"])
+def test_a_weights_or_network_file_is_not_read_from_dash(slopecli, flag, what, data):
+    run = slopecli("compute", data, flag, "-", input="0,2,1\n")
+    assert_fails(
+        run, 2, f"{flag} -: give {what} as a file; '-' reads standard input only as the data (FILE -)"
+    )
+
+
+@pytest.mark.parametrize(("flag", "what"), [("--weights-file", "the weights"), ("--network", "the network")])
+@pytest.mark.parametrize("stdin", ["a pipe", "a file"])
+def test_a_weights_or_network_file_that_is_the_data_on_stdin_is_refused(tmp_path, flag, what, stdin):
+    data = tmp_path / "points.csv"
+    data.write_text("a,b,target\n1,2,3\n")
+    for name in ("/dev/stdin", str(data)):
+        with data.open("rb") as fp:
+            source = {"input": fp.read()} if stdin == "a pipe" else {"stdin": fp}
+            done = run_raw(
+                "compute", "-", flag, name, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **source
+            )
+        if stdin == "a pipe" and name != "/dev/stdin":
+            assert done.returncode == 1  # the data file named, the pipe its copy: not the same file
+            continue
+        assert (done.returncode, done.stdout) == (2, b"")
+        assert done.stderr.decode() == (
+            f"slopecli: error: {flag} {name}: it is the run's standard input, which holds the data"
+            f" (FILE -); give {what} as a file of its own\n"
+        )
+
+
+def test_a_weights_file_on_stdin_is_read_when_the_data_is_a_file(tmp_path):
+    done = run_raw(
+        "compute", POINTS, "--weights-file", "/dev/stdin", "--json", "--summary",
+        input=b"0,2,1\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["mse"] == 349.723
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "name"),
+    [
+        ("descend", "--plot", "'--plot'"),
+        ("descend", "--save-weights", "'--save-weights'"),
+        ("step", "--save-network", "'--save-network'"),
+        ("compute", "--draw", "'--draw'"),
+    ],
+)
+def test_an_empty_output_path_is_a_usage_error(slopecli, tmp_path, command, flag, name):
+    network = tmp_path / "net.json"
+    network.write_text(NET)
+    model = (
+        ("--network", str(network), "-x", "1,2", "-y", "1") if flag in ("--save-network", "--draw") else ()
+    )
+    data = () if model else (POINTS, "-w", "0,2,1")
+    run = slopecli(command, *data, *model, flag, "")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"slopecli {command}: usage error: Invalid value for {name}: the path is empty; give a file name"
+        f" (see 'slopecli {command} --help')\n"
+    )
+
+
+def test_an_empty_out_folder_is_a_usage_error(slopecli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # "" was "." there: the results landed in the working directory
+    run = slopecli("batch", POINTS, "-w", "0,2,1", "--out", "")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "slopecli batch: usage error: Invalid value for '--out': the path is empty; give a folder name"
+        " (see 'slopecli batch --help')\n"
+    )
+
+
+NOT_FINITE = "is not finite; give a finite number"
+UNDERFLOWS = "underflows to 0: it is too small for float64; give a number of magnitude 5e-324 or more"
+OVERFLOWS = "overflows to infinity: it is too large for float64; give a number of magnitude below 1.8e308"
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "text", "why"),
+    [
+        (("step", "--lr", "inf"), "'--learning-rate' / '--lr'", "inf", NOT_FINITE),
+        (("step", "--lr", "-Infinity"), "'--learning-rate' / '--lr'", "-Infinity", NOT_FINITE),
+        (("descend", "--lr", "nan"), "'--learning-rate' / '--lr'", "nan", NOT_FINITE),
+        (("step", "--lr", "1e-400"), "'--learning-rate' / '--lr'", "1e-400", UNDERFLOWS),
+        (("step", "--lr", " 0.00001e-320"), "'--learning-rate' / '--lr'", " 0.00001e-320", UNDERFLOWS),
+        (("step", "--lr", "1e400"), "'--learning-rate' / '--lr'", "1e400", OVERFLOWS),
+        (("descend", "--tol", "1e-400"), "'--tol'", "1e-400", UNDERFLOWS),
+        (("check", "--rtol", "inf"), "'--rtol'", "inf", NOT_FINITE),
+        (("check", "--atol", "-1e-999"), "'--atol'", "-1e-999", UNDERFLOWS),
+        (("compute", "--timeout", "inf"), "'--timeout'", "inf", NOT_FINITE),
+    ],
+    ids=["lr inf", "lr -Infinity", "lr nan", "lr underflow", "lr underflow spaced", "lr overflow", "tol underflow",
+         "rtol inf", "atol underflow", "timeout inf"],
+)  # fmt: skip
+def test_a_number_flag_says_why_its_value_is_no_float64(slopecli, args, flag, text, why):
+    command, *rest = args
+    run = slopecli(command, "-w", "1", "-x", "1", "-y", "0", *rest)
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"slopecli {command}: usage error: Invalid value for {flag}: {text!r} {why} (see 'slopecli {command} --help')\n"
+    )
+
+
+@pytest.mark.parametrize("text", ["0", "0e-400", "-0.0", "5e-324", "1e-310"])
+def test_zero_and_subnormal_flag_values_are_numbers(text):
+    from slopecli.cli.options import number
+
+    assert number(text) == float(text)
+
+
+@pytest.mark.parametrize(
+    ("codec", "tool"),
+    [("gzip", "zcat"), ("bz2", "bzcat")],
+)
+@pytest.mark.parametrize("stdin", [False, True], ids=["a file", "stdin"])
+def test_parquet_inside_compression_is_named(tmp_path, codec, tool, stdin):
+    import bz2
+    import gzip
+
+    kind = {"gzip": "gzip", "bz2": "bzip2"}[codec]
+    packed = (gzip if codec == "gzip" else bz2).compress((SAMPLES / "points.parquet").read_bytes())
+    path = tmp_path / f"p.parquet.{codec}"
+    path.write_bytes(packed)
+    name = "<stdin>" if stdin else str(path)
+    run = run_installed(
+        "compute", "-" if stdin else str(path), "-w", "0,2,1", input=packed if stdin else None
+    )
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        f"slopecli: error: {name}: a {kind}-compressed Parquet file, which slopecli does not read"
+        f" (Parquet compresses its own pages); decompress it first: {tool} FILE > NEW.parquet\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [(("", "-w", "1"), "'FILE'"), ((POINTS, "--weights-file", ""), "'--weights-file'")],
+    ids=["FILE", "weights-file"],
+)
+def test_an_empty_input_path_is_a_usage_error(slopecli, args, name):
+    """Path("") is Path("."): FILE '' was reported as the current directory."""
+    run = slopecli("compute", *args)
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"slopecli compute: usage error: Invalid value for {name}: the path is empty; give a file name"
+        " (see 'slopecli compute --help')\n"
+    )
+
+
+def test_the_out_folder_reader_refuses_an_empty_path():
+    import typer
+
+    from slopecli.cli.options import output_folder
+
+    with pytest.raises(typer.BadParameter, match=r"^the path is empty; give a folder name$"):
+        output_folder("")
+    assert str(output_folder("out/")) == "out"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("",), "FILES: an empty path; give a file, a folder or a pattern"),
+        ((POINTS, ""), "FILES: an empty path; give a file, a folder or a pattern"),
+        (("--files-from", ""), "--files-from: the path is empty; give a file name, or - for stdin"),
+    ],
+)
+def test_an_empty_batch_path_is_a_usage_error_not_the_current_folder(
+    slopecli, tmp_path, monkeypatch, args, message
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here.csv").write_text("a,target\n1,2\n")
+    run = slopecli("batch", *args, "-w", "0,2,1")
+    assert (run.exit_code, run.stdout, run.stderr) == (2, "", f"slopecli: error: {message}\n")

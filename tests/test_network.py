@@ -249,8 +249,14 @@ def test_a_file_that_is_no_network_says_so(text, message):
         ('{"node_0": [1, 2], "node_0": [3, 4], "output": [1]}', "the key 'node_0' is given twice"),
         ('{"layers": [{"weights": [[1]]}], "layers": [{"weights": [[2]]}]}', "'layers' is given twice"),
         # Both forms at once, or a stray key beside "layers": one of them would be ignored.
-        ('{"layers": [{"weights": [[1]]}], "node_0": [1], "output": [1]}', "unknown key 'node_0' beside"),
-        ('{"layers": [{"weights": [[1]]}], "comment": 1}', "unknown key 'comment' beside"),
+        (
+            '{"layers": [{"weights": [[1]]}], "node_0": [1], "output": [1]}',
+            "unknown key 'node_0' (beside \"layers\" a network has no other key",
+        ),
+        (
+            '{"layers": [{"weights": [[1]]}], "comment": 1}',
+            "unknown key 'comment' (beside \"layers\" a network has no other key",
+        ),
         # node_01 would be node 1 (and clash with node_1); a non-ASCII digit is no index either.
         ('{"node_0": [1], "node_01": [1], "output": [1, 1]}', "unknown key 'node_01'"),
         ('{"node_\u0660": [1], "output": [1]}', "unknown key 'node_\u0660'"),

@@ -348,7 +348,7 @@ def test_stdin_feeds_a_network(tmp_path):
         (
             ("compute", "-x", "2,3", "-y", "9", "--target-column", "t"),
             2,
-            "--target-column names a file's columns",
+            "--target-column: applies to a data FILE only, but the rows come from --input/--target",
         ),
         (
             ("compute", "-x", "2,3,4", "-y", "9"),
@@ -544,7 +544,11 @@ def test_hostile_network_paths_fail_with_one_line(tmp_path):
     data = ("-x", "2,3", "-y", "9")
     (tmp_path / "folder.json").mkdir()
     cases = [
-        ("-", 2, "--network -: give the network as a file; standard input (-) is for the data"),
+        (
+            "-",
+            2,
+            "--network -: give the network as a file; '-' reads standard input only as the data (FILE -)",
+        ),
         (str(tmp_path / "folder.json"), 1, "cannot open it"),
         ("/dev/null", 1, "--network /dev/null:1:1: not valid JSON"),
     ]

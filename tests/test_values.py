@@ -131,8 +131,7 @@ def test_parse_vector_reads_what_parse_number_reads_item_by_item(items: list[str
 @pytest.mark.parametrize(
     "text",
     [
-        '{"weights": [0, 2, 1]}',  # what --save-weights writes
-        '{"weights": [0.0, 2.0, 1.0], "mse": 49.0}',  # other keys are ignored
+        '{"weights": [0, 2, 1]}',
         "[0, 2, 1]",
         "  [0,\n 2,\n 1]\n",  # JSON may span lines
         "0,2,1",
@@ -141,13 +140,19 @@ def test_parse_vector_reads_what_parse_number_reads_item_by_item(items: list[str
     ],
 )
 def test_parse_weights_file_reads_each_format(text: str) -> None:
-    weights = parse_weights_file(text, "w.json")
-    assert weights.dtype == np.float64
-    assert weights.tolist() == [0.0, 2.0, 1.0]
+    saved = parse_weights_file(text, "w.json")
+    assert saved.weights.dtype == np.float64
+    assert (saved.weights.tolist(), saved.features) == ([0.0, 2.0, 1.0], None)
+
+
+def test_parse_weights_file_reads_the_features_saved_with_them() -> None:
+    text = '{"weights": [0.0, 2.0, 1.0], "features": ["size", "rooms", "age"]}'  # what --save-weights writes
+    saved = parse_weights_file(text, "w.json")
+    assert (saved.weights.tolist(), saved.features) == ([0.0, 2.0, 1.0], ("size", "rooms", "age"))
 
 
 def test_parse_weights_file_keeps_full_precision() -> None:
-    assert parse_weights_file("[0.1, -1e-300, 12345678901234567]", "w.json").tolist() == [
+    assert parse_weights_file("[0.1, -1e-300, 12345678901234567]", "w.json").weights.tolist() == [
         0.1,
         -1e-300,
         12345678901234567.0,
@@ -165,7 +170,29 @@ def test_parse_weights_file_keeps_full_precision() -> None:
         ("[1, 2", "w.json:1:6: not valid JSON: Expecting ',' delimiter"),
         ('{"weights": [1,]}', "w.json:1:16: not valid JSON: Expecting value"),
         ("[\n1,\n2,,\n]", "w.json:3:3: not valid JSON: Expecting value"),
-        ('{"w": [1]}', 'w.json: the JSON object has no "weights" key'),
+        ('{"features": ["a"]}', 'w.json: the JSON object has no "weights" key'),
+        # A key it would ignore is refused: a typo of "features" would drop the check by name.
+        ('{"w": [1]}', 'w.json: unknown key \'w\' (a weights file has "weights" and "features")'),
+        (
+            '{"weights": [1], "mse": 49.0}',
+            'w.json: unknown key \'mse\' (a weights file has "weights" and "features")',
+        ),
+        (
+            '{"weights": [1], "feature": ["a"]}',
+            'w.json: unknown key \'feature\' (a weights file has "weights" and "features")',
+        ),
+        (
+            '{"weights": [1], "features": "a"}',
+            'w.json: "features" must be a list of column names, as --save-weights writes it',
+        ),
+        (
+            '{"weights": [1], "features": [1]}',
+            'w.json: "features" must be a list of column names, as --save-weights writes it',
+        ),
+        (
+            '{"weights": [1], "features": ["a", "b"]}',
+            'w.json: "features" names 2 columns, but the file has 1 weight',
+        ),
         ("[]", "w.json: weights must be a non-empty JSON array of numbers"),
         ('{"weights": []}', "w.json: weights must be a non-empty JSON array of numbers"),
         ('{"weights": 3}', "w.json: weights must be a non-empty JSON array of numbers"),
@@ -191,4 +218,4 @@ def test_parse_weights_file_rejects_with_a_precise_message(text: str, message: s
 @given(st.lists(FINITE, min_size=1, max_size=10))
 def test_parse_weights_file_round_trips_what_json_writes(values: list[float]) -> None:
     text = json.dumps({"weights": values}, allow_nan=False)
-    assert parse_weights_file(text, "w.json").tolist() == values
+    assert parse_weights_file(text, "w.json").weights.tolist() == values

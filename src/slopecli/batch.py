@@ -26,9 +26,11 @@ from slopecli.evaluation import RowBatch, evaluate, evaluate_table
 from slopecli.outfiles import AtomicFile, output_path_for
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.layout import data_name
+from slopecli.text import count
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 """What a directory's data files are named; each may be compressed too (``part-1.csv.gz``)."""
+_KINDS = ", ".join(f"*{s}" for s in DATA_SUFFIXES[:-1]) + f" or *{DATA_SUFFIXES[-1]}, compressed or not"
 
 
 def _is_data(path: Path) -> bool:
@@ -74,40 +76,80 @@ class FileResult:
         return self.error is None
 
 
-def expand_paths(arguments: Iterable[str]) -> list[Path]:
-    """Files named on the command line: a directory means its CSV, TSV and Parquet files
-    (sorted), a quoted pattern is expanded as the shell would, anything else is kept as given
-    (a missing file then fails on its own, with its reason).
+def expand_paths(arguments: Iterable[str]) -> list[Path | FileResult]:
+    """The files the command line names, in its order, each once.
+
+    A directory means its data files (sorted): every entry named ``*.csv``, ``*.tsv``,
+    ``*.parquet`` or ``*.pq``, compressed or not, except sub-folders; a broken link among them is
+    kept, to fail as it would if named. A quoted pattern is expanded as the shell would. Anything
+    else is kept as given (a missing file then fails on its own, with its reason). An argument
+    that names no file (an empty folder, a pattern that matches nothing) is a failed result in its
+    place, so that it is reported while the other files are read.
+
+    Raises:
+        UsageError: no argument names any file: there is nothing to run.
     """
-    paths: list[Path] = []
-    for argument in arguments:
-        path = Path(argument)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if _is_data(p) and p.is_file())
-            if not found:
-                msg = f"{argument}: the directory has no .csv, .tsv or .parquet files (compressed or not)"
-                raise InputError(msg)
-            paths.extend(found)
-        elif not path.exists() and glob.has_magic(argument):
-            matches = sorted(glob.glob(argument))
-            if not matches:
-                msg = f"{argument}: no file matches this pattern"
-                raise InputError(msg)
-            paths.extend(Path(m) for m in matches)
-        else:
-            paths.append(path)
+    entries = _once([entry for argument in arguments for entry in _named_by(argument)])
+    if entries and all(isinstance(entry, FileResult) for entry in entries):
+        _nothing_to_read([entry for entry in entries if isinstance(entry, FileResult)])
+    return entries
+
+
+def _named_by(argument: str) -> list[Path | FileResult]:
+    """The files one argument names, or the failed result that says why it names none."""
+    path = Path(argument)
+    if path.is_dir():
+        return _in_folder(argument, path)
+    if glob.has_magic(argument) and not os.path.lexists(argument):
+        matches = sorted(glob.glob(argument))
+        why = f"{argument}: no file matches the pattern; check its spelling and its folder"
+        # A folder that matches means its files, as when the shell expands the pattern.
+        return [entry for match in matches for entry in _named_by(match)] or [FileResult(path, error=why)]
+    return [path]
+
+
+def _in_folder(argument: str, folder: Path) -> list[Path | FileResult]:
+    try:
+        # Not is_file(): a broken link or a loop is kept, to fail with its reason as when named.
+        found = sorted(p for p in folder.iterdir() if _is_data(p) and not p.is_dir())
+    except OSError as exc:
+        return [FileResult(folder, error=f"{argument}: cannot list the folder: {exc.strerror or exc}")]
+    if not found:
+        why = f"{argument}: no data files in the folder (no {_KINDS}); name other files one by one"
+        return [FileResult(folder, error=why)]
+    return [*found]
+
+
+def _nothing_to_read(failures: list[FileResult]) -> None:
+    # As with no FILES at all: a document that reports no file would only hide the mistake.
+    more = len(failures) - 1
+    also = f" (and {count(more, 'more argument')} naming no file)" if more else ""
+    msg = f"no files to read: {failures[0].error}{also}"
+    raise UsageError(msg)
+
+
+def _once(entries: list[Path | FileResult]) -> list[Path | FileResult]:
     # A file named twice (a glob and a path, say) would be counted twice by --combine.
     seen: set[Path] = set()
-    unique = []
-    for path in paths:
+    unique: list[Path | FileResult] = []
+    for entry in entries:
+        path = entry.path if isinstance(entry, FileResult) else entry
         try:
             key = path.resolve()
         except (OSError, RuntimeError):  # a symlink loop: the file fails later, with its reason
             key = path.absolute()
         if key not in seen:
             seen.add(key)
-            unique.append(path)
+            unique.append(entry)
     return unique
+
+
+def in_place(entries: list[Path | FileResult], results: Iterable[FileResult]) -> Iterator[FileResult]:
+    """The results of the files of ``entries`` (``results``, in their order), with the arguments
+    that named no file in their places."""
+    done = iter(results)
+    for entry in entries:
+        yield entry if isinstance(entry, FileResult) else next(done)
 
 
 def read_path_list(text: str) -> list[str]:

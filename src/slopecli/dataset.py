@@ -5,7 +5,8 @@ weights and the reading options once; :func:`open_path` opens any file of the ru
 plan (in this process, a worker process or a Dask task alike); :func:`open_dataset` is the whole
 path for the commands that read one source. Each check lives here once, with one message:
 weights against features (count, and names when the weights file or an earlier file carries
-them), ``--bias``, and file-open errors.
+them), ``--bias``, the flags that read files refused for rows typed as flags, standard input
+read once, and file-open errors.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from typing import IO
 from slopecli.core import Sums, Vector
 from slopecli.errors import DataError, InputError, UsageError
 from slopecli.evaluation import CORES, evaluate_table
-from slopecli.readers.chunk import BIAS, Chunk
+from slopecli.outfiles import is_stdin
+from slopecli.readers.chunk import BIAS, Chunk, with_bias_name
 from slopecli.readers.flags import FlagTable
 from slopecli.readers.layout import ReadOptions, reordered
 from slopecli.readers.table import Biased, Table, open_table
 from slopecli.text import count, listed, quoted
-from slopecli.values import NUMBER, parse_vector, parse_weights_file, saved_features
+from slopecli.values import NUMBER, parse_vector, parse_weights_file
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -91,7 +93,7 @@ class Plan:
         names = self.order or self.read.features
         if names is None:
             return tuple(str(i) for i in range(1, len(self.weights) + 1))
-        return (*names, BIAS) if self.bias else names
+        return with_bias_name(names, "the weights' features") if self.bias else names
 
 
 def plan(options: DataOptions) -> Plan:
@@ -101,7 +103,7 @@ def plan(options: DataOptions) -> Plan:
         UsageError: a flag is malformed, missing or contradicts another.
         InputError: the weights file cannot be read, or holds no weights.
     """
-    weights, flag, saved = _read_weights(options.weights, options.weights_file)
+    weights, flag, saved = _read_weights(options)
     read = read_options(options)
     source = f"that --weights-file {options.weights_file} was saved for"
     order = None
@@ -115,7 +117,18 @@ def plan(options: DataOptions) -> Plan:
             )
             raise UsageError(msg)
         order = None if read.features is not None else saved
+    if options.bias:
+        _refuse_bias_name(read.features, "--features")
+        _refuse_bias_name(order, f"{flag} {options.weights_file}")
     return Plan(weights, flag, read, options.bias, order, source)
+
+
+def _refuse_bias_name(names: tuple[str, ...] | None, where: str) -> None:
+    if names is not None:
+        try:
+            with_bias_name(names, where)
+        except DataError as exc:  # one flag's value against another's: a usage error
+            raise UsageError(str(exc)) from None
 
 
 def read_options(options: DataOptions) -> ReadOptions:
@@ -160,9 +173,10 @@ def parse_delimiter(text: str | None) -> str | None:
     return delimiter
 
 
-def _read_weights(text: str | None, file: str | None) -> tuple[Vector, str, tuple[str, ...] | None]:
+def _read_weights(options: DataOptions) -> tuple[Vector, str, tuple[str, ...] | None]:
     """The weights from ``--weights`` or ``--weights-file`` (exactly one of them), the flag that
     gave them, and the feature names a saved file carries."""
+    text, file = options.weights, options.weights_file
     if text is not None and file is not None:
         msg = "--weights and --weights-file: give one of them, not both"
         raise UsageError(msg)
@@ -174,21 +188,45 @@ def _read_weights(text: str | None, file: str | None) -> tuple[Vector, str, tupl
     if file is None:
         msg = "missing weights: give --weights 0,2,1 or --weights-file FILE"
         raise UsageError(msg)
-    content = read_flag_file("--weights-file", file)
-    flag = f"--weights-file {file}"
-    return parse_weights_file(content, flag), "--weights-file", saved_features(content)
+    content = read_flag_file("--weights-file", file, "the weights", data_on_stdin=options.file == STDIN)
+    saved = parse_weights_file(content, f"--weights-file {file}")
+    return saved.weights, "--weights-file", saved.features
 
 
-def read_flag_file(flag: str, file: str) -> str:
+def read_flag_file(flag: str, file: str, what: str, *, data_on_stdin: bool) -> str:
     """The text of a small file a flag names (weights, a network): UTF-8, a BOM allowed.
 
+    Args:
+        flag: the flag, as messages name it.
+        file: its path.
+        what: what the file holds, as messages name it ("the weights").
+        data_on_stdin: the run's data is standard input (FILE ``-``), which this file may not be.
+
     Raises:
+        UsageError: ``file`` is ``-``, or the standard input that holds the data.
         InputError: it cannot be opened, or is not UTF-8, said with the flag.
     """
+    if file == STDIN:
+        # '-' names standard input only as the data: here it would take the stream that FILE - or
+        # batch's --files-from - reads. (A named /dev/stdin is read, unless the data is stdin too.)
+        msg = f"{flag} -: give {what} as a file; '-' reads standard input only as the data (FILE -)"
+        raise UsageError(msg)
     try:
-        return Path(file).read_text(encoding="utf-8-sig")
+        with Path(file).open("rb") as fp:
+            # Compared once open, by identity: /dev/stdin, /proc/self/fd/0 or the file redirected
+            # with < would else be read as the weights, and the data would find it consumed. (A
+            # descriptor 0 of its own means standard input was closed: that is said later.)
+            if data_on_stdin and fp.fileno() != 0 and is_stdin(fp.fileno()):
+                msg = (
+                    f"{flag} {file}: it is the run's standard input, which holds the data (FILE -);"
+                    f" give {what} as a file of its own"
+                )
+                raise UsageError(msg)
+            content = fp.read()
     except OSError as exc:
         raise InputError(f"{flag}: {opening_error(file, exc)}") from None
+    try:
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         msg = f"{flag}: {file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})"
         raise InputError(msg) from None
@@ -241,6 +279,8 @@ def fitted(run: Plan, table: Table) -> Table:
         DataError: its feature names differ from the ones the weights follow.
         InputError: it has another number of features than there are weights.
     """
+    if run.bias:  # first: the file's own 'bias' column is its problem, wherever it stands in the run
+        with_bias_name(table.features, table.name)
     if run.order is not None:
         table.layout = reordered(table.layout, run.order, table.name, run.order_source)
     if run.bias:
@@ -270,6 +310,8 @@ def with_first_order(run: Plan, paths: Iterable[Path]) -> Plan:
                 features = open_table(fp, str(path), run.read).layout.features
         except (OSError, DataError):
             continue  # that file fails later, on its own, with its reason
+        if run.bias and BIAS in features:
+            continue  # so does this one (fitted): its names cannot be the run's with a second 'bias'
         return replace(run, order=features, order_source=f"in the first file, {path}")
     return run
 
@@ -327,9 +369,7 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
         raise UsageError(msg)
     run = plan(options)
     if options.file is None:
-        if not options.inputs and not options.targets:
-            msg = "no data: give a CSV FILE (or - for stdin), or --input and --target"
-            raise UsageError(msg)
+        check_rows_on_flags(options)
         yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets)))
         return
     stdin = options.file == STDIN
@@ -339,6 +379,32 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
     path = STDIN_NAME if stdin else options.file
     with open_path(run, path, sys.stdin.buffer if stdin else None) as table:
         yield Dataset(run.weights, table)
+
+
+def check_rows_on_flags(options: DataOptions) -> None:
+    """Rows typed as ``--input``/``--target``: there must be some, and no flag that says how to
+    read a file beside them (ignored, it would leave the user believing that a column was picked
+    or a separator set). Shared by the linear model and the network.
+
+    Raises:
+        UsageError: there are no rows, or such a flag is given.
+    """
+    if not options.inputs and not options.targets:
+        msg = "no data: give a CSV FILE (or - for stdin), or --input and --target"
+        raise UsageError(msg)
+    given = {
+        "--features": options.features is not None,
+        "--target-column": options.target_column is not None,
+        "--no-header": not options.header,
+        "--delimiter": options.delimiter is not None,
+    }
+    flag = next((flag for flag, on in given.items() if on), None)
+    if flag is not None:
+        msg = (
+            f"{flag}: applies to a data FILE only, but the rows come from --input/--target;"
+            " drop it, or give a FILE"
+        )
+        raise UsageError(msg)
 
 
 def cached_passes(read: Callable[[], Iterable[Chunk]]) -> Callable[[], Iterable[Chunk]]:

@@ -123,6 +123,18 @@ def can_create_in(directory: Path) -> None:
     os.unlink(name)
 
 
+def is_stdin(file: Path | int) -> bool:
+    """``file`` (a path, or an open descriptor) is the run's standard input: the same file, not
+    the same name, so that ``/dev/stdin``, ``/proc/self/fd/0`` and the file redirected with ``<``
+    all count. An output there would destroy the data; a second input there would read it again.
+    """
+    try:
+        here, there = os.fstat(0), os.stat(file)
+    except (OSError, ValueError):
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def _special(path: Path) -> bool:
     """``path`` is a device, a named pipe or a socket (after its symlinks)."""
     try:

@@ -9,13 +9,14 @@ import contextlib
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from slopecli.core import Vector
 from slopecli.errors import InputError
-from slopecli.text import quoted
+from slopecli.text import count, quoted
 
 # The decimal syntax Arrow accepts, so a number means the same on a flag and in a file (Python's
 # float() alone would also take "1_000" and full-width digits, which Arrow rejects).
@@ -85,12 +86,26 @@ def parse_vector(text: str, where: str) -> Vector:
     return values  # pragma: no cover - float() failed above only where parse_number fails
 
 
-def parse_weights_file(text: str, where: str) -> Vector:
-    """Weights from a file's text: a JSON array, a JSON object with ``"weights"``, or one line
-    of comma-separated numbers (the format ``--save-weights`` writes is the JSON object).
+WEIGHTS_KEYS = ("weights", "features")
+"""The keys of a weights file's JSON object: what ``--save-weights`` writes."""
+
+
+@dataclass(frozen=True)
+class SavedWeights:
+    """The weights of a weights file, and the feature names they were saved for, if it names them."""
+
+    weights: Vector
+    features: tuple[str, ...] | None = None
+
+
+def parse_weights_file(text: str, where: str) -> SavedWeights:
+    """Weights from a file's text: a JSON array, a JSON object with ``"weights"`` (and perhaps
+    ``"features"``), or one line of comma-separated numbers (``--save-weights`` writes the object).
 
     Raises:
-        InputError: the text is none of these, or holds a value that is not a finite number.
+        InputError: the text is none of these, holds a value that is not a finite number, or an
+            object key that is not one of :data:`WEIGHTS_KEYS` (a typo such as ``"feature"`` would
+            otherwise drop the check it asks for, unseen).
     """
     stripped = text.strip()
     if not stripped:
@@ -101,7 +116,7 @@ def parse_weights_file(text: str, where: str) -> Vector:
         if len(lines) > 1:
             msg = f"{where}: expected one line of comma-separated weights, found {len(lines)} lines"
             raise InputError(msg)
-        return parse_vector(lines[0], where)
+        return SavedWeights(parse_vector(lines[0], where))
     try:
         # Integers parse as floats: a huge one becomes inf (rejected below) instead of an
         # OverflowError in isfinite, or a ValueError past Python's int digit limit.
@@ -112,11 +127,21 @@ def parse_weights_file(text: str, where: str) -> Vector:
     except RecursionError:
         msg = f"{where}: weights must be a flat JSON array of numbers; this one is nested too deeply"
         raise InputError(msg) from None
-    if isinstance(document, dict):
-        if "weights" not in document:
-            msg = f'{where}: the JSON object has no "weights" key'
-            raise InputError(msg)
-        document = document["weights"]
+    if not isinstance(document, dict):
+        return SavedWeights(_weights(document, where))
+    unknown = next((key for key in document if key not in WEIGHTS_KEYS), None)
+    if unknown is not None:
+        raise unknown_key(where, unknown, 'a weights file has "weights" and "features"')
+    if "weights" not in document:
+        msg = f'{where}: the JSON object has no "weights" key'
+        raise InputError(msg)
+    weights = _weights(document["weights"], where)
+    if "features" not in document:
+        return SavedWeights(weights)
+    return SavedWeights(weights, _features(document["features"], len(weights), where))
+
+
+def _weights(document: Any, where: str) -> Vector:
     if not isinstance(document, list) or not document:
         msg = f"{where}: weights must be a non-empty JSON array of numbers"
         raise InputError(msg)
@@ -131,17 +156,22 @@ def parse_weights_file(text: str, where: str) -> Vector:
     return np.array(document, dtype=np.float64)
 
 
-def saved_features(text: str) -> tuple[str, ...] | None:
-    """The feature names a weights file was saved for (``--save-weights`` writes them), if any."""
-    try:
-        # The same parse as the weights' (integers as floats: no digit limit to trip over).
-        document = json.loads(text, parse_int=float)
-    except (json.JSONDecodeError, RecursionError):
-        return None
-    names = document.get("features") if isinstance(document, dict) else None
-    if isinstance(names, list) and all(isinstance(n, str) for n in names):
-        return tuple(names)
-    return None
+def _features(names: Any, weights: int, where: str) -> tuple[str, ...]:
+    """The names the weights were saved for, one per weight: a file that names them is checked
+    by name against the data, so names it could not check must not pass for none."""
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        msg = f'{where}: "features" must be a list of column names, as --save-weights writes it'
+        raise InputError(msg)
+    if len(names) != weights:
+        have, need = count(len(names), "column"), count(weights, "weight")
+        msg = f'{where}: "features" names {have}, but the file has {need}'
+        raise InputError(msg)
+    return tuple(names)
+
+
+def unknown_key(where: str, key: str, known: str) -> InputError:
+    """The one message for a key a JSON file of slopecli's may not have: ``known`` says which it may."""
+    return InputError(f"{where}: unknown key {quoted(key)} ({known})")
 
 
 def unique_keys(where: str) -> Any:

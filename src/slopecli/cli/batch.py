@@ -29,7 +29,10 @@ def batch(
         list[str] | None,
         typer.Argument(
             metavar="FILES…",
-            help="CSV/TSV files (shell globs work); a directory means its *.csv and *.tsv files.",
+            help=(
+                "CSV, TSV or Parquet files (shell globs work); a directory means its .csv, .tsv, .parquet"
+                " and .pq files, each compressed or not (.gz, .bz2, .zst, .zstd)."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -56,7 +59,7 @@ def batch(
             "--out",
             metavar="DIR",
             help="Write per-row results (preds, error, slope per feature) to DIR/NAME.slopes.csv.",
-            file_okay=False,
+            parser=o.output_folder,
             rich_help_panel=o.OUTPUT,
         ),
     ] = None,
@@ -82,7 +85,11 @@ def batch(
     """Compute the gradient and MSE of each of many CSV or Parquet files, in parallel, in constant memory.
 
     Results come in input order. A bad file is reported with its reason and skipped; the others
-    complete, and the exit code is 1 if any failed.
+    complete, and the exit code is 1 if any failed. A folder without data files, or a pattern
+    that matches none, fails the same way; if no argument names a file, that is a usage error.
+
+    The weights follow feature names, set by --features, a --weights-file's saved names or the
+    first file: every file is matched to them by name, and a file with other names fails.
 
     Example: slopecli batch samples/shards --weights 0,2,1 --combine
     """
@@ -103,17 +110,26 @@ def batch(
             " paths with --files-from -"
         )
         raise UsageError(msg)
+    # Path("") is Path("."): an empty argument would read the current folder.
+    if "" in arguments:
+        raise UsageError("FILES: an empty path; give a file, a folder or a pattern")
+    if files_from == "":
+        raise UsageError("--files-from: the path is empty; give a file name, or - for stdin")
     if files_from is not None:
         arguments += b.read_path_list(_read_list(files_from))
     if not arguments:
         msg = "no files: give FILES… (or a directory), or --files-from FILE"
         raise UsageError(msg)
-    paths = b.expand_paths(arguments)
+    entries = b.expand_paths(arguments)
+    paths = [entry for entry in entries if isinstance(entry, Path)]
     planned: dict[Path, Path] = {}
     if out is not None:
         planned = b.plan_outputs(paths, out)
         try:
             out.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # exist_ok covers folders only
+            msg = f"--out: {out}: is a file, not a folder; give a folder for the results"
+            raise UsageError(msg) from None
         except OSError as exc:
             msg = f"--out: {out}: cannot create it: {exc.strerror or exc}"
             raise UsageError(msg) from None
@@ -139,12 +155,17 @@ def batch(
     signal.signal(signal.SIGTERM, _terminate)
     failed = 0
     streaming = output is o.OutputFormat.jsonl
-    with held_stdout(streaming) as stdout, _progress(paths) as progress, contextlib.ExitStack() as stack:
+    with (
+        held_stdout(streaming) as stdout,
+        _progress(paths, len(entries)) as progress,
+        contextlib.ExitStack() as stack,
+    ):
         if engine is o.Engine.dask:
             client = stack.enter_context(distributed.connection(scheduler, jobs or b.default_jobs(), timeout))
-            results: Iterable[b.FileResult] = distributed.run(tasks, client)
+            read: Iterable[b.FileResult] = distributed.run(tasks, client)
         else:
-            results = b.run(tasks, jobs or b.default_jobs(), progress.chunk)
+            read = b.run(tasks, jobs or b.default_jobs(), progress.chunk)
+        results = b.in_place(entries, read)
         sink = make_batch_sink(output, stdout, combine=combine, precision=precision, features=run.features)
         sink.begin(run.weights)
         combiner = b.Combiner()
@@ -163,7 +184,9 @@ def batch(
         sink.end((done - failed, failed), combiner.total, combiner.features)
     if failed:
         stopped = (
-            f"; stopped after {done} of {len(tasks)} (--fail-fast)" if fail_fast and done < len(tasks) else ""
+            f"; stopped after {done} of {len(entries)} (--fail-fast)"
+            if fail_fast and done < len(entries)
+            else ""
         )
         msg = f"batch: {failed} of {done} files failed{stopped}"
         raise InputError(msg)
@@ -188,11 +211,12 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(EXIT_TERMINATED)
 
 
-def _progress(paths: list[Path]):  # type: ignore[no-untyped-def]
+def _progress(paths: list[Path], files: int):  # type: ignore[no-untyped-def]
+    """Progress over ``files`` results, measured in the bytes of ``paths`` (the ones to read)."""
     from slopecli.render.progress import FileProgress
 
     total = 0
     for path in paths:
         with contextlib.suppress(OSError):  # a missing file fails later, with its reason
             total += path.stat().st_size
-    return FileProgress(len(paths), total)
+    return FileProgress(files, total)

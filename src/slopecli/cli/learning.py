@@ -18,6 +18,8 @@ def positive(value: float, flag: str) -> float:
 
 def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
     """An output named by ``flag`` may not be one of the inputs: it would destroy the data."""
+    from slopecli.outfiles import is_stdin
+
     if target is None:
         return
     _nameable(flag, target)
@@ -26,7 +28,7 @@ def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
             continue
         if str(source) == "-":
             # Standard input may be a file (< data.csv), which /dev/stdin names as well.
-            if _is_stdin(target):
+            if is_stdin(target):
                 msg = f"{flag}: {target} is an input of this run (standard input); choose another file"
                 raise UsageError(msg)
             continue
@@ -37,14 +39,6 @@ def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
         if same:
             msg = f"{flag}: {target} is an input of this run; choose another file"
             raise UsageError(msg)
-
-
-def _is_stdin(target: Path) -> bool:
-    try:
-        here, there = os.fstat(0), os.stat(target)
-    except (OSError, ValueError):
-        return False
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def writable(flag: str, target: Path | None) -> None:

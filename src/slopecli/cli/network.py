@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from slopecli.cli.options import DATA, OUTPUT, OutputFormat, output_file
+from slopecli.cli.options import DATA, OUTPUT, OutputFormat, input_file, output_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,6 +28,7 @@ NetworkFile = Annotated[
     typer.Option(
         "--network",
         metavar="FILE",
+        parser=input_file,
         help='A network instead of --weights: JSON {"layers": [{"weights": [[2, 4], [4, -5]], "bias": [0, 0],'
         ' "activation": "relu"}, …]} or the course\'s {"node_0": [2, 4], …, "output": [2, 7]}.'
         " Several outputs: -y 0.01,0.99, or --target-column t1,t2 in a file."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -22,10 +23,43 @@ class OutputFormat(StrEnum):
 DATA = "Data (a CSV file, or flags)"
 OUTPUT = "Output"
 
+
+def input_file(text: str) -> Path:
+    """An input file's path (FILE, ``--weights-file``)."""
+    _named(text, "file")
+    return Path(text)
+
+
+def output_file(text: str) -> Path:
+    """An output file's path (``--save-weights``, ``--plot``, …): a path that ends with a slash
+    names a folder, and Path() would drop the slash (``w.json/`` would write ``w.json``)."""
+    _named(text, "file")
+    for ending in ("/", "/."):
+        if text.endswith(ending):
+            msg = f"{text!r} ends with {ending!r}, so it names a folder; give a file name"
+            raise typer.BadParameter(msg)
+    return Path(text)
+
+
+def output_folder(text: str) -> Path:
+    """An output folder's path (``batch --out``)."""
+    _named(text, "folder")
+    return Path(text)
+
+
+def _named(text: str, kind: str) -> None:
+    # Path("") is Path("."): an empty value would write into the current folder, or be reported
+    # as a path the user never typed.
+    if not text:
+        msg = f"the path is empty; give a {kind} name"
+        raise typer.BadParameter(msg)
+
+
 File = Annotated[
     Path | None,
     typer.Argument(
         metavar="FILE",
+        parser=input_file,
         help="A CSV/TSV file with a header row (or Parquet), or - for stdin. Omit it for --input/--target.",
         show_default=False,
     ),
@@ -41,6 +75,7 @@ WeightsFile = Annotated[
     typer.Option(
         "--weights-file",
         metavar="FILE",
+        parser=input_file,
         help='Weights from a file: a JSON array, a JSON object with "weights", or one CSV line.',
         rich_help_panel=DATA,
     ),
@@ -171,24 +206,32 @@ Quiet = Annotated[
 def number(text: str) -> float:
     """A number flag, read as numbers are read everywhere else: ASCII decimal syntax, spaces and
     tabs around it. (Python's float(), Click's reader, also takes ``1_0`` as 10 and other
-    scripts' digits.) Range checks are the command's."""
+    scripts' digits.) It must be a float64 as typed: not infinite or NaN, and not so small that it
+    becomes 0 (``--lr 1e-400`` would be refused as "0", a value the user never typed). Range
+    checks are the command's."""
     from slopecli.values import BLANKS, NUMBER
 
     item = text.strip(BLANKS) if isinstance(text, str) else str(text)
     if not NUMBER.fullmatch(item):
         msg = f"{text!r} is not a number"
         raise typer.BadParameter(msg)
-    return float(item)
-
-
-def output_file(text: str) -> Path:
-    """An output file's path (``--save-weights``, ``--plot``, …): a path that ends with a slash
-    names a folder, and Path() would drop the slash (``w.json/`` would write ``w.json``)."""
-    for ending in ("/", "/."):
-        if text.endswith(ending):
-            msg = f"{text!r} ends with {ending!r}, so it names a folder; give a file name"
-            raise typer.BadParameter(msg)
-    return Path(text)
+    value = float(item)
+    if math.isinf(value) and any(c.isdigit() for c in item):
+        msg = (
+            f"{text!r} overflows to infinity: it is too large for float64;"
+            " give a number of magnitude below 1.8e308"
+        )
+        raise typer.BadParameter(msg)
+    if not math.isfinite(value):
+        msg = f"{text!r} is not finite; give a finite number"
+        raise typer.BadParameter(msg)
+    if value == 0 and any(c in "123456789" for c in item.lower().partition("e")[0]):
+        msg = (
+            f"{text!r} underflows to 0: it is too small for float64;"
+            " give a number of magnitude 5e-324 or more"
+        )
+        raise typer.BadParameter(msg)
+    return value
 
 
 LearningRate = Annotated[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slopecli.cli.options import OutputFormat
@@ -33,11 +34,12 @@ def compute_on_dask(
         msg = "--engine dask computes the combined sums only; for per-row CSV use: slopecli batch --out DIR"
         raise UsageError(msg)
     distributed.require_dask()
-    paths = b.expand_paths([data.file])
+    entries = b.expand_paths([data.file])
+    paths = [entry for entry in entries if isinstance(entry, Path)]
     run = with_first_order(plan(data), paths)
     tasks = [b.Task(p, run) for p in paths]
     with distributed.connection(scheduler, b.default_jobs(), timeout) as client:
-        results = distributed.run(tasks, client)
+        results = b.in_place(entries, distributed.run(tasks, client))
     combiner = b.Combiner()
     for result in results:
         if result.error is not None:

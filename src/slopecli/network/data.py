@@ -23,6 +23,7 @@ from slopecli.dataset import (
     STDIN_NAME,
     DataOptions,
     cached_passes,
+    check_rows_on_flags,
     opening_error,
     read_flag_file,
     read_options,
@@ -49,13 +50,15 @@ Blocks = Callable[[], Iterable[Block]]
 """A fresh pass over the rows, each time it is called."""
 
 
-def read_network(file: str) -> Network:
+def read_network(file: str, *, data_on_stdin: bool) -> Network:
     """The network in ``file`` (``--network``).
 
     Raises:
+        UsageError: ``file`` is ``-``, or the standard input that holds the data.
         InputError: it cannot be read, or is not a network.
     """
-    return parse_network(read_flag_file("--network", file), f"--network {file}")
+    text = read_flag_file("--network", file, "the network", data_on_stdin=data_on_stdin)
+    return parse_network(text, f"--network {file}")
 
 
 @dataclass(frozen=True)
@@ -120,15 +123,10 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
     if options.file is not None and (options.inputs or options.targets):
         msg = "give either a FILE or --input/--target, not both"
         raise UsageError(msg)
-    if network_file == STDIN:
-        msg = "--network -: give the network as a file; standard input (-) is for the data"
-        raise UsageError(msg)
-    network = read_network(network_file)
+    network = read_network(network_file, data_on_stdin=options.file == STDIN)
     k = network.outputs
     if options.file is None:
-        if not options.inputs and not options.targets:
-            msg = "no data: give a CSV FILE (or - for stdin), or --input and --target"
-            raise UsageError(msg)
+        check_rows_on_flags(options)
         yield _from_flags(network, options)
         return
     targets = _target_columns(options.target_column, k)
@@ -216,9 +214,6 @@ def _check_inputs(network: Network, features: tuple[str, ...], name: str) -> Non
 def _from_flags(network: Network, options: DataOptions) -> NetworkData:
     """Rows typed as ``-x 1,2 -y 0.01,0.99``: each --target holds one value per output."""
     k = network.outputs
-    if options.target_column is not None:
-        msg = "--target-column names a file's columns; with --input, give each --target one value per output"
-        raise UsageError(msg)
     if len(options.inputs) != len(options.targets):
         given = f"{len(options.inputs)} --input but {len(options.targets)} --target"
         msg = f"{given}: give one --target per --input"

@@ -24,7 +24,7 @@ import numpy as np
 from slopecli.core import Matrix, Vector
 from slopecli.errors import InputError
 from slopecli.text import count
-from slopecli.values import unique_keys
+from slopecli.values import unique_keys, unknown_key
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
 _ABSENT = object()
@@ -141,11 +141,11 @@ def parse_network(text: str, where: str) -> Network:
     if "layers" in document:
         others = sorted(set(document) - {"layers"})
         if others:
-            msg = (
-                f'{where}: unknown key {others[0]!r} beside "layers":'
-                " give the layers alone, or the course's form alone"
+            raise unknown_key(
+                where,
+                others[0],
+                'beside "layers" a network has no other key: give the layers alone, or the course\'s form',
             )
-            raise InputError(msg)
         return _layered(document["layers"], where)
     return _course(document, where)
 
@@ -166,8 +166,7 @@ def _layered(layers: Any, where: str) -> Network:
             raise InputError(msg)
         unknown = sorted(set(entry) - {"weights", "bias", "activation"})
         if unknown:
-            msg = f'{where}: {name}: unknown key {unknown[0]!r} (a layer has "weights", "bias", "activation")'
-            raise InputError(msg)
+            raise unknown_key(f"{where}: {name}", unknown[0], 'a layer has "weights", "bias", "activation"')
         rows = entry["weights"]
         if not isinstance(rows, list) or not rows:
             msg = f"{where}: {name}: weights must be a non-empty list, one list per node"
@@ -199,8 +198,7 @@ def _course(document: dict[str, Any], where: str) -> Network:
             continue
         match = _NODE.fullmatch(key)
         if match is None:
-            msg = f'{where}: unknown key {key!r}: expected "node_<index>", "node_<layer>_<index>" or "output"'
-            raise InputError(msg)
+            raise unknown_key(where, key, 'expected "node_<index>", "node_<layer>_<index>" or "output"')
         if match.group(2) is None:
             forms.add("single")
             layer, node = 0, int(match.group(1))

@@ -8,9 +8,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopecli.core import Matrix, Vector
+from slopecli.errors import DataError
 
 BIAS = "bias"
 """The name of the constant-1 feature that ``--bias`` adds: its weight is the intercept."""
+
+
+def with_bias_name(features: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """``features`` and, last, the one ``--bias`` adds.
+
+    Raises:
+        DataError: a feature of ``where`` is named ``bias`` already; two features of one name
+            would share a JSON key, a CSV column and a table row.
+    """
+    if BIAS in features:
+        msg = (
+            f"{where}: a feature is named {BIAS!r}, the name of the intercept --bias adds;"
+            " rename that column, or drop --bias"
+        )
+        raise DataError(msg)
+    return (*features, BIAS)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from slopecli.errors import DataError
+from slopecli.readers.parquet import MAGIC as PARQUET_MAGIC
 
 MAGIC_BYTES = 10
 """Enough leading bytes to recognise every format below (bzip2's is the longest)."""
@@ -70,20 +71,38 @@ def decompressed(fp: IO[bytes] | io.RawIOBase, codec: Codec, name: str) -> _Deco
 
 
 class _Decompressed(io.RawIOBase):
-    """Arrow's decompressing stream, with its failures (damaged or truncated data) as DataError."""
+    """Arrow's decompressing stream, with its failures (damaged or truncated data) as DataError,
+    and a Parquet file inside refused by its magic bytes."""
 
     def __init__(self, stream: Any, codec: Codec, name: str) -> None:
         super().__init__()
         self._stream = stream
         self._codec = codec
         self._name = name
+        self._start = b""
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return bytes(self._stream.read(None if size < 0 else size))
+            data = bytes(self._stream.read(None if size < 0 else size))
         except OSError as exc:
             msg = f"{self._name}: the {self._codec.kind} data is damaged or cut short ({exc})"
             raise DataError(msg) from None
+        if len(self._start) < len(PARQUET_MAGIC):
+            self._start += data[: len(PARQUET_MAGIC) - len(self._start)]
+            self._refuse_parquet()
+        return data
+
+    def _refuse_parquet(self) -> None:
+        # Every reader of compressed input reads the CSV reader's way, as a stream; Parquet needs
+        # to seek to its footer, and compresses its pages itself, so a compressed one is a mistake
+        # the CSV reader would only call "a NUL byte".
+        if self._start == PARQUET_MAGIC:
+            msg = (
+                f"{self._name}: a {self._codec.kind}-compressed Parquet file, which slopecli does not"
+                " read (Parquet compresses its own pages); decompress it first:"
+                f" {self._codec.tool} FILE > NEW.parquet"
+            )
+            raise DataError(msg)
 
     def read1(self, size: int = -1) -> bytes:
         return self.read(size)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any, Protocol
 
-from slopecli.errors import DataError
-from slopecli.readers.chunk import BIAS, Chunk, with_bias
+from slopecli.readers.chunk import BIAS, Chunk, with_bias, with_bias_name
 from slopecli.readers.layout import Layout, ReadOptions
 
 Piece = tuple[int, int]
@@ -65,9 +64,7 @@ class Biased:
     """
 
     def __init__(self, table: Table) -> None:
-        if BIAS in table.features:
-            msg = f"{table.name}: --bias adds a feature named {BIAS!r}, and the file has one already"
-            raise DataError(msg)
+        with_bias_name(table.features, table.name)
         self._table = table
         self.name = table.name
 
