@@ -29,7 +29,7 @@ COMMANDS = {
     "`compute` 1M × 10 `--format csv`": ["compute", *WIDE, "--format", "csv"],
     "`compute … --json` from flags": ["compute", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--json"],
 }
-RUN = "import sys; from slopecli.cli import main; sys.argv[0] = 'slopecli'; main()"
+RUN = "import sys; from slopecli.__main__ import main; sys.argv[0] = 'slopecli'; main()"
 
 
 def main() -> None:
