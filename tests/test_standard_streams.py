@@ -122,36 +122,15 @@ def test_a_closed_stderr_keeps_a_failure_s_exit_code(tmp_path: Path):
 
 # --- a reader that quits partway (`| head -c 10`) ----------------------------------------------
 
+DESCEND = ("descend", "{rows}", "-w", "0,0,0", "--lr", "0.001", "--steps", "1000")
 LARGE = {
     "compute-json": ("compute", "{rows}", "-w", "1,2,3", "--format", "json"),
     "compute-csv": ("compute", "{rows}", "-w", "1,2,3", "--format", "csv"),
     "compute-table": ("compute", "{rows}", "-w", "1,2,3", "--all-rows"),
     "step-json": ("step", "{rows}", "-w", "1,2,3", "--json"),
     "batch-json": ("batch", "{wide}", "{wide}", "--weights-file", "{weights}", "--json"),
-    "descend-json": (
-        "descend",
-        "{rows}",
-        "-w",
-        "0,0,0",
-        "--lr",
-        "0.001",
-        "--steps",
-        "1000",
-        "--format",
-        "json",
-    ),
-    "descend-csv": (
-        "descend",
-        "{rows}",
-        "-w",
-        "0,0,0",
-        "--lr",
-        "0.001",
-        "--steps",
-        "1000",
-        "--format",
-        "csv",
-    ),
+    "descend-json": (*DESCEND, "--format", "json"),
+    "descend-csv": (*DESCEND, "--format", "csv"),
 }
 
 
