@@ -42,7 +42,7 @@ QUOTED: dict[int, dict[str, tuple[str, ...]]] = {
         "--weights 1,abc": ("compute", POINTS, "--weights", "1,abc"),
         "-x 1e999": ("compute", "-x", "1e999", "-y", "0", "-w", "1"),
         "--lr inf": ("step", POINTS, *W, "--lr", "inf"),
-        "--features": ("compute", *W, "-x", "1,2,3", "-y", "0", "--features", "a,b,c"),
+        "--target-column": ("compute", *W, "-x", "1,2,3", "-y", "0", "--target-column", "t"),
         "-x": ("compute", *W, "-x", "1,2,3", "-y", "0", "--no-header"),
         "--input": ("compute", POINTS, *W, "--input", "1,2,3", "-y", "0"),
         "--json --format csv": ("compute", POINTS, *W, "--json", "--format", "csv"),

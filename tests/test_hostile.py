@@ -424,10 +424,37 @@ def file_only(flag: str) -> str:
     return f"{flag}: applies to a data FILE only, but the rows come from --input/--target; drop it, or give a FILE"
 
 
-@pytest.mark.parametrize(("flags", "flag"), list(FILE_ONLY.values()), ids=list(FILE_ONLY))
+FILE_ONLY_LINEAR = {k: v for k, v in FILE_ONLY.items() if k != "features"}
+
+
+@pytest.mark.parametrize(("flags", "flag"), list(FILE_ONLY_LINEAR.values()), ids=list(FILE_ONLY_LINEAR))
 @pytest.mark.parametrize("command", ["compute", "step", "descend", "check"])
 def test_a_flag_for_files_is_refused_with_rows_typed_as_flags(slopecli, command, flags, flag):
     assert_fails(slopecli(command, "-w", "1", "-x", "1", "-y", "1", *flags), 2, file_only(flag))
+
+
+def test_features_name_the_columns_of_rows_typed_as_flags_so_saved_weights_chain(slopecli, tmp_path):
+    # A weights file saved from a file's columns is used on rows typed as flags: --features names
+    # them (the review found 'compute -x … --weights-file w.json --features a,b' refused).
+    weights = tmp_path / "w.json"
+    weights.write_text('{"weights": [1, 2], "features": ["a", "b"]}')
+    run = slopecli(
+        "compute",
+        "-x",
+        "1,2",
+        "-y",
+        "3",
+        "--weights-file",
+        str(weights),
+        "--features",
+        "a,b",
+        "--json",
+        "--summary",
+    )
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)["features"] == ["a", "b"]
+    wrong = slopecli("compute", "-x", "1,2", "-y", "3", "-w", "1,2", "--features", "a,b,c")
+    assert_fails(wrong, 2, "--features names 3 columns, but --input has 2 values")
 
 
 @pytest.mark.parametrize(("flags", "flag"), list(FILE_ONLY.values()), ids=list(FILE_ONLY))

@@ -223,3 +223,18 @@ def test_a_positive_columns_still_sets_the_width():
     done = run("compute", POINTS, *W, env=environment(COLUMNS="40"))
     assert done.returncode == 0 and done.stdout != unset(("compute", POINTS, *W)).stdout
     assert max(len(line) for line in done.stdout.decode().splitlines()) <= 40
+
+
+def test_a_callers_own_stdout_is_left_alone(monkeypatch):
+    # A library user (or a test) may set sys.stdout to a wrapper of memory, which has no
+    # descriptor: settling the streams must not fail on it, nor replace it.
+    import io
+
+    from slopecli.__main__ import settle_standard_streams
+
+    own = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr("sys.stdout", own)
+    settle_standard_streams()
+    import sys
+
+    assert sys.stdout is own

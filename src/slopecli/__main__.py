@@ -69,15 +69,22 @@ def settle_standard_streams() -> None:
     if sys.stderr is None:
         sys.stderr = _lost_messages()
     stdout = sys.stdout
-    if isinstance(stdout, io.TextIOWrapper):  # not a caller's own stand-in
-        stdout.flush()
-        sys.stdout = io.TextIOWrapper(
-            io.BufferedWriter(CompleteWrites(stdout.fileno())),
-            encoding=stdout.encoding,
-            errors=stdout.errors,
-            line_buffering=stdout.line_buffering,
-            write_through=stdout.write_through,
-        )
+    if not isinstance(stdout, io.TextIOWrapper):
+        return
+    try:
+        fd = stdout.fileno()
+    except (OSError, ValueError):  # a caller's own stand-in (io.BytesIO underneath): left alone
+        return
+    stdout.flush()
+    raw = CompleteWrites(fd)
+    sys.stdout = io.TextIOWrapper(
+        # Unbuffered stays unbuffered (PYTHONUNBUFFERED, -u): each write reaches the reader.
+        raw if stdout.write_through else io.BufferedWriter(raw),
+        encoding=stdout.encoding,
+        errors=stdout.errors,
+        line_buffering=stdout.line_buffering,
+        write_through=stdout.write_through,
+    )
 
 
 def _lost_messages() -> io.TextIOWrapper:

@@ -369,8 +369,9 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
         raise UsageError(msg)
     run = plan(options)
     if options.file is None:
-        check_rows_on_flags(options)
-        yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets)))
+        check_rows_on_flags(options, named=True)
+        names = read_options(options).features
+        yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets, names)))
         return
     stdin = options.file == STDIN
     if stdin and sys.stdin is None:
@@ -381,10 +382,11 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
         yield Dataset(run.weights, table)
 
 
-def check_rows_on_flags(options: DataOptions) -> None:
+def check_rows_on_flags(options: DataOptions, named: bool = False) -> None:
     """Rows typed as ``--input``/``--target``: there must be some, and no flag that says how to
     read a file beside them (ignored, it would leave the user believing that a column was picked
-    or a separator set). Shared by the linear model and the network.
+    or a separator set). Shared by the linear model and the network; ``named``: ``--features``
+    names the inputs' columns (as a saved weights file names them), rather than picking some.
 
     Raises:
         UsageError: there are no rows, or such a flag is given.
@@ -393,7 +395,7 @@ def check_rows_on_flags(options: DataOptions) -> None:
         msg = "no data: give a CSV FILE (or - for stdin), or --input and --target"
         raise UsageError(msg)
     given = {
-        "--features": options.features is not None,
+        "--features": options.features is not None and not named,
         "--target-column": options.target_column is not None,
         "--no-header": not options.header,
         "--delimiter": options.delimiter is not None,

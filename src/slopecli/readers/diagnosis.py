@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.layout import Layout, ReadOptions
-from slopecli.readers.stream import LONGEST_QUOTED, line_count
+from slopecli.readers.stream import line_count
 from slopecli.text import quoted
 from slopecli.values import BLANKS, NUMBER
 
@@ -57,6 +57,8 @@ def diagnose(
     try:
         for record in reader:
             start, line = line + 1, first_line - 1 + reader.line_num
+            lines_of_record = bytes(raw)  # the csv module reads no further than a record's end
+            raw.clear()
             blank = not any(field.strip() for field in record)
             # Arrow skips empty lines; before the header, blank-looking ones were skipped too.
             if not record or (header_pending and blank):
@@ -71,7 +73,7 @@ def diagnose(
                 if _SURROGATE.search(record[i]):
                     # Bytes that are not UTF-8 in a column that is read (elsewhere they are
                     # text slopecli does not read, as in any unused column).
-                    return check_utf8(bytes(raw[:-1]), name, delimiter, "a value", start)
+                    return check_utf8(lines_of_record[:-1], name, delimiter, "a value", start)
                 problem = _field_problem(record[i])
                 if problem is not None:
                     cls = NumericError if "finite" in problem else DataError
@@ -80,7 +82,7 @@ def diagnose(
         return DataError(f"{name}:{line + 1}: {exc}")
     except _Unclosed as unclosed:
         msg = (
-            f"{name}:{unclosed.line}: a quote opened on this line is not closed in the next"
+            f"{name}:{unclosed.line}: a quoted value starts on this line and does not end in the next"
             f" {_amount(LONGEST_QUOTED)}: a stray quote character? Remove it, or close the quoted value"
         )
         return DataError(msg)
@@ -91,8 +93,14 @@ def _amount(size: int) -> str:
     return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size:,} bytes"
 
 
+LONGEST_QUOTED = 16 << 20
+"""The most bytes one record of several lines (a quoted value with line breaks) may take before
+the diagnosis gives up on it: a stray quote would otherwise make the csv module hold the rest of
+the file, several times over."""
+
+
 class _Unclosed(Exception):
-    """A quoted value runs on past :data:`LONGEST_QUOTED` bytes from ``line``."""
+    """A record runs on past :data:`LONGEST_QUOTED` bytes, over several lines, from ``line``."""
 
     def __init__(self, line: int) -> None:
         super().__init__(line)
@@ -174,18 +182,20 @@ def physical_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
 
 def _decoded_lines(lines: Iterable[bytes], first_line: int, raw: bytearray) -> Iterator[str]:
     """The lines as text, one at a time; bytes that are not UTF-8 become lone surrogates (to be
-    named if they are in a column that is read). ``raw`` holds the bytes of the current record's
-    lines, each ended with ``\n`` (a quoted value may span several)."""
-    quoted = False  # the record so far ends inside a quoted value (an odd number of quotes)
-    start = first_line  # the record's first line
+    named if they are in a column that is read). ``raw`` gathers the bytes of the record being
+    read, each line ended with ``\\n`` (a quoted value may span several); the reader of the records
+    empties it.
+
+    Raises:
+        _Unclosed: a record of several lines passes :data:`LONGEST_QUOTED` bytes.
+    """
+    start = first_line  # the first line of the record being read
     for number, line in enumerate(lines, start=first_line):
-        if not quoted:
-            raw.clear()
+        if not raw:
             start = number
         raw += line
         raw += b"\n"
-        quoted ^= line.count(b'"') % 2 == 1
-        if quoted and len(raw) > LONGEST_QUOTED:  # the csv module would hold the rest of the file
+        if len(raw) > LONGEST_QUOTED and number > start:
             raise _Unclosed(start)
         # Ended again, so that a line break inside a quoted value stays in it, as Arrow reads it.
         yield line.decode("utf-8-sig" if number == 1 else "utf-8", errors="surrogateescape") + "\n"

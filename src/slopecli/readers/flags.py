@@ -9,6 +9,7 @@ import numpy as np
 from slopecli.errors import InputError, UsageError
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.layout import Layout
+from slopecli.text import count
 from slopecli.values import parse_number, parse_vector
 
 NAME = "--input"
@@ -16,7 +17,7 @@ NAME = "--input"
 
 
 class FlagTable:
-    """The rows of ``--input``/``--target`` as a table with features ``x1, x2, …``.
+    """The rows of ``--input``/``--target`` as a table with features ``x1, x2, …``, or ``names``.
 
     Raises:
         UsageError: the counts of inputs and targets differ, a value is not a finite number, or
@@ -25,7 +26,9 @@ class FlagTable:
 
     name = NAME
 
-    def __init__(self, inputs: Sequence[str], targets: Sequence[str]) -> None:
+    def __init__(
+        self, inputs: Sequence[str], targets: Sequence[str], names: Sequence[str] | None = None
+    ) -> None:
         if len(inputs) != len(targets):
             msg = f"{len(inputs)} --input but {len(targets)} --target: give one --target per --input"
             raise UsageError(msg)
@@ -40,8 +43,11 @@ class FlagTable:
                 raise UsageError(msg)
         self._chunk = Chunk(np.vstack(rows), y, 0)
         d = len(rows[0])
-        names = (*(f"x{i}" for i in range(1, d + 1)), "target")
-        self.layout = Layout(names, tuple(range(d)), d)
+        if names is not None and len(names) != d:
+            msg = f"--features names {count(len(names), 'column')}, but --input has {count(d, 'value')}"
+            raise UsageError(msg)
+        features = tuple(names) if names is not None else tuple(f"x{i}" for i in range(1, d + 1))
+        self.layout = Layout((*features, "target"), tuple(range(d)), d)
 
     @property
     def features(self) -> tuple[str, ...]:

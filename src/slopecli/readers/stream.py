@@ -1,7 +1,7 @@
 """Bytes fed to Arrow's CSV reader: in blocks it can always parse, and from a pipe as they arrive.
 
-:class:`Blocks` serves a file's bytes in blocks that each end a row (grown until they do), so that
-rows and headers of any length are read.
+:class:`Blocks` serves a file's bytes in blocks that each hold a line ending (grown until they do),
+so that rows and headers of any length are read.
 
 A pipe is read as it arrives, once: nothing is spooled to disk. :class:`Replay` serves the bytes
 that were peeked for the header, then the rest of the pipe as fast as it comes (short reads, so a
@@ -19,10 +19,6 @@ from typing import IO
 
 RECENT_BYTES = 16 << 20
 """How much of what was read is kept for the diagnosis of a failure (at least)."""
-LONGEST_QUOTED = 16 << 20
-"""A block inside a quoted value grows no larger than this: a stray quote would otherwise make the
-rest of the file one block. Arrow then fails, and the diagnosis names the quote's line (its
-walk holds a record in memory several times over, as bytes and as the csv module's text)."""
 RECENT_BLOCKS = 64
 """How many of the last blocks served are kept (at least): Arrow reads up to 32 blocks ahead of
 the rows it has handed over, so the failing row is in them, however large a block grew."""
@@ -64,12 +60,10 @@ class Blocks(io.RawIOBase):
     """``head``, then the rest of ``fp``, in blocks that Arrow's CSV reader can always parse.
 
     Arrow lets a row straddle one block boundary, not two, and looks for the header in its first
-    block only. So the first block holds at least ``first`` bytes (the header), and a block that
-    does not end a row is grown until it does (or the data ends): a row longer than Arrow's block
-    size is read, not rejected, and the block is only as large as the longest row needs. A row
-    ends with a line ending outside quotes (a quoted value may hold line breaks): the quotes
-    served so far are counted, in the blocks that have any. Arrow asks for blocks through
-    :meth:`read`, which may return more than it asked for.
+    block only. So the first block holds at least ``first`` bytes (the header), and a block
+    without a line ending is grown until it has one (or the data ends): a row longer than Arrow's
+    block size is read, not rejected, and the block is only as large as the longest line needs.
+    Arrow asks for blocks through :meth:`read`, which may return more than it asked for.
     """
 
     def __init__(self, fp: IO[bytes] | io.RawIOBase, head: bytes = b"", first: int = 0) -> None:
@@ -80,7 +74,6 @@ class Blocks(io.RawIOBase):
         self._ended = False
         self._served = 0
         self._starts: deque[int] = deque([0], maxlen=RECENT_BLOCKS)
-        self._quoted = False  # the bytes served so far end inside a quoted value
 
     def readable(self) -> bool:
         return True
@@ -89,38 +82,22 @@ class Blocks(io.RawIOBase):
         if size is None or size < 0:
             return b"".join(iter(lambda: self.read(1 << 20), b""))
         size, self._first = max(size, self._first), 0
-        quoted = self._quoted
         data = self._take(size)
-        if data and not self._ends_a_row(data):
-            parts, grown, quotes = [data], len(data), b'"' in data
-            # With quotes in it, a block that ends no row may be a stray quote's: it stops growing.
-            while (grown < LONGEST_QUOTED or not quotes) and (more := self._take(max(size, 1))):
+        if data and not _ends_a_line(data):
+            parts = [data]
+            while more := self._take(max(size, 1)):
                 parts.append(more)
-                grown += len(more)
-                if self._ends_a_row(more):
+                if _ends_a_line(more):
                     break
-                quotes = quotes or b'"' in more
             data = b"".join(parts)
         # Nor may a block end between the two bytes of a \r\n: Arrow would lose the row.
         while data.endswith(b"\r") and (more := self._take(1)):
-            self._ends_a_row(more)
             data += more
         if data:
             self._served += 1
             self._starts.append(self._starts[-1] + len(data))
-        self._remember(data, quoted)
+        self._remember(data)
         return data
-
-    def _ends_a_row(self, piece: bytes) -> bool:
-        """Whether a row ends in ``piece``, the next bytes to serve (its last line ending lies
-        outside quotes; an earlier one might too, and the block then grows needlessly a little).
-        Counts its quotes."""
-        if piece.find(b'"') < 0:  # memchr: a file without quotes is never counted
-            return not self._quoted and _ends_a_line(piece)
-        before = self._quoted
-        self._quoted ^= piece.count(b'"') % 2 == 1
-        end = max(piece.rfind(b"\n"), piece.rfind(b"\r"))
-        return end >= 0 and before == (piece.count(b'"', 0, end) % 2 == 1)
 
     def block_start(self, index: int) -> int | None:
         """Where the block served ``index``-th (from 0) starts in the stream, if it is one of the
@@ -136,9 +113,8 @@ class Blocks(io.RawIOBase):
         self._ended = self._ended or not data
         return data
 
-    def _remember(self, data: bytes, quoted: bool) -> None:
-        """Nothing is kept by default (a file can be read again). ``quoted``: whether ``data``
-        starts inside a quoted value."""
+    def _remember(self, data: bytes) -> None:
+        """Nothing is kept by default (a file can be read again)."""
 
 
 class Replay(Blocks):
@@ -148,19 +124,19 @@ class Replay(Blocks):
     def __init__(self, fp: IO[bytes] | io.RawIOBase, head: bytes, keep: int = 0, first: int = 0) -> None:
         super().__init__(fp, head, first)
         self._keep = max(keep, RECENT_BYTES)
-        self._recent: deque[tuple[bytes, bool]] = deque()
+        self._recent: deque[bytes] = deque()
         self._recent_size = 0
         self._dropped_lines = 0
         self._dropped_any = False
         self._dropped_ends_line = True
 
-    def _remember(self, data: bytes, quoted: bool) -> None:
+    def _remember(self, data: bytes) -> None:
         if not data:
             return
-        self._recent.append((data, quoted))
+        self._recent.append(data)
         self._recent_size += len(data)
-        while self._recent_size - len(self._recent[0][0]) >= self._keep and len(self._recent) > RECENT_BLOCKS:
-            old, _ = self._recent.popleft()
+        while self._recent_size - len(self._recent[0]) >= self._keep and len(self._recent) > RECENT_BLOCKS:
+            old = self._recent.popleft()
             self._recent_size -= len(old)
             # A block never ends between the two bytes of a \r\n (see read()).
             self._dropped_lines += line_count(old)
@@ -170,27 +146,16 @@ class Replay(Blocks):
     def recent(self) -> tuple[bytes, int, bool]:
         """The kept bytes from their first whole line to their last, that first line's number, and
         whether they start at the beginning of the stream."""
-        data = b"".join(block for block, _ in self._recent)
+        data = b"".join(self._recent)
         if not self._ended:  # the reader stopped inside the stream: its last line is not all here
             data = data[: max(data.rfind(b"\n"), data.rfind(b"\r")) + 1]
         if not self._dropped_any:
             return data, 1, True
         line = self._dropped_lines + 1
-        quoted = bool(self._recent) and self._recent[0][1]
         if not self._dropped_ends_line:
             # The kept bytes start inside a line: the first whole one is the next.
-            data, quoted = _after_line(data, quoted)
-            line += 1
-        while quoted and data:  # nor may they start inside a quoted value
-            data, quoted = _after_line(data, quoted)
+            ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+            cut = min(ends, default=len(data))
+            data = data[cut + (2 if data[cut : cut + 2] == b"\r\n" else 1) :]
             line += 1
         return data, line, False
-
-
-def _after_line(data: bytes, quoted: bool) -> tuple[bytes, bool]:
-    """``data`` after its first line ending, and whether that point is inside a quoted value
-    (``quoted``: whether ``data`` starts inside one)."""
-    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
-    cut = min(ends, default=len(data))
-    cut += 2 if data[cut : cut + 2] == b"\r\n" else 1
-    return data[cut:], quoted ^ (data.count(b'"', 0, cut) % 2 == 1)
