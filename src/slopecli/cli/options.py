@@ -26,14 +26,14 @@ OUTPUT = "Output"
 
 def input_file(text: str) -> Path:
     """An input file's path (FILE, ``--weights-file``)."""
-    _named(text, "file")
+    _non_empty(text, "file")
     return Path(text)
 
 
 def output_file(text: str) -> Path:
     """An output file's path (``--save-weights``, ``--plot``, …): a path that ends with a slash
     names a folder, and Path() would drop the slash (``w.json/`` would write ``w.json``)."""
-    _named(text, "file")
+    _non_empty(text, "file")
     for ending in ("/", "/."):
         if text.endswith(ending):
             msg = f"{text!r} ends with {ending!r}, so it names a folder; give a file name"
@@ -43,11 +43,11 @@ def output_file(text: str) -> Path:
 
 def output_folder(text: str) -> Path:
     """An output folder's path (``batch --out``)."""
-    _named(text, "folder")
+    _non_empty(text, "folder")
     return Path(text)
 
 
-def _named(text: str, kind: str) -> None:
+def _non_empty(text: str, kind: str) -> None:
     # Path("") is Path("."): an empty value would write into the current folder, or be reported
     # as a path the user never typed.
     if not text:
