@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -58,6 +57,8 @@ class AtomicFile:
         directory = self._target.parent
         fd = _unnamed_file(directory)
         if fd is None:
+            import tempfile  # here: every run imports this module, few write a file
+
             fd, self._named = tempfile.mkstemp(dir=directory, prefix=f".{self._target.name}.", suffix=".part")
         self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
         return self._fp
@@ -118,6 +119,8 @@ def can_create_in(directory: Path) -> None:
     if fd is not None:
         os.close(fd)  # never linked: it is gone with its descriptor
         return
+    import tempfile
+
     fd, name = tempfile.mkstemp(dir=directory, prefix=".slopecli-", suffix=".part")
     os.close(fd)
     os.unlink(name)
