@@ -31,7 +31,7 @@ def read_back(text: bytes) -> list[list[float]]:
     return [[float(v) for v in line.split(",")] for line in text.decode("ascii").split("\n")[:-1]]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(hnp.arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(1, 8)), elements=numbers))
 def test_every_value_reads_back_as_the_same_double(matrix: np.ndarray) -> None:
     text = csv_rows(matrix)

@@ -53,14 +53,14 @@ def assert_keeps_the_contract(case: Case, installed: bool = False) -> None:
 
 
 @pytest.mark.slow
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(csv_cases())
 def test_csv_dialects_read_as_the_oracle_reads_them(case):
     assert_keeps_the_contract(case)
 
 
 @pytest.mark.slow
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(mutated_cases())
 def test_mutated_files_keep_the_contract(case):
     assert_keeps_the_contract(case)
@@ -74,21 +74,21 @@ def test_random_bytes_keep_the_contract(case):
 
 
 @pytest.mark.slow
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(flag_cases())
 def test_hostile_flags_keep_the_contract(case):
     assert_keeps_the_contract(case)
 
 
 @pytest.mark.slow
-@fuzz_settings(80)
+@fuzz_settings(60)
 @given(parquet_cases())
 def test_parquet_files_keep_the_contract(case):
     assert_keeps_the_contract(case)
 
 
 @pytest.mark.slow
-@fuzz_settings(80)
+@fuzz_settings(60)
 @given(weights_file_cases())
 def test_weights_files_keep_the_contract(case):
     assert_keeps_the_contract(case)
@@ -121,7 +121,7 @@ def number_paths_agree(text: str) -> None:
 
 
 @pytest.mark.slow
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(hostile_numbers())
 def test_a_number_means_the_same_on_a_flag_and_in_a_file(text):
     number_paths_agree(text)

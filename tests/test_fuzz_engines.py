@@ -25,7 +25,7 @@ def report(found: list[str], files, options) -> str:
 
 
 @pytest.mark.slow
-@fuzz_settings(60)
+@fuzz_settings(35)
 @given(engine_files())
 def test_the_local_and_dask_engines_agree(drawn):
     files, options = drawn
@@ -34,7 +34,7 @@ def test_the_local_and_dask_engines_agree(drawn):
 
 
 @pytest.mark.slow
-@fuzz_settings(40)
+@fuzz_settings(25)
 @given(engine_files())
 def test_files_read_in_tiny_pieces_give_what_one_pass_gives(drawn):
     files, options = drawn

@@ -596,7 +596,7 @@ def test_network_files_and_data_keep_the_contract(case):
 
 
 @pytest.mark.slow
-@fuzz_settings(250)
+@fuzz_settings(150)
 @given(network_cases())
 def test_network_files_and_data_keep_the_contract_at_length(case):
     assert_keeps_the_contract(case)

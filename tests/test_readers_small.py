@@ -63,7 +63,7 @@ texts = st.one_of(
 blanks = st.sampled_from(["", " ", "\t", "  \t"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     rows=st.integers(1, small.SMALL_ROWS).flatmap(
         lambda n: st.integers(2, 6).flatmap(
