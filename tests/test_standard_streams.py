@@ -134,8 +134,15 @@ LARGE = {
 }
 
 
-@UNBUFFERED
-@pytest.mark.parametrize("args", LARGE.values(), ids=LARGE.keys())
+# Every command unbuffered (where partial writes were lost); buffered, one of each kind of output.
+PARTWAY = [(name, True) for name in LARGE] + [("compute-json", False), ("compute-table", False)]
+
+
+@pytest.mark.parametrize(
+    ("args", "unbuffered"),
+    [(LARGE[name], unbuffered) for name, unbuffered in PARTWAY],
+    ids=[f"{name}-{'PYTHONUNBUFFERED' if unbuffered else 'buffered'}" for name, unbuffered in PARTWAY],
+)
 def test_a_reader_that_quits_partway_is_a_closed_pipe(data, args, unbuffered):
     """The reader takes a few bytes of one large write and goes: what the write did not take is
     written again, fails, and the run ends as a closed pipe (141), silently."""
@@ -204,8 +211,15 @@ def unset(args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes]:
     return run(*args)
 
 
-@pytest.mark.parametrize("columns", ["0", "-3", "abc", "²", "٣٣"])
-@pytest.mark.parametrize("args", TABLES.values(), ids=TABLES.keys())
+# Every odd value for one command; 0, the value that printed nothing, for every command.
+ODD_COLUMNS = [("compute", c) for c in ("0", "-3", "abc", "²", "٣٣")] + [
+    (n, "0") for n in TABLES if n != "compute"
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "columns"), [(TABLES[n], c) for n, c in ODD_COLUMNS], ids=[f"{n}-{c}" for n, c in ODD_COLUMNS]
+)
 def test_a_columns_that_is_no_positive_number_is_ignored(args, columns):
     """As Rich ignores a negative or non-numeric COLUMNS, slopecli also ignores 0 (Rich drew
     nothing), a superscript digit (Rich's int() raised) and other scripts' digits, as flags do."""
