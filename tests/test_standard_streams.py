@@ -252,3 +252,22 @@ def test_a_callers_own_stdout_is_left_alone(monkeypatch):
     import sys
 
     assert sys.stdout is own
+
+
+@pytest.mark.parametrize("args", [("--help",), ("compute", "--help")], ids=["slopecli", "compute"])
+def test_help_to_a_reader_that_is_gone_is_a_closed_pipe(args):
+    # Rich ends help it cannot write with exit 1 (Console.on_broken_pipe); a closed pipe is 141
+    # whoever was writing, as `--version | true` and a command's own output are.
+    read, write = os.pipe()
+    os.close(read)  # gone before slopecli writes a byte
+    try:
+        done = subprocess.run(
+            [installed_slopecli(), *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=environment(),
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, b"")

@@ -57,6 +57,12 @@ class SlopeGroup(TyperGroup):
             code = exc.exit_code
         except BrokenPipeError:  # at the last flush; the command's own are caught in invoke
             code = _reader_gone()
+        except SystemExit as exc:
+            # Rich ends a help text whose reader went away with exit 1 (Console.on_broken_pipe):
+            # a closed pipe is 141 here, whoever was writing.
+            if not _rich_saw_a_closed_pipe(exc):
+                raise
+            code = EXIT_BROKEN_PIPE
         except OSError as exc:  # what the system refused, most often writing the output (a full disk)
             where = f"{exc.filename}" if exc.filename is not None else "cannot write the output"
             report(f"{prog_name or 'slopecli'}: error: {where}: {exc.strerror or exc}")
@@ -105,6 +111,13 @@ def _reader_gone() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return EXIT_BROKEN_PIPE
+
+
+def _rich_saw_a_closed_pipe(exc: SystemExit) -> bool:
+    last = exc.__traceback__
+    while last is not None and last.tb_next is not None:
+        last = last.tb_next
+    return exc.code == 1 and last is not None and last.tb_frame.f_code.co_name == "on_broken_pipe"
 
 
 def _require_stdout() -> None:
