@@ -44,7 +44,7 @@ def significant(text: str) -> str:
     return text.lstrip("-").split("e")[0].replace(".", "").strip("0")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(numbers, min_size=1, max_size=50))
 def test_integral_values_have_no_point_zero_and_all_are_shortest(values: list[float]) -> None:
     fields = csv_rows(np.array([values])).decode().rstrip("\n").split(",")
@@ -98,7 +98,7 @@ def test_nan_or_infinity_in_csv_output_is_a_bug_that_raises() -> None:
         csv_rows(np.array([[1.0, np.inf]]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(numbers, min_size=1, max_size=8))
 def test_every_csv_output_spells_a_number_as_per_row_csv_does(values: list[float]) -> None:
     """``compute --format csv`` writes its rows with csv_rows, ``step``, ``descend`` and ``batch``

@@ -99,7 +99,7 @@ def _failure(table: CsvTable) -> str:
     return str(caught.value)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(broken_files(), st.sampled_from(["memory", "disk", "gzip"]))
 def test_a_failure_is_reported_exactly_as_a_walk_from_the_start_reports_it(tmp_path, case, source):
     data, block = case

@@ -62,7 +62,7 @@ def batches() -> st.SearchStrategy[RowBatch]:
     return st.builds(build, shape, st.data())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(batches())
 def test_row_records_are_the_bytes_of_json_dumps(batch: RowBatch) -> None:
     n = len(batch.y)

@@ -91,7 +91,7 @@ odd = st.text(alphabet="0123456789+-.eEinfatyINF \t_\x0b", max_size=8)
 near = st.from_regex(r"[ \t]?[+-]?[0-9_]{0,3}\.?[0-9_]{0,3}([eE][+-]?[0-9]{0,2})?[ \t\x0b]?", fullmatch=True)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(st.lists(texts, min_size=3, max_size=3), min_size=1, max_size=4),
     field=st.one_of(odd, near),
