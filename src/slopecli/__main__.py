@@ -10,7 +10,6 @@ stderr becomes a place where messages are lost, and stdout writes every byte it 
 import gc
 import io
 import os
-import select
 import sys
 from typing import TYPE_CHECKING
 
@@ -47,6 +46,8 @@ class CompleteWrites(io.RawIOBase):
             try:
                 done += os.write(self._fd, view[done:])
             except BlockingIOError:
+                import select  # here: a full non-blocking pipe is rare, and start-up is every run's
+
                 select.select([], [self._fd], [])  # until the reader has made room
         return done
 

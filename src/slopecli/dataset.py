@@ -370,8 +370,7 @@ def open_dataset(options: DataOptions) -> Iterator[Dataset]:
     run = plan(options)
     if options.file is None:
         check_rows_on_flags(options, named=True)
-        names = read_options(options).features
-        yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets, names)))
+        yield Dataset(run.weights, fitted(run, FlagTable(options.inputs, options.targets, run.read.features)))
         return
     stdin = options.file == STDIN
     if stdin and sys.stdin is None:
