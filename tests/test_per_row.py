@@ -90,12 +90,15 @@ def test_pieces_hand_on_the_rows_and_sums_of_one_pass(monkeypatch, n, piece, blo
     assert (sums.n, sums.xte.tolist(), sums.sse) == (one.n, one.xte.tolist(), one.sse)
 
 
-def test_a_large_file_is_read_in_many_pieces_whatever_the_threads(tmp_path):
-    with open(write(tmp_path / "d.csv", dyadic_rows(3000)), "rb") as fp:
+def test_a_large_file_is_read_in_pieces_of_about_piece_bytes(tmp_path):
+    path = write(tmp_path / "d.csv", dyadic_rows(3000))
+    with open(path, "rb") as fp:
         table = CsvTable(fp, "d.csv", ReadOptions())
-        pieces = per_row._pieces(table, 2)
-        assert len(pieces) > 20
-        assert per_row._pieces(table, 1) == per_row._pieces(table, 8) == pieces  # the file decides
+        pieces = per_row._pieces(table)
+    # The file decides how many, not the threads: as many as keep each under 700 bytes and a line.
+    data = path.stat().st_size - len("a,b,c,target\n")
+    assert len(pieces) == -(-data // 700)
+    assert all(0 < b - a < 700 + 40 for a, b in pieces)
 
 
 def outputs(monkeypatch, path: Path, *flags: str) -> tuple[object, object]:
@@ -228,7 +231,7 @@ def test_a_read_error_that_is_not_the_datas_fault_is_raised(tmp_path, monkeypatc
     with open(write(tmp_path / "d.csv", dyadic_rows(3000)), "rb") as fp:
         table = CsvTable(fp, "d.csv", ReadOptions(block_bytes=4096))
         read = table.read_piece
-        pieces = per_row._pieces(table, 2)
+        pieces = per_row._pieces(table)
 
         def failing(piece):
             if piece == pieces[5]:
@@ -256,7 +259,7 @@ def test_pieces_are_read_at_most_two_per_thread_ahead(tmp_path, monkeypatch):
                 seen.append(len(started))
 
         evaluate_rows(table, W, slow, 2)
-        assert len(started) == len(per_row._pieces(table, 2)) > 20
+        assert len(started) == len(per_row._pieces(table)) > 20
     assert seen == [4]
 
 

@@ -102,6 +102,30 @@ def test_a_cut_inside_quotes_moves_on_to_the_next_row(tmp_path, monkeypatch):
         assert delimited._row_starts(fp.fileno(), [2, 19]) is None  # not out of "d… within 16
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400).map(lambda b: bytes(b'"\n,1'[c % 4] for c in b)), st.data())
+def test_quotes_are_counted_on_two_threads_as_one_pass_would(tmp_path_factory, data, draw):
+    # The oracle: counting in the bytes themselves, and the cut rule read off them line by line.
+    path = tmp_path_factory.mktemp("q") / "q.csv"
+    path.write_bytes(data)
+    line_starts = [0] + [i + 1 for i, c in enumerate(data) if c == ord("\n")]
+    cuts = sorted(draw.draw(st.lists(st.sampled_from(line_starts), min_size=1, max_size=6)))
+    with open(path, "rb") as fp:
+        assert delimited._quotes_before(fp.fileno(), cuts) == [data[cuts[0] : c].count(b'"') for c in cuts]
+        starts = delimited._row_starts(fp.fileno(), cuts)
+    even = [s for s in line_starts if data[cuts[0] : s].count(b'"') % 2 == 0]
+    # Each cut moves on to the first line start at or after it with an even count before it
+    # (within QUOTED_LINES_BYTES, which this small file never exceeds), never backwards.
+    want: list[int] = []
+    for cut in cuts:
+        after = [s for s in even if s >= cut]
+        if not after:
+            assert starts is None
+            return
+        want.append(max([after[0], *want[-1:]]))
+    assert starts == want
+
+
 def failure(data: bytes, **options: object) -> SlopeError:
     with pytest.raises(SlopeError) as caught:
         list(CsvTable(io.BytesIO(data), "f.csv", ReadOptions(**options)).chunks())  # type: ignore[arg-type]

@@ -90,7 +90,7 @@ def evaluate_rows(
     Raises:
         SlopeError: the data is wrong (found by one sequential pass, with the exact place).
     """
-    pieces = _pieces(table, threads)
+    pieces = _pieces(table)
     if not pieces:
         return evaluate(table.chunks(), weights, on_rows, table.name, on_chunk)
     total = Sums.zero(len(weights))
@@ -121,19 +121,15 @@ def evaluate_rows(
     return checked(total, table.name)
 
 
-def _pieces(table: Table, threads: int) -> list[Piece]:
+def _pieces(table: Table) -> list[Piece]:
     """Pieces of about PIECE_BYTES, or none when the table is not worth splitting (or cannot be).
 
-    How many depends on the file alone, not on ``threads`` (one thread reads them too): BLAS may
+    How many depends on the file alone, not on the number of threads (one thread reads them too): BLAS may
     round a row's Σ w·x differently by its place in a chunk (in the last bit), and chunks start
     where pieces do, so the same file gives the same bytes on any number of cores.
     """
-    pieces = table.pieces(max(threads, 2))
-    if len(pieces) < 2:
-        return []
-    # Only a plain CSV file is split for threads, and its pieces are byte ranges.
-    span = pieces[-1][1] - pieces[0][0]
-    return table.pieces(max(2, -(-span // PIECE_BYTES)))
+    pieces = table.pieces(2, most_bytes=PIECE_BYTES)
+    return pieces if len(pieces) >= 2 else []
 
 
 def _in_order(

@@ -57,7 +57,9 @@ class FlagTable:
         positions = list(self.layout.feature_positions)
         yield Chunk(self._chunk.X[:, positions], self._chunk.y, 0)
 
-    def pieces(self, count: int, processes: bool = False) -> list[tuple[int, int]]:
+    def pieces(
+        self, count: int, processes: bool = False, most_bytes: int | None = None
+    ) -> list[tuple[int, int]]:
         return []
 
     def read_piece(self, piece: tuple[int, int]) -> Iterator[Chunk]:

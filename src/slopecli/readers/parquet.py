@@ -98,7 +98,7 @@ class ParquetTable:
             msg = f"{self.name}: the file has no data rows"
             raise DataError(msg)
 
-    def pieces(self, count: int, processes: bool = False) -> list[Piece]:
+    def pieces(self, count: int, processes: bool = False, most_bytes: int | None = None) -> list[Piece]:
         """Up to ``count`` runs of consecutive row groups, for reading in separate processes.
 
         None for threads of one process: two readers there cost 40 MiB more at their peak and

@@ -26,9 +26,11 @@ class Table(Protocol):
     @property
     def features(self) -> tuple[str, ...]: ...
     def chunks(self) -> Iterator[Chunk]: ...
-    def pieces(self, count: int, processes: bool = False) -> list[Piece]:
+    def pieces(self, count: int, processes: bool = False, most_bytes: int | None = None) -> list[Piece]:
         """Up to ``count`` pieces that can be read independently, or none: for threads of this
-        process, or for separate ``processes`` (a Dask worker's own memory and reader)."""
+        process, or for separate ``processes`` (a Dask worker's own memory and reader). With
+        ``most_bytes``, a file cut into byte ranges gets more pieces if it takes that many to keep
+        each near that size."""
         ...
 
     def read_piece(self, piece: Piece) -> Iterator[Chunk]: ...
@@ -83,8 +85,8 @@ class Biased:
     def chunks(self) -> Iterator[Chunk]:
         return with_bias(self._table.chunks())
 
-    def pieces(self, count: int, processes: bool = False) -> list[Piece]:
-        return self._table.pieces(count, processes)
+    def pieces(self, count: int, processes: bool = False, most_bytes: int | None = None) -> list[Piece]:
+        return self._table.pieces(count, processes, most_bytes)
 
     def read_piece(self, piece: Piece) -> Iterator[Chunk]:
         return with_bias(self._table.read_piece(piece))
