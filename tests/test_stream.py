@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import csv
+import io
 
-from slopecli.readers.stream import Replay, read_head
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slopecli.readers.stream import FirstRecord, Replay, read_head
 
 from conftest import Pipe
 
@@ -106,3 +111,48 @@ def test_the_last_blocks_are_kept_however_large_they_grew(monkeypatch):
     kept = len(recent) // len(line)  # whole lines, from the first that the 64 blocks hold whole
     assert stream.RECENT_BLOCKS - 1 <= kept < 100
     assert recent == line * kept and number == 100 - kept + 1
+
+
+# Fields that a header may hold: plain, quoted (with line breaks and doubled quotes), and text
+# with a quote inside it ('12" pipe'), which is not the start of a quoted value.
+FIELD = st.one_of(
+    st.text(alphabet="ab 1", max_size=4),
+    st.text(alphabet='ab ,\n\r"', max_size=6).map(lambda t: '"' + t.replace('"', '""') + '"'),
+    st.text(alphabet="ab", min_size=1, max_size=3).map(lambda t: t + '"' + t),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="\n", max_size=3),
+    st.lists(FIELD, min_size=1, max_size=5).filter(lambda fields: "".join(fields).strip()),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.integers(1, 9),
+)
+def test_the_first_record_ends_where_the_csv_module_ends_it(blank, fields, delimiter, ending, step):
+    text = blank + delimiter.join(f.replace(",", delimiter) for f in fields) + ending + "1,2" + ending
+    data = text.encode()
+    head = read_head(Pipe(data, step=step), 1 << 20, ended=FirstRecord(delimiter, 1 << 20).ended)
+    # The csv module's first non-blank record ends at a line ending that the head holds whole.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    record = next(r for r in reader if r)
+    # (A CR is a line ending: the LF after it may still be on its way.)
+    want = "".join(text.splitlines(keepends=True)[: reader.line_num]).encode().removesuffix(b"\n")
+    assert head.startswith(want)
+    assert len(head) < len(want) + step + len(ending)  # and not much more
+    assert record  # the generated header is a record the csv module reads
+
+
+def test_a_quote_left_open_is_followed_no_further_than_the_longest_quoted_value():
+    first = FirstRecord(",", 100)
+    head = read_head(Pipe(b'a,"b,target\n' + b"1,2,3\n" * 1000, step=7), 1 << 20, ended=first.ended)
+    assert first.unclosed == 2
+    assert 100 < len(head) - 2 <= 107
+
+
+def test_a_nul_byte_ends_the_search_for_the_header():
+    # A binary file is named as such by the reader, not read on in search of a closing quote.
+    first = FirstRecord(",", 1 << 20)
+    head = read_head(Pipe(b'a,"\x00' + b"x" * 100_000, step=1000), 1 << 20, ended=first.ended)
+    assert len(head) == 1000

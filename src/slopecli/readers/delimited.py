@@ -32,9 +32,16 @@ from slopecli.errors import DataError, NumericError
 from slopecli.readers import small
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.compressed import MAGIC_BYTES, Chain, codec_of, decompressed
-from slopecli.readers.diagnosis import check_utf8, diagnose, resume, unlimited_fields
+from slopecli.readers.diagnosis import (
+    LONGEST_QUOTED,
+    check_utf8,
+    diagnose,
+    resume,
+    unclosed_quote,
+    unlimited_fields,
+)
 from slopecli.readers.layout import BLOCK_BYTES, Layout, ReadOptions, delimiter_for, layout_of
-from slopecli.readers.stream import Blocks, Replay, first_line_ends, line_count, read_head
+from slopecli.readers.stream import Blocks, FirstRecord, Replay, line_count, read_head
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -75,25 +82,32 @@ class CsvTable:
         self.options = replace(options, delimiter=self.delimiter)
         self._fp = fp
         self._replay: Replay | None = None
+        # The head is read to the end of the first record, which a quoted line break may delay.
+        first = FirstRecord(self.delimiter, LONGEST_QUOTED)
         seekable = _seekable(fp)
         if seekable:
             self._start = fp.tell()
             self.codec = codec_of(fp.read(MAGIC_BYTES), name)
             source = self._source()
-            head = source.read(_HEADER_PEEK_BYTES)
-            if not first_line_ends(head):
-                head += read_head(source)
+            head = read_head(source, ended=first.ended, head=source.read(_HEADER_PEEK_BYTES))
             fp.seek(self._start)
         else:
             self._start = 0
-            raw = read_head(fp)
+            raw = read_head(fp)  # a line: enough to tell compressed bytes by their magic number
             while len(raw) < MAGIC_BYTES and (more := fp.read(MAGIC_BYTES - len(raw))):
                 raw += more
             self.codec = codec_of(raw, name)
-            source = fp if self.codec is None else decompressed(Chain(raw, fp), self.codec, name)
-            head = raw if self.codec is None else read_head(source)
+            if self.codec is None:
+                source = fp
+                head = read_head(fp, ended=first.ended, head=raw)
+            else:
+                source = decompressed(Chain(raw, fp), self.codec, name)
+                head = read_head(source, ended=first.ended)
         self._read = False
         record, lines, self._header_bytes = self._first_record(head)
+        if first.unclosed is not None:
+            within = None if len(head) - first.unclosed <= LONGEST_QUOTED else LONGEST_QUOTED
+            raise unclosed_quote(name, 1 + line_count(head[: first.unclosed]), within)
         self.layout = layout_of(record, name, self.options, lines if options.header else 0)
         # A header with no line ending is the whole file (the head is read to a line's end), and
         # Arrow would only say that it "could not skip initial 1 rows".

@@ -81,12 +81,19 @@ def diagnose(
     except csv.Error as exc:
         return DataError(f"{name}:{line + 1}: {exc}")
     except _Unclosed as unclosed:
-        msg = (
-            f"{name}:{unclosed.line}: a quoted value starts on this line and does not end in the next"
-            f" {_amount(LONGEST_QUOTED)}: a stray quote character? Remove it, or close the quoted value"
-        )
-        return DataError(msg)
+        return unclosed_quote(name, unclosed.line, LONGEST_QUOTED)
     return None
+
+
+def unclosed_quote(name: str, line: int, within: int | None) -> DataError:
+    """A quoted value that starts on ``line`` and does not end in the next ``within`` bytes (None:
+    before the end of the file)."""
+    within_text = "before the end of the file" if within is None else f"in the next {_amount(within)}"
+    msg = (
+        f"{name}:{line}: a quoted value starts on this line and does not end {within_text}: a stray quote"
+        " character? Remove it, or close the quoted value"
+    )
+    return DataError(msg)
 
 
 def _amount(size: int) -> str:

@@ -14,7 +14,9 @@ the stream.
 from __future__ import annotations
 
 import io
+import re
 from collections import deque
+from collections.abc import Callable
 from typing import IO
 
 RECENT_BYTES = 16 << 20
@@ -24,22 +26,84 @@ RECENT_BLOCKS = 64
 the rows it has handed over, so the failing row is in them, however large a block grew."""
 
 
-def read_head(fp: IO[bytes] | io.RawIOBase, enough: int = 64 << 10) -> bytes:
-    """The first bytes of a pipe: its first non-blank line whole, however long (or all of it), read
-    ``enough`` bytes at a time without waiting for more than the writer has sent."""
-    head = b""
-    while not first_line_ends(head):
-        more = _read_some(fp, enough)
-        if not more:
-            break
-        head += more
-    return head
-
-
-def first_line_ends(data: bytes) -> bool:
+def first_line_ends(data: bytes | bytearray) -> bool:
     """Whether ``data`` holds the end of its first non-blank line."""
     body = data.lstrip(b" \t\r\n")
     return bool(body) and (b"\n" in body or b"\r" in body)
+
+
+def read_head(
+    fp: IO[bytes] | io.RawIOBase,
+    enough: int = 64 << 10,
+    ended: Callable[[bytearray], bool] = first_line_ends,
+    head: bytes = b"",
+) -> bytes:
+    """``head`` and the next bytes of a pipe, up to the end of its first non-blank line (or what
+    ``ended`` looks for), however long, or all of it; read ``enough`` bytes at a time without
+    waiting for more than the writer has sent."""
+    data = bytearray(head)
+    while not ended(data):
+        more = _read_some(fp, enough)
+        if not more:
+            break
+        data += more
+    return bytes(data)
+
+
+class FirstRecord:
+    """The end of the first non-blank record of CSV text, followed as its bytes arrive: the first
+    line ending outside a quoted value. A quote opens a value only at the start of a field, as
+    Arrow and the csv module read it (``12" pipe`` is text), and ``""`` in one is a quote.
+
+    :meth:`ended` also says yes once a quoted value has run on for ``longest`` bytes: its quote
+    is then a stray one (:attr:`unclosed` says where it is), and the reader stops waiting for it;
+    and at a NUL byte, as the bytes are then not text.
+    """
+
+    def __init__(self, delimiter: str, longest: int) -> None:
+        self._delimiter = ord(delimiter)
+        self._longest = longest
+        self._line = -1  # where the record's first line starts; -1 until a non-blank byte comes
+        self._at = 0  # where to look next
+        self.unclosed: int | None = None
+        """The offset of the quote that opened a value still open at the end of the bytes seen."""
+
+    def ended(self, data: bytes | bytearray) -> bool:
+        """Whether ``data`` (all the bytes so far: each call's extends the last's) holds the end."""
+        if self._line < 0:
+            body = data.lstrip(b" \t\r\n")
+            if not body:
+                return False
+            self._at = len(data) - len(body)
+            self._line = max(data.rfind(b"\n", 0, self._at), data.rfind(b"\r", 0, self._at)) + 1
+        while (found := _SPECIAL.search(data, self._at)) is not None:
+            at = found.start()
+            if not data[at]:
+                return True  # a NUL: not text, which the reader will say
+            if self.unclosed is not None:  # inside a quoted value: only a quote matters
+                if data[at] != _QUOTE:
+                    self._at = at + 1
+                    continue
+                if at + 1 == len(data):
+                    self._at = at  # a closing quote, or the first of two: the next byte says
+                    break
+                if data[at + 1] == _QUOTE:
+                    self._at = at + 2
+                else:
+                    self.unclosed, self._at = None, at + 1
+            elif data[at] != _QUOTE:
+                return True  # a line ending
+            else:
+                if at == self._line or data[at - 1] == self._delimiter:
+                    self.unclosed = at
+                self._at = at + 1
+        else:
+            self._at = len(data)
+        return self.unclosed is not None and len(data) - self.unclosed > self._longest
+
+
+_SPECIAL = re.compile(b'["\r\n\0]')
+_QUOTE = ord('"')
 
 
 def line_count(data: bytes) -> int:
