@@ -126,6 +126,21 @@ def test_quotes_are_counted_on_two_threads_as_one_pass_would(tmp_path_factory, d
     assert starts == want
 
 
+def test_a_read_error_while_counting_quotes_aside_is_raised_by_the_caller(tmp_path, monkeypatch):
+    path = tmp_path / "q.csv"
+    path.write_bytes(b"1,2\n" * 100)
+    counted = delimited._quotes
+
+    def failing(fd, start, end, block):
+        if start >= 200:  # the second half, counted on the other thread
+            raise OSError(5, "Input/output error")
+        return counted(fd, start, end, block)
+
+    monkeypatch.setattr(delimited, "_quotes", failing)
+    with open(path, "rb") as fp, pytest.raises(OSError, match="Input/output error"):
+        delimited._quotes_before(fp.fileno(), [0, 200, 400])
+
+
 def failure(data: bytes, **options: object) -> SlopeError:
     with pytest.raises(SlopeError) as caught:
         list(CsvTable(io.BytesIO(data), "f.csv", ReadOptions(**options)).chunks())  # type: ignore[arg-type]

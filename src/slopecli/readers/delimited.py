@@ -495,18 +495,21 @@ def _quotes_before(fd: int, cuts: list[int]) -> list[int]:
     bounds = sorted({*cuts, middle})
     ranges = list(itertools.pairwise(bounds))
     counts = [0] * len(ranges)
-    failed: list[OSError] = []
+    failed: list[BaseException] = []
 
     def count(indices: range) -> None:
         block = bytearray(1 << 20)
+        for i in indices:
+            counts[i] = _quotes(fd, *ranges[i], block)
+
+    def count_aside(indices: range) -> None:
         try:
-            for i in indices:
-                counts[i] = _quotes(fd, *ranges[i], block)
-        except OSError as exc:
+            count(indices)
+        except BaseException as exc:  # raised again on the calling thread, as if counted there
             failed.append(exc)
 
     half = bounds.index(middle)
-    helper = threading.Thread(target=count, args=(range(half, len(ranges)),), daemon=True)
+    helper = threading.Thread(target=count_aside, args=(range(half, len(ranges)),), daemon=True)
     helper.start()
     count(range(half))
     helper.join()
