@@ -212,3 +212,62 @@ def test_a_quote_left_open_in_the_header_of_a_long_stream_is_given_up_on(monkeyp
         "f.csv:1: a quoted value starts on this line and does not end in the next 4,096 bytes: "
     )
     assert pipe._data.tell() < 10_000  # the stream was not read to its end
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'a,b,"target"', "f.csv: the file has a header but no data rows"),
+        (b'a,b,"tar""get"', "f.csv: the file has a header but no data rows"),
+        (b'a,b,"tar""get"""', "f.csv: the file has a header but no data rows"),
+        (
+            b'a,b,"tar""',
+            "f.csv:1: a quoted value starts on this line and does not end before the end of the file",
+        ),
+    ],
+)
+@pytest.mark.parametrize("pipe", [False, True])
+def test_a_quote_that_is_the_last_byte_of_the_file_closes_its_value(data, message, pipe):
+    source = Pipe(data, step=3) if pipe else io.BytesIO(data)
+    with pytest.raises(DataError) as caught:
+        list(CsvTable(source, "f.csv", ReadOptions()).chunks())  # type: ignore[arg-type]
+    assert str(caught.value).startswith(message)
+
+
+def test_a_row_without_a_header_may_end_the_file_with_a_closing_quote():
+    table = CsvTable(io.BytesIO(b'1,2,"3"'), "f.csv", ReadOptions(header=False))
+    assert [(c.X.tolist(), c.y.tolist()) for c in table.chunks()] == [([[1.0, 2.0]], [3.0])]
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("step", [1, 2, 4, 64])
+def test_a_byte_order_mark_is_not_part_of_the_first_field(step):
+    # The quote after the mark opens the first name; blank lines after the mark are skipped.
+    data = BOM + b'\n\n"a\nx",b,target\n1,2,3\n4,5,6\n'
+    table = CsvTable(Pipe(data, step=step), "f.csv", ReadOptions())  # type: ignore[arg-type]
+    assert table.features == ("a\nx", "b")
+    assert sum(len(c.y) for c in table.chunks()) == 2
+
+
+@pytest.mark.parametrize("data", [BOM + b'"a,b,target\n1,2,3\n', BOM + b'\n\na,"b,t\n1,2,3\n'])
+def test_a_quote_left_open_after_a_byte_order_mark_is_named(data):
+    line = 1 + data.count(b"\n", 0, data.index(b'"'))
+    with pytest.raises(
+        DataError, match=f"^f.csv:{line}: a quoted value starts on this line and does not end"
+    ):
+        CsvTable(io.BytesIO(data), "f.csv", ReadOptions())
+
+
+def test_a_header_quote_left_open_in_a_large_file_is_named_from_the_head_alone(tmp_path, monkeypatch):
+    # The csv module is not asked to read the megabytes after the quote as one value.
+    monkeypatch.setattr(delimited, "LONGEST_QUOTED", 64 << 10)
+    path = tmp_path / "open.csv"
+    path.write_bytes(b'a,"b,target\n' + b"1.5,2.25,3.125\n" * 200_000)
+    monkeypatch.setattr(delimited.csv, "reader", None)
+    with open(path, "rb") as fp, pytest.raises(DataError) as caught:
+        CsvTable(fp, "open.csv", ReadOptions())
+    assert str(caught.value).startswith(
+        "open.csv:1: a quoted value starts on this line and does not end in the next 65,536 bytes"
+    )

@@ -104,10 +104,9 @@ class CsvTable:
                 source = decompressed(Chain(raw, fp), self.codec, name)
                 head = read_head(source, ended=first.ended)
         self._read = False
-        record, lines, self._header_bytes = self._first_record(head)
-        if first.unclosed is not None:
-            within = None if len(head) - first.unclosed <= LONGEST_QUOTED else LONGEST_QUOTED
-            raise unclosed_quote(name, 1 + line_count(head[: first.unclosed]), within)
+        if not first.ended(head):
+            first.end(head)  # the head is the whole file
+        record, lines, self._header_bytes = self._first_record(head, first.unclosed)
         self.layout = layout_of(record, name, self.options, lines if options.header else 0)
         # A header with no line ending is the whole file (the head is read to a line's end), and
         # Arrow would only say that it "could not skip initial 1 rows".
@@ -314,11 +313,13 @@ class CsvTable:
             raise _NotFinite
         return Chunk(matrix[:, :-1], matrix[:, -1], first_row)
 
-    def _first_record(self, head: bytes) -> tuple[list[str] | None, int, int]:
-        """The first non-blank record, the number of physical lines up to its end and their bytes.
+    def _first_record(self, head: bytes, unclosed: int | None) -> tuple[list[str] | None, int, int]:
+        """The first non-blank record, the number of physical lines up to its end and their bytes;
+        ``unclosed`` is the offset of a quote that opens a value the head does not close.
 
         Raises:
-            DataError: the file is not text, or its header is not UTF-8.
+            DataError: the file is not text, its first record has a quote left open, or its header
+                is not UTF-8.
         """
         nul = head.find(b"\0")
         if nul >= 0:
@@ -327,6 +328,9 @@ class CsvTable:
                 msg += f"; it looks like {wide.upper()} text: convert it, e.g. iconv -f {wide}"
                 msg += " -t utf-8 FILE > NEW.csv"
             raise DataError(msg)
+        if unclosed is not None:  # before the csv module reads megabytes as one value
+            within = None if len(head) - unclosed <= LONGEST_QUOTED else LONGEST_QUOTED
+            raise unclosed_quote(self.name, 1 + line_count(head[:unclosed]), within)
         # Undecodable bytes are kept (as surrogates) to be named below, never replaced by U+FFFD.
         text = head.decode("utf-8-sig", errors="surrogateescape")
         unlimited_fields()
@@ -416,8 +420,11 @@ def _line_end(head: bytes, lines: int) -> int:
     """The offset just past the ``lines``-th line ending of ``head``, as Arrow counts line endings:
     ``\\n``, ``\\r\\n`` or a ``\\r`` alone."""
     position = 0
+    carriage = head.find(b"\r")
     for _ in range(lines):
-        newline, carriage = head.find(b"\n", position), head.find(b"\r", position)
+        newline = head.find(b"\n", position)
+        if 0 <= carriage < position:  # looked for again only once passed: a head of many lines
+            carriage = head.find(b"\r", position)  # and no CR is not searched to its end each time
         if carriage >= 0 and (newline < 0 or carriage < newline):
             position = carriage + (2 if head[carriage + 1 : carriage + 2] == b"\n" else 1)
         elif newline >= 0:

@@ -71,11 +71,14 @@ class FirstRecord:
     def ended(self, data: bytes | bytearray) -> bool:
         """Whether ``data`` (all the bytes so far: each call's extends the last's) holds the end."""
         if self._line < 0:
-            body = data.lstrip(b" \t\r\n")
+            if _BOM.startswith(data[:3]) and len(data) < len(_BOM):
+                return False  # a byte-order mark, or the start of one
+            start = len(_BOM) if data.startswith(_BOM) else 0
+            body = data[start:].lstrip(b" \t\r\n")
             if not body:
                 return False
             self._at = len(data) - len(body)
-            self._line = max(data.rfind(b"\n", 0, self._at), data.rfind(b"\r", 0, self._at)) + 1
+            self._line = max(start, data.rfind(b"\n", 0, self._at) + 1, data.rfind(b"\r", 0, self._at) + 1)
         while (found := _SPECIAL.search(data, self._at)) is not None:
             at = found.start()
             if not data[at]:
@@ -101,7 +104,13 @@ class FirstRecord:
             self._at = len(data)
         return self.unclosed is not None and len(data) - self.unclosed > self._longest
 
+    def end(self, data: bytes | bytearray) -> None:
+        """``data`` is all there is: a quote waiting for the byte after it closes its value."""
+        if self.unclosed is not None and self._at == len(data) - 1 and data[-1] == _QUOTE:
+            self.unclosed = None
 
+
+_BOM = b"\xef\xbb\xbf"
 _SPECIAL = re.compile(b'["\r\n\0]')
 _QUOTE = ord('"')
 
