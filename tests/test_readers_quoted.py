@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import slopecli.readers.cuts as cuts
 import slopecli.readers.delimited as delimited
 import slopecli.readers.diagnosis as diagnosis
 from slopecli.errors import DataError, SlopeError
@@ -80,7 +81,7 @@ def test_pieces_of_a_quoted_file_agree_with_one_pass(tmp_path, small_split):
     with open(path, "rb") as fp:
         table = CsvTable(fp, "d.csv", ReadOptions(features=("a", "b"), block_bytes=4096))
         pieces = table.pieces(3)
-        assert len(pieces) == 3  # an even number of quotes before every cut
+        assert len(pieces) == 3  # every cut at a row start, outside quoted values
         # Each piece reads on its own (a failed one would fall back to one pass unseen).
         assert sum(len(c.y) for piece in pieces for c in table.read_piece(piece)) == 2000
         together, one = evaluate_table(table, W, 3), evaluate(table.chunks(), W)
@@ -95,30 +96,57 @@ def test_a_cut_inside_quotes_moves_on_to_the_next_row(tmp_path, monkeypatch):
     path = tmp_path / "q.csv"
     path.write_bytes(data)
     with open(path, "rb") as fp:
-        assert delimited._row_starts(fp.fileno(), starts) == starts
+        assert cuts.row_starts(fp.fileno(), starts, ",") == starts
         # 5 is inside "a\nb", 19 inside "d…": each moves on to the next row's start.
-        assert delimited._row_starts(fp.fileno(), [2, 5, 19]) == [2, starts[1], starts[3]]
-        monkeypatch.setattr(delimited, "QUOTED_LINES_BYTES", 16)
-        assert delimited._row_starts(fp.fileno(), [2, 19]) is None  # not out of "d… within 16
+        assert cuts.row_starts(fp.fileno(), [2, 5, 19], ",") == [2, starts[1], starts[3]]
+        monkeypatch.setattr(cuts, "QUOTED_LINES_BYTES", 16)
+        assert cuts.row_starts(fp.fileno(), [2, 19], ",") is None  # not out of "d… within 16
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.binary(max_size=400).map(lambda b: bytes(b'"\n,1'[c % 4] for c in b)), st.data())
-def test_quotes_are_counted_on_two_threads_as_one_pass_would(tmp_path_factory, data, draw):
-    # The oracle: counting in the bytes themselves, and the cut rule read off them line by line.
+def rows_outside_quotes(data: bytes, start: int, delimiter: str) -> list[int]:
+    """The oracle: the line starts from ``start`` on that are outside quoted values, following
+    Arrow's parser a byte at a time (a quote opens a value only at a field's start; in one, a
+    doubled quote is a quote and a single one ends it; the field then goes on as text)."""
+    found, inside, field_start, i = [start], False, True, start
+    while i < len(data):
+        c = data[i : i + 1]
+        if inside:
+            if c == b'"':
+                if data[i + 1 : i + 2] == b'"':
+                    i += 1
+                else:
+                    inside = False
+        elif c == b'"' and field_start:
+            inside, field_start = True, False
+        else:
+            field_start = c in (delimiter.encode(), b"\n", b"\r")
+            if c == b"\n":
+                found.append(i + 1)
+        i += 1
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(max_size=600).map(lambda b: bytes(b'"\n,;1a\r'[c % 7] for c in b)),
+    st.sampled_from([",", ";"]),
+    st.sampled_from([7, 64, 1 << 20]),
+    st.data(),
+)
+def test_cuts_are_moved_to_row_starts_as_arrow_reads_them(tmp_path_factory, data, delimiter, block, draw):
     path = tmp_path_factory.mktemp("q") / "q.csv"
     path.write_bytes(data)
     line_starts = [0] + [i + 1 for i, c in enumerate(data) if c == ord("\n")]
-    cuts = sorted(draw.draw(st.lists(st.sampled_from(line_starts), min_size=1, max_size=6)))
-    with open(path, "rb") as fp:
-        assert delimited._quotes_before(fp.fileno(), cuts) == [data[cuts[0] : c].count(b'"') for c in cuts]
-        starts = delimited._row_starts(fp.fileno(), cuts)
-    even = [s for s in line_starts if data[cuts[0] : s].count(b'"') % 2 == 0]
-    # Each cut moves on to the first line start at or after it with an even count before it
-    # (within QUOTED_LINES_BYTES, which this small file never exceeds), never backwards.
+    chosen = sorted(draw.draw(st.lists(st.sampled_from(line_starts), min_size=1, max_size=6)))
+    with open(path, "rb") as fp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cuts, "_BLOCK_BYTES", block)  # blocks of a few bytes: runs of quotes cross them
+        starts = cuts.row_starts(fp.fileno(), chosen, delimiter)
+    rows = rows_outside_quotes(data, chosen[0], delimiter)
+    # Each cut moves on to the first row start at or after it (within QUOTED_LINES_BYTES, which
+    # this small file never exceeds), never backwards.
     want: list[int] = []
-    for cut in cuts:
-        after = [s for s in even if s >= cut]
+    for cut in chosen:
+        after = [r for r in rows if r >= cut]
         if not after:
             assert starts is None
             return
@@ -126,19 +154,35 @@ def test_quotes_are_counted_on_two_threads_as_one_pass_would(tmp_path_factory, d
     assert starts == want
 
 
+def test_a_quote_inside_an_unquoted_field_does_not_move_the_cuts(tmp_path, small_split):
+    # A count of quotes would take the second line of every later quoted value for a row start:
+    # both pieces would parse, and rows would be read twice.
+    notes = ['12" pipe'] + ['"note\n7,8,9,x"'] * 2999
+    lines = [f"{i},{i % 3},{i % 5},{note}\n" for i, note in enumerate(notes)]
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,target,notes\n" + "".join(lines))
+    with open(path, "rb") as fp:
+        table = CsvTable(fp, "d.csv", ReadOptions(features=("a", "b"), block_bytes=4096))
+        pieces = table.pieces(3)
+        assert len(pieces) == 3
+        together, one = evaluate_table(table, W, 3), evaluate(table.chunks(), W)
+    assert together.n == one.n == 3000
+    np.testing.assert_array_equal(together.gradient, one.gradient)
+
+
 def test_a_read_error_while_counting_quotes_aside_is_raised_by_the_caller(tmp_path, monkeypatch):
     path = tmp_path / "q.csv"
     path.write_bytes(b"1,2\n" * 100)
-    counted = delimited._quotes
+    counted = cuts._quotes
 
-    def failing(fd, start, end, block):
+    def failing(fd, start, end):
         if start >= 200:  # the second half, counted on the other thread
             raise OSError(5, "Input/output error")
-        return counted(fd, start, end, block)
+        return counted(fd, start, end)
 
-    monkeypatch.setattr(delimited, "_quotes", failing)
+    monkeypatch.setattr(cuts, "_quotes", failing)
     with open(path, "rb") as fp, pytest.raises(OSError, match="Input/output error"):
-        delimited._quotes_before(fp.fileno(), [0, 200, 400])
+        cuts.row_starts(fp.fileno(), [0, 200, 400], ",")
 
 
 def failure(data: bytes, **options: object) -> SlopeError:

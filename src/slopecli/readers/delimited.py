@@ -21,7 +21,6 @@ import io
 import itertools
 import os
 import stat
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from slopecli.errors import DataError, NumericError
 from slopecli.readers import small
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.compressed import MAGIC_BYTES, Chain, codec_of, decompressed
+from slopecli.readers.cuts import row_starts
 from slopecli.readers.diagnosis import (
     LONGEST_QUOTED,
     check_utf8,
@@ -209,8 +209,8 @@ class CsvTable:
         plain file.
 
         A quoted value may hold a line break, so a line start is a row start only outside
-        quotes: every cut has an even number of quote characters before it, or the file is not
-        cut at all.
+        quoted values, as Arrow's parser follows them (:mod:`slopecli.readers.cuts`); a cut inside
+        one moves on to the next row, or the file is not cut at all.
         """
         if self.codec is not None:
             return []  # a compressed stream has no row boundaries to seek to
@@ -225,7 +225,7 @@ class CsvTable:
             # A cut lands after a newline; a file whose lines end in CR alone is not cut at all.
             self._fp.readline()
             cuts.append(self._fp.tell())
-        rows = _row_starts(self._fp.fileno(), cuts)
+        rows = row_starts(self._fp.fileno(), cuts, self.delimiter)
         if rows is None:
             return []
         rows.append(size)
@@ -461,86 +461,6 @@ _BYTE_ORDER_MARKS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
-
-
-def _row_starts(fd: int, cuts: list[int]) -> list[int] | None:
-    """``cuts`` (line starts in the file, the first where the rows start), each moved on to the
-    first line start outside quoted values; None if one is not found within
-    :data:`QUOTED_LINES_BYTES` (the file is then read in one pass).
-
-    A line start is taken to be outside quotes when an even number of quote characters comes
-    before it (an escaped quote is two). A quote inside an unquoted field (``12" pipe``) is text
-    to Arrow but counts here: the cuts after it are then not found, and the file is read in one
-    pass, as it was before it could be cut.
-    """
-    starts = [cuts[0]]
-    for cut, before in zip(cuts[1:], _quotes_before(fd, cuts)[1:], strict=True):
-        if before % 2:  # inside a quoted value: on to the first line start after it
-            window = os.pread(fd, QUOTED_LINES_BYTES, cut)
-            at, quoted = 0, True
-            while quoted:
-                end = window.find(b"\n", at) + 1
-                if not end:
-                    return None
-                quoted ^= window.count(b'"', at, end) % 2 == 1
-                at = end
-            cut += at
-        # A cut moved on past the next one leaves that one nothing (an empty piece is dropped).
-        starts.append(max(cut, starts[-1]))
-    return starts
-
-
-def _quotes_before(fd: int, cuts: list[int]) -> list[int]:
-    """The quote characters between ``cuts[0]`` and each of ``cuts`` (sorted offsets).
-
-    The bytes are read with pread into a reused buffer (a file that shrinks meanwhile only gives
-    fewer bytes), the first and second half on two threads: copying them out of the page cache is
-    most of the cost, and the kernel does it without the GIL (the half of a 390 MiB file: 31-51 ms
-    on one thread, 20-22 ms on two). memchr then finds that most files have no quote at all.
-    """
-    middle = (cuts[0] + cuts[-1]) // 2
-    bounds = sorted({*cuts, middle})
-    ranges = list(itertools.pairwise(bounds))
-    counts = [0] * len(ranges)
-    failed: list[BaseException] = []
-
-    def count(indices: range) -> None:
-        block = bytearray(1 << 20)
-        for i in indices:
-            counts[i] = _quotes(fd, *ranges[i], block)
-
-    def count_aside(indices: range) -> None:
-        try:
-            count(indices)
-        except BaseException as exc:  # raised again on the calling thread, as if counted there
-            failed.append(exc)
-
-    half = bounds.index(middle)
-    helper = threading.Thread(target=count_aside, args=(range(half, len(ranges)),), daemon=True)
-    helper.start()
-    count(range(half))
-    helper.join()
-    if failed:
-        raise failed[0]
-    before = dict(zip(bounds, itertools.accumulate(counts, initial=0), strict=True))
-    return [before[cut] for cut in cuts]
-
-
-def _quotes(fd: int, start: int, end: int, block: bytearray) -> int:
-    """The quote characters in bytes ``start``..``end`` of the file, read through ``block``."""
-    total = 0
-    while start < end:
-        size = os.preadv(fd, [memoryview(block)[: end - start]], start)
-        if not size:
-            break
-        if block.find(b'"', 0, size) >= 0:
-            total += block.count(b'"', 0, size)
-        start += size
-    return total
-
-
-QUOTED_LINES_BYTES = 1 << 20
-"""How far a cut may move on to get out of a quoted value."""
 
 
 def _seekable(fp: IO[bytes]) -> bool:
