@@ -155,10 +155,23 @@ def test_combine_rejects_a_shard_with_other_columns(shards):
     bad = doc["files"][3]
     assert bad["ok"] is False
     assert bad["error"] == (
-        f"{folder / 'part-3.csv'}: features (x, b, c) differ from (a, b, c) in the first file,"
-        f" {folder / 'part-0.csv'}; the weights follow features by name"
+        f"{folder / 'part-3.csv'}: features (x, b, c) differ from (a, b, c) in {folder / 'part-0.csv'},"
+        " the first file with rows; the weights follow features by name"
     )
     assert doc["combined"]["n"] == 503 - 150
+
+
+@pytest.mark.parametrize("first", ["x,y,target\n", "x,y,target\n1,abc,3\n", "x,y,target\n1,2\n"])
+def test_a_first_file_without_readable_rows_does_not_name_the_model(tmp_path, first):
+    # It fails on its own; the files after it are matched to the first file that has rows.
+    (tmp_path / "a0.csv").write_text(first)
+    (tmp_path / "a1.csv").write_text("a,b,target\n1,2,3\n")
+    (tmp_path / "a2.csv").write_text("b,a,target\n5,4,6\n")
+    doc = invoke("batch", str(tmp_path), "-w", "1,1", "--json").json()
+    assert [f["ok"] for f in doc["files"]] == [False, True, True]
+    assert doc["files"][1]["gradient"] == [0.0, 0.0]
+    assert doc["files"][2]["features"] == ["a", "b"]  # aligned by name to a1's order
+    assert doc["files"][2]["gradient"] == [24.0, 30.0]
 
 
 def test_out_writes_per_row_csv_atomically_and_never_overwrites(shards, tmp_path):
@@ -439,8 +452,8 @@ def test_a_file_with_other_feature_names_fails_naming_both_lists(tmp_path):
     run_ = invoke("batch", str(tmp_path), "-w", "0,2,1", "--format", "jsonl")
     assert run_.exit_code == 1
     assert run_.jsonl()[1]["error"] == (
-        f"{tmp_path / 'b.csv'}: features (size, rooms, year) differ from (size, rooms, age) in the first"
-        f" file, {tmp_path / 'a.csv'}; the weights follow features by name"
+        f"{tmp_path / 'b.csv'}: features (size, rooms, year) differ from (size, rooms, age) in"
+        f" {tmp_path / 'a.csv'}, the first file with rows; the weights follow features by name"
     )
 
 

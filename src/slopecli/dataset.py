@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from slopecli.core import Sums, Vector
-from slopecli.errors import DataError, InputError, UsageError
+from slopecli.errors import DataError, InputError, SlopeError, UsageError
 from slopecli.evaluation import CORES, evaluate_table
 from slopecli.outfiles import is_stdin
 from slopecli.readers.chunk import BIAS, Chunk, with_bias_name
@@ -298,8 +298,9 @@ def fitted(run: Plan, table: Table) -> Table:
 
 
 def with_first_order(run: Plan, paths: Iterable[Path]) -> Plan:
-    """``run`` with the feature order of the first readable file, when nothing set it before:
-    later files with the same names in another order are then aligned by name."""
+    """``run`` with the feature order of the first readable file (its header, and rows that can
+    be read after it), when nothing set it before: later files with the same names in another
+    order are then aligned by name."""
     if run.order is not None or run.read.features is not None:
         return run
     for path in paths:
@@ -307,12 +308,23 @@ def with_first_order(run: Plan, paths: Iterable[Path]) -> Plan:
             continue  # a pipe read here would be empty for the reader after
         try:
             with path.open("rb") as fp:
-                features = open_table(fp, str(path), run.read).layout.features
-        except (OSError, DataError):
+                table = open_table(fp, str(path), run.read)
+                features = table.layout.features
+                # A header alone (or bad rows under it) must not name the model that every other
+                # file is then matched to: one bad file would fail them all.
+                chunks = table.chunks()
+                try:
+                    if not any(len(chunk.y) for chunk in chunks):
+                        continue
+                finally:
+                    # A generator left open would keep Arrow reading ahead until it is collected.
+                    if (close := getattr(chunks, "close", None)) is not None:
+                        close()
+        except (OSError, SlopeError):
             continue  # that file fails later, on its own, with its reason
         if run.bias and BIAS in features:
             continue  # so does this one (fitted): its names cannot be the run's with a second 'bias'
-        return replace(run, order=features, order_source=f"in the first file, {path}")
+        return replace(run, order=features, order_source=f"in {path}, the first file with rows")
     return run
 
 
