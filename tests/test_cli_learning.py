@@ -349,3 +349,12 @@ def test_an_output_that_cannot_be_written_fails_before_any_step(flag, tmp_path):
         run.stderr
         == f"slopecli: error: {flag}: {folder}: cannot write it: it is a directory; name a file in it\n"
     )
+
+
+@pytest.mark.parametrize("steps", ["1000001", "99999999999999999999"])
+def test_descend_refuses_more_steps_than_it_can_keep(steps):
+    # Every step is kept for the report: a typo of 10**20 would fill the memory, never finish.
+    run = invoke("descend", "-w", "1,2", "-x", "1,2", "-y", "3", "--steps", steps, "--json")
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr.count("\n") == 1 and "'--steps'" in run.stderr and "1000000" in run.stderr

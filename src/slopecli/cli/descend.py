@@ -13,6 +13,9 @@ from slopecli.cli.app import app
 if TYPE_CHECKING:
     from slopecli.dataset import DataOptions
 
+MAX_STEPS = 1_000_000
+"""A run keeps every step for its report: a typo such as 10**20 would fill the memory, not run."""
+
 
 @app.command()
 @o.data_flags()
@@ -20,7 +23,16 @@ def descend(
     *,
     data: "DataOptions",
     learning_rate: o.LearningRate = 0.01,
-    steps: Annotated[int, typer.Option("--steps", min=0, metavar="N", help="Updates to make at most.")] = 100,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps",
+            min=0,
+            max=MAX_STEPS,
+            metavar="N",
+            help="Updates to make at most.",
+        ),
+    ] = 100,
     tol: Annotated[
         float | None,
         typer.Option(
