@@ -44,6 +44,10 @@ FILE_CASES = [
     ("utf-16be", "a,b,target\n1,2,3\n".encode("utf-16-be"), ("-w", "1,2"), 1,
      "{f}: not a CSV text file (a NUL byte at offset 0); it looks like UTF-16BE text: convert it,"
      " e.g. iconv -f utf-16be -t utf-8 FILE > NEW.csv"),
+    # A UTF-16 mark alone (or before text with no ASCII in it) has no NUL to go by.
+    ("utf-16 mark alone", b"\xff\xfe", ("-w", "1,2"), 1,
+     "{f}: not a CSV text file (it starts with a byte-order mark); it looks like UTF-16 text:"
+     " convert it, e.g. iconv -f utf-16 -t utf-8 FILE > NEW.csv"),
     ("utf-32", "a,b,target\n1,2,3\n".encode("utf-32"), ("-w", "1,2"), 1,
      "{f}: not a CSV text file (a NUL byte at offset 2); it looks like UTF-32 text: convert it,"
      " e.g. iconv -f utf-32 -t utf-8 FILE > NEW.csv"),

@@ -322,9 +322,11 @@ class CsvTable:
                 is not UTF-8.
         """
         nul = head.find(b"\0")
-        if nul >= 0:
-            msg = f"{self.name}: not a CSV text file (a NUL byte at offset {nul})"
-            if wide := _wide_encoding(head):
+        wide = _wide_encoding(head)
+        if nul >= 0 or wide:  # (a UTF-16 mark may come without a NUL: before non-ASCII text)
+            msg = f"{self.name}: not a CSV text file"
+            msg += f" (a NUL byte at offset {nul})" if nul >= 0 else " (it starts with a byte-order mark)"
+            if wide:
                 msg += f"; it looks like {wide.upper()} text: convert it, e.g. iconv -f {wide}"
                 msg += " -t utf-8 FILE > NEW.csv"
             raise DataError(msg)
