@@ -315,3 +315,17 @@ def test_a_header_quote_left_open_in_a_large_file_is_named_from_the_head_alone(t
     assert str(caught.value).startswith(
         "open.csv:1: a quoted value starts on this line and does not end in the next 65,536 bytes"
     )
+
+
+def test_rows_without_a_header_after_a_byte_order_mark_are_cut_where_arrow_reads_rows(tmp_path, small_split):
+    # The quote after the mark opens a value (Arrow skips the mark): followed from the file's
+    # first byte instead, the quoted state would be the opposite of Arrow's, and rows read twice.
+    path = tmp_path / "d.csv"
+    path.write_bytes(BOM + b'"a,",2,3,x\n' + b'1,2,3,"p\n7,8,9,"\n' * 1000)
+    options = ReadOptions(header=False, features=("x2",), target_column="x3", block_bytes=4096)
+    with open(path, "rb") as fp:
+        table = CsvTable(fp, "d.csv", options)
+        assert table.pieces(3)[0][0] == len(BOM)
+        together, one = evaluate_table(table, np.array([0.5]), 3), evaluate(table.chunks(), np.array([0.5]))
+    assert together.n == one.n == 1001
+    np.testing.assert_array_equal(together.gradient, one.gradient)

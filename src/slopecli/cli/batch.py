@@ -89,7 +89,8 @@ def batch(
     that matches none, fails the same way; if no argument names a file, that is a usage error.
 
     The weights follow feature names, set by --features, a --weights-file's saved names or the
-    first file: every file is matched to them by name, and a file with other names fails.
+    first file with rows: every file is matched to them by name, and a file with other names
+    fails.
 
     Example: slopecli batch samples/shards --weights 0,2,1 --combine
     """

@@ -161,8 +161,10 @@ def _quote_count(fd: int, start: int, end: int) -> int:
 
     helper = threading.Thread(target=count_aside, daemon=True)
     helper.start()
-    counts[0] = _quotes(fd, start, middle)
-    helper.join()
+    try:
+        counts[0] = _quotes(fd, start, middle)
+    finally:
+        helper.join()  # not left reading a descriptor that the caller may close
     if failed:
         raise failed[0]
     return sum(counts)

@@ -218,6 +218,10 @@ class CsvTable:
         if size is None or count < 2 or size - self._start < SPLIT_BYTES:
             return []
         cuts = [self._start + self._header_bytes]
+        if not self._header_bytes and os.pread(self._fp.fileno(), len(_UTF8_MARK), cuts[0]) == _UTF8_MARK:
+            # No header, and a byte-order mark: the rows start after it, as Arrow reads them (the
+            # quote that may open the first value is then at a field's start).
+            cuts[0] += len(_UTF8_MARK)
         if most_bytes is not None:
             count = max(count, -(-(size - cuts[0]) // most_bytes))
         for i in range(1, count):
@@ -455,6 +459,8 @@ def _wide_encoding(head: bytes) -> str | None:
             return f"utf-{width * 8}be"
     return None
 
+
+_UTF8_MARK = b"\xef\xbb\xbf"
 
 # UTF-32's little-endian mark begins with UTF-16's: it is looked for first.
 _BYTE_ORDER_MARKS = (
