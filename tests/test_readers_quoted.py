@@ -329,3 +329,13 @@ def test_rows_without_a_header_after_a_byte_order_mark_are_cut_where_arrow_reads
         together, one = evaluate_table(table, np.array([0.5]), 3), evaluate(table.chunks(), np.array([0.5]))
     assert together.n == one.n == 1001
     np.testing.assert_array_equal(together.gradient, one.gradient)
+
+
+@pytest.mark.parametrize("blank", [b",,\n", b'"",""\n \n', b", \r\n"])
+@pytest.mark.parametrize("step", [1, 3, 64])
+def test_records_of_empty_fields_before_the_header_are_skipped_from_a_pipe(blank, step):
+    # As the reader skips them in a file: the header is the first record with a name in it.
+    data = blank + b'a,"b\nc",target\n1,2,3\n'
+    table = CsvTable(Pipe(data, step=step), "f.csv", ReadOptions())  # type: ignore[arg-type]
+    assert table.features == ("a", "b\nc")
+    assert [c.y.tolist() for c in table.chunks()] == [[3.0]]

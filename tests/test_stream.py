@@ -136,7 +136,7 @@ def test_the_first_record_ends_where_the_csv_module_ends_it(blank, fields, delim
     head = read_head(Pipe(data, step=step), 1 << 20, ended=FirstRecord(delimiter, 1 << 20).ended)
     # The csv module's first non-blank record ends at a line ending that the head holds whole.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    record = next(r for r in reader if r)
+    record = next(r for r in reader if any(field.strip() for field in r))  # as the reader skips
     # (A CR is a line ending: the LF after it may still be on its way.)
     want = "".join(text.splitlines(keepends=True)[: reader.line_num]).encode().removesuffix(b"\n")
     assert head.startswith(want)

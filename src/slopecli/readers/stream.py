@@ -13,6 +13,7 @@ the stream.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections import deque
@@ -61,8 +62,9 @@ class FirstRecord:
     """
 
     def __init__(self, delimiter: str, longest: int) -> None:
-        self._delimiter = ord(delimiter)
+        self._delimiter = delimiter
         self._longest = longest
+        self._from = 0  # where the search for a non-blank record goes on
         self._line = -1  # where the record's first line starts; -1 until a non-blank byte comes
         self._at = 0  # where to look next
         self.unclosed: int | None = None
@@ -70,44 +72,68 @@ class FirstRecord:
 
     def ended(self, data: bytes | bytearray) -> bool:
         """Whether ``data`` (all the bytes so far: each call's extends the last's) holds the end."""
-        if self._line < 0:
+        while True:
+            if self._line < 0 and not self._begin(data):
+                return False
+            found = self._line_ending(data)
+            if found is None:
+                return self.unclosed is not None and len(data) - self.unclosed > self._longest
+            if not data[found] or not _blank(data[self._line : found], self._delimiter):
+                return True  # the record's end; or a NUL: not text, which the reader will say
+            # A record of empty fields (",,") is skipped as the reader skips it: on to the next.
+            self._from, self._line = found + 1, -1
+
+    def _begin(self, data: bytes | bytearray) -> bool:
+        """Whether a non-blank byte has come after ``_from``, and if so where its line starts."""
+        if not self._from:
             if _BOM.startswith(data[:3]) and len(data) < len(_BOM):
                 return False  # a byte-order mark, or the start of one
-            start = len(_BOM) if data.startswith(_BOM) else 0
-            body = data[start:].lstrip(b" \t\r\n")
-            if not body:
-                return False
-            self._at = len(data) - len(body)
-            self._line = max(start, data.rfind(b"\n", 0, self._at) + 1, data.rfind(b"\r", 0, self._at) + 1)
+            self._from = len(_BOM) if data.startswith(_BOM) else 0
+        body = data[self._from :].lstrip(b" \t\r\n")
+        if not body:
+            return False
+        self._at = len(data) - len(body)
+        self._line = max(self._from, data.rfind(b"\n", 0, self._at) + 1, data.rfind(b"\r", 0, self._at) + 1)
+        return True
+
+    def _line_ending(self, data: bytes | bytearray) -> int | None:
+        """The offset of the line ending (or NUL) that ends the record, if it has come."""
+        delimiter = ord(self._delimiter)
         while (found := _SPECIAL.search(data, self._at)) is not None:
             at = found.start()
             if not data[at]:
-                return True  # a NUL: not text, which the reader will say
+                return at
             if self.unclosed is not None:  # inside a quoted value: only a quote matters
                 if data[at] != _QUOTE:
                     self._at = at + 1
                     continue
                 if at + 1 == len(data):
                     self._at = at  # a closing quote, or the first of two: the next byte says
-                    break
+                    return None
                 if data[at + 1] == _QUOTE:
                     self._at = at + 2
                 else:
                     self.unclosed, self._at = None, at + 1
             elif data[at] != _QUOTE:
-                return True  # a line ending
+                return at
             else:
-                if at == self._line or data[at - 1] == self._delimiter:
+                if at == self._line or data[at - 1] == delimiter:
                     self.unclosed = at
                 self._at = at + 1
-        else:
-            self._at = len(data)
-        return self.unclosed is not None and len(data) - self.unclosed > self._longest
+        self._at = len(data)
+        return None
 
     def end(self, data: bytes | bytearray) -> None:
         """``data`` is all there is: a quote waiting for the byte after it closes its value."""
         if self.unclosed is not None and self._at == len(data) - 1 and data[-1] == _QUOTE:
             self.unclosed = None
+
+
+def _blank(record: bytes | bytearray, delimiter: str) -> bool:
+    """Whether every field of ``record`` (one record's bytes) is empty or blank."""
+    text = bytes(record).decode("utf-8", errors="surrogateescape")
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return not any(field.strip() for row in rows for field in row)
 
 
 _BOM = b"\xef\xbb\xbf"
