@@ -38,10 +38,9 @@ from slopecli.readers.diagnosis import (
     diagnose,
     resume,
     unclosed_quote,
-    unlimited_fields,
 )
 from slopecli.readers.layout import BLOCK_BYTES, Layout, ReadOptions, delimiter_for, layout_of
-from slopecli.readers.stream import Blocks, FirstRecord, Replay, line_count, read_head
+from slopecli.readers.stream import Blocks, FirstRecord, Replay, line_count, read_head, unlimited_fields
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -15,19 +15,9 @@ from collections.abc import Iterable, Iterator
 
 from slopecli.errors import DataError, NumericError
 from slopecli.readers.layout import Layout, ReadOptions
-from slopecli.readers.stream import line_count
+from slopecli.readers.stream import line_count, unlimited_fields
 from slopecli.text import quoted
 from slopecli.values import BLANKS, NUMBER
-
-
-def unlimited_fields() -> None:
-    """Let the :mod:`csv` module read a field of any length (a header of 20,000 names, megabytes
-    of garbage in one value): its 128 KiB limit would say "field larger than field limit" where
-    the message should name the place. The limit is process-wide, so it is only ever raised."""
-    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
-
-
-_FIELD_LIMIT = (1 << 31) - 1  # the largest a C long holds everywhere
 
 
 def diagnose(

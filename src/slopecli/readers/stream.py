@@ -131,9 +131,22 @@ class FirstRecord:
 
 def _blank(record: bytes | bytearray, delimiter: str) -> bool:
     """Whether every field of ``record`` (one record's bytes) is empty or blank."""
+    if bytes(record).translate(None, b' \t\r\n"' + delimiter.encode()):
+        return False  # text in it: not blank, whatever the quotes around it
+    unlimited_fields()
     text = bytes(record).decode("utf-8", errors="surrogateescape")
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     return not any(field.strip() for row in rows for field in row)
+
+
+def unlimited_fields() -> None:
+    """Let the :mod:`csv` module read a field of any length (a header of 20,000 names, megabytes
+    of garbage in one value): its 128 KiB limit would say "field larger than field limit" where
+    the message should name the place. The limit is process-wide, so it is only ever raised."""
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+
+
+_FIELD_LIMIT = (1 << 31) - 1  # the largest a C long holds everywhere
 
 
 _BOM = b"\xef\xbb\xbf"
