@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import pytest
@@ -152,6 +153,54 @@ def test_cuts_are_moved_to_row_starts_as_arrow_reads_them(tmp_path_factory, data
             return
         want.append(max([after[0], *want[-1:]]))
     assert starts == want
+
+
+# Runs of one to five quotes at a field's start, inside a field and inside a value, for blocks
+# of every small size: a run that crosses a block's end is left to the next block.
+RUNS = [
+    b'a,"x\ny",1\n2,3\n',
+    b'"""a\n",1\n2,3\n',
+    b'a""b,"c""\n""d",1\n2,3\n',
+    b'a,""""\n1,"\n"""""\n",2\n3,4\n',
+    b'12" pipe,1\n"p\n7,8",2\n9,9\n',
+    b"x,y\n1,2\n3,4\n5,6\n",
+]
+
+
+@pytest.mark.parametrize("block", range(2, 10))
+@pytest.mark.parametrize("data", RUNS)
+def test_runs_of_quotes_across_small_blocks_are_followed_as_arrow_reads_them(
+    tmp_path, monkeypatch, data, block
+):
+    monkeypatch.setattr(cuts, "_BLOCK_BYTES", block)
+    path = tmp_path / "q.csv"
+    path.write_bytes(data)
+    line_starts = [0] + [i + 1 for i, c in enumerate(data) if c == ord("\n")]
+    rows = rows_outside_quotes(data, 0, ",")
+    longest_run = max(map(len, re.findall(b'"+', data)), default=0)
+    with open(path, "rb") as fp:
+        for cut in line_starts:
+            after = [r for r in rows if r >= cut]
+            starts = cuts.row_starts(fp.fileno(), [0, cut], ",")
+            if starts is None and (block <= longest_run or not after):
+                continue  # a block of quotes alone, or no row after the cut: read in one pass
+            assert starts == [0, after[0]]
+
+
+def test_a_cut_past_the_end_of_a_file_that_shrank_is_not_made(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'"a\nb",1\n2,3\n')
+    with open(path, "rb") as fp:
+        assert cuts.row_starts(fp.fileno(), [0, 8, 1000], ",") is None
+
+
+def test_a_block_of_quotes_alone_is_not_cut_inside(tmp_path, monkeypatch):
+    # Where such a run ends cannot be told a block at a time: the file is read in one pass.
+    monkeypatch.setattr(cuts, "_BLOCK_BYTES", 4)
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'1,"' + b'"' * 12 + b'\n",2\n3,4\n')
+    with open(path, "rb") as fp:
+        assert cuts.row_starts(fp.fileno(), [0, 16], ",") is None
 
 
 def test_a_quote_inside_an_unquoted_field_does_not_move_the_cuts(tmp_path, small_split):

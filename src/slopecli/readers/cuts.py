@@ -36,7 +36,7 @@ def row_starts(fd: int, cuts: list[int], delimiter: str) -> list[int] | None:
         start = max(cut, starts[-1])
         inside = quotes.inside(start)
         if inside is None:
-            return None  # the file shrank
+            return None  # the file shrank (or a block held quotes alone)
         if inside:
             found = quotes.next_row_start(start, start + QUOTED_LINES_BYTES)
             if found is None:
