@@ -231,3 +231,19 @@ def test_a_network_descend_and_step_name_the_file_whose_starting_values_overflow
         1,
         f"{data}: data row 1: the z of layers[0] overflows float64; the values are too large",
     )
+
+
+def test_running_out_of_memory_is_one_line_and_exit_1(monkeypatch):
+    # Under ulimit -v, a long descend's report could not be built: a traceback before.
+    import slopecli.descent
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(slopecli.descent, "run_descent", out_of_memory)
+    run = invoke("descend", "-w", "1,2", "-x", "1,2", "-y", "3", "--json")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        "slopecli: error: out of memory: the run needs more than this process may use; give it fewer"
+        " rows, steps or features, or more memory\n"
+    )

@@ -67,6 +67,12 @@ class SlopeGroup(TyperGroup):
             where = f"{exc.filename}" if exc.filename is not None else "cannot write the output"
             report(f"{prog_name or 'slopecli'}: error: {where}: {exc.strerror or exc}")
             code = EXIT_DATA
+        except MemoryError:  # a run too large for the memory it may use (ulimit -v, a container)
+            report(
+                f"{prog_name or 'slopecli'}: error: out of memory: the run needs more than this"
+                " process may use; give it fewer rows, steps or features, or more memory"
+            )
+            code = EXIT_DATA
         except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
             command = getattr(getattr(exc, "ctx", None), "command_path", prog_name or "slopecli")
             # Typer validates choices through pydantic, whose messages carry a "Value error, " prefix.
