@@ -216,3 +216,31 @@ def test_an_output_path_that_ends_with_a_slash_names_a_folder(tmp_path, command,
         f" so it names a folder; give a file name (see 'slopecli {command[0]} --help')\n"
     )
     assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
+def test_a_file_written_over_keeps_its_permissions(tmp_path, mode):
+    # As the shell's > keeps them: a private file must not become readable by everyone.
+    path = tmp_path / "w.json"
+    path.write_text("old")
+    path.chmod(mode)
+    write(path, "new")
+    assert (path.read_text(), path.stat().st_mode & 0o777) == ("new", mode)
+
+
+def test_a_file_that_cannot_be_written_is_refused_before_the_run(tmp_path, monkeypatch):
+    # The user's own permissions decide, as for the shell's >; (root may write anything, so the
+    # refusal is shown through os.access).
+    import os
+
+    saved = tmp_path / "w.json"
+    saved.write_text("keep")
+    saved.chmod(0o444)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: False if Path(p) == saved else real(p, m, **k))
+    run = invoke(*DESCEND, str(_points(tmp_path)), "--json", "--save-weights", str(saved))
+    assert (run.exit_code, run.stdout, saved.read_text()) == (2, "", "keep")
+    assert run.stderr.splitlines() == [
+        f"slopecli: error: --save-weights: {saved}: cannot write it: permission denied (the file is"
+        " read-only, as the shell's > would find it)"
+    ]

@@ -10,6 +10,7 @@ written into, as the shell's ``>`` writes: replacing it with a file would break 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -99,6 +100,12 @@ class AtomicFile:
             except FileExistsError:
                 raise OutputExists(str(self.path)) from None
             return
+        with contextlib.suppress(FileNotFoundError):
+            # The shell's > keeps a file's permissions: a private file stays private. (The target
+            # is the file a link names; a link that names no file, a loop, has none to keep.)
+            status = os.lstat(self._target)
+            if stat.S_ISREG(status.st_mode):
+                os.fchmod(fd, stat.S_IMODE(status.st_mode))
         staging = self._target.with_name(f".{self._target.name}.{os.getpid()}.part")
         link(staging)
         try:

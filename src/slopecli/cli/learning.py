@@ -65,6 +65,8 @@ def writable(flag: str, target: Path | None) -> None:
         if os.access(target, os.W_OK):
             return
         why = "permission denied"
+    elif target.is_file() and not os.access(target, os.W_OK):
+        why = "permission denied (the file is read-only, as the shell's > would find it)"
     elif not os.access(folder, os.W_OK | os.X_OK):
         why = f"the directory {folder} cannot be written"
     else:
