@@ -12,6 +12,8 @@ from slopecli.descent import analytic_gradient, check_gradient
 from slopecli.errors import NumericError
 from slopecli.readers.chunk import Chunk
 
+from conftest import SAMPLES, invoke
+
 
 def near_fit(seed: int) -> tuple[Chunk, np.ndarray]:
     """Data whose least-squares weights leave errors many orders below x·w and y."""
@@ -55,3 +57,21 @@ def test_a_weight_too_large_to_step_is_one_error():
     chunk = Chunk(np.array([[0.0]]), np.array([0.0]), 0)
     with pytest.raises(NumericError, match=r"^check: the values overflow float64 at these weights"):
         check_gradient(lambda: [chunk], np.array([1.7976931348623157e308]))
+
+
+@pytest.mark.parametrize(
+    ("args", "slope"),
+    [
+        (("samples/points.csv", "-w", "0,2,1"), "215.73"),
+        (("--network", "samples/network.json", "-x", "3,5", "-y", "1"), "612"),
+    ],
+)
+def test_an_rtol_whose_tolerance_overflows_is_a_usage_error_not_the_values(args, slope):
+    # The values are fine (--rtol 1e300 passes): the flag is what is too large.
+    args = tuple(str(SAMPLES / a.removeprefix("samples/")) if a.startswith("samples/") else a for a in args)
+    run = invoke("check", *args, "--rtol", "1e306", "--json")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"slopecli: error: --rtol 1e+306 times the numeric slope {slope} overflows float64; give a smaller"
+        " --rtol\n"
+    )

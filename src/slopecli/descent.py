@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from slopecli.core import Sums, Vector, update
-from slopecli.errors import DivergedError, NumericError
+from slopecli.errors import DivergedError, NumericError, UsageError
 from slopecli.evaluation import RowBatch, checked, evaluate, rows_of
 from slopecli.readers.chunk import Chunk
 
@@ -297,11 +297,27 @@ def check_gradient(
         else:
             differences = (EPS * max(mse0, math.ulp(1.0)) + scales.mse(i, h)) / h
             floor = 100 * (differences + float(scales.gradient[i]))
-        check = WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric))
-        if not all(math.isfinite(v) for v in (check.analytic, check.numeric, check.tolerance)):
-            raise uncheckable()
-        checks.append(check)
+        checks.append(weight_check(float(grad[i]), numeric, h, floor, rtol))
     return checks
+
+
+def weight_check(analytic: float, numeric: float, h: float, floor: float, rtol: float) -> WeightCheck:
+    """The check of one weight, with the tolerance ``floor + rtol·|numeric|``.
+
+    Raises:
+        NumericError: a value overflows, so there is no difference to compare.
+        UsageError: ``rtol`` times the slope overflows (the values themselves are fine).
+    """
+    if not all(math.isfinite(v) for v in (analytic, numeric, floor)):
+        raise uncheckable()
+    tolerance = floor + rtol * abs(numeric)
+    if not math.isfinite(tolerance):
+        msg = (
+            f"--rtol {rtol:g} times the numeric slope {abs(numeric):.6g} overflows float64;"
+            " give a smaller --rtol"
+        )
+        raise UsageError(msg)
+    return WeightCheck(analytic, numeric, h, tolerance)
 
 
 def stepped(theta: Vector, i: int, h: float) -> tuple[Vector, Vector, float]:

@@ -5,14 +5,13 @@ truncation of the difference), so that a correct gradient is not reported. Nothi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from slopecli.core import Matrix
-from slopecli.descent import EPS, WeightCheck, stepped, uncheckable
+from slopecli.descent import EPS, WeightCheck, stepped, uncheckable, weight_check
 from slopecli.errors import NumericError
 from slopecli.network.core import Forward, forward
 from slopecli.network.data import Block, Blocks
@@ -67,10 +66,7 @@ def check_gradient(
             floor = 2 * (error + half_error + 4 * abs(numeric - half) + float(rounding[i]))
         else:
             floor = atol
-        check = WeightCheck(float(grad[i]), numeric, h, floor + rtol * abs(numeric))
-        if not all(math.isfinite(v) for v in (check.analytic, check.numeric, check.tolerance)):
-            raise uncheckable()
-        checks.append(check)
+        checks.append(weight_check(float(grad[i]), numeric, h, floor, rtol))
     return checks
 
 
