@@ -247,3 +247,11 @@ def test_running_out_of_memory_is_one_line_and_exit_1(monkeypatch):
         "slopecli: error: out of memory: the run needs more than this process may use; give it fewer"
         " rows, steps or features, or more memory\n"
     )
+
+
+@pytest.mark.parametrize("command", ["compute", "step", "batch"])
+def test_a_feature_named_twice_in_features_is_a_usage_error_before_any_file_is_read(command, tmp_path):
+    # The flag's own fault, whatever the file: exit 2, and the file need not even exist.
+    run = invoke(command, str(tmp_path / "nowhere.csv"), "-w", "1,1", "--features", "size, size", "--json")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == "slopecli: error: --features: 'size' is named more than once\n"

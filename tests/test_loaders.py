@@ -629,3 +629,10 @@ def test_a_stream_names_the_line_of_its_error_from_the_bytes_it_kept(monkeypatch
 
 def test_a_column_named_like_a_magic_number_is_text() -> None:
     assert rows(b"BZh,target\n1,2\n") == ([[1.0]], [2.0])
+
+
+def test_options_that_name_a_feature_twice_are_refused_by_the_reader_too() -> None:
+    # The command line refuses them first (a usage error); the library's own callers are told here.
+    with pytest.raises(DataError) as caught:
+        open_table(b"a,b,target\n1,2,3\n", features=("a", "a"))
+    assert str(caught.value) == f"{NAME}: --features: 'a' is named more than once"

@@ -139,6 +139,10 @@ def read_options(options: DataOptions) -> ReadOptions:
         if not all(names):
             msg = f"--features: empty column name in {quoted(options.features)}"
             raise UsageError(msg)
+        twice = next((name for name in names if names.count(name) > 1), None)
+        if twice is not None:  # the flag's own fault, whatever the file: before any is read
+            msg = f"--features: {quoted(twice)} is named more than once"
+            raise UsageError(msg)
     return ReadOptions(
         delimiter=parse_delimiter(options.delimiter),
         header=options.header,
