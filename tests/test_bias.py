@@ -184,3 +184,20 @@ def test_features_naming_bias_with_bias_is_a_usage_error():
     run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "1,1,1", "--features", "size,bias", "--bias")
     assert (run.exit_code, run.stdout) == (2, "")
     assert run.stderr == f"slopecli: error: --features: {RENAME}\n"
+
+
+@pytest.mark.parametrize("command", ["compute", "step", "descend", "check"])
+def test_weights_saved_with_bias_and_read_without_it_say_to_add_bias(tmp_path, command):
+    saved = tmp_path / "w.json"
+    saved.write_text('{"weights": [0, 2, 1, 0.5], "features": ["size", "rooms", "age", "bias"]}')
+    points = SAMPLES / "points.csv"
+    run = invoke(command, str(points), "--weights-file", str(saved), "--json")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        f"slopecli: error: {points}: the weights end with one for 'bias' that --weights-file {saved} was"
+        " saved for, but this run has no intercept: add --bias\n"
+    )
+    rate = ("--lr", "0.0001") if command == "descend" else ()
+    assert (
+        invoke(command, str(points), "--weights-file", str(saved), "--bias", *rate, "--json").exit_code == 0
+    )

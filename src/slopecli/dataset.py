@@ -286,6 +286,12 @@ def fitted(run: Plan, table: Table) -> Table:
     if run.bias:  # first: the file's own 'bias' column is its problem, wherever it stands in the run
         with_bias_name(table.features, table.name)
     if run.order is not None:
+        if not run.bias and run.order[-1:] == (BIAS,) and BIAS not in table.features:
+            msg = (
+                f"{table.name}: the weights end with one for 'bias' {run.order_source}, but this run"
+                " has no intercept: add --bias"
+            )
+            raise DataError(msg)
         table.layout = reordered(table.layout, run.order, table.name, run.order_source)
     if run.bias:
         table = Biased(table)
