@@ -131,14 +131,24 @@ def _refuse_bias_name(names: tuple[str, ...] | None, where: str) -> None:
             raise UsageError(str(exc)) from None
 
 
+def column_names(text: str, flag: str) -> tuple[str, ...]:
+    """The comma-separated column names of a flag (``--features``, ``--target-column``).
+
+    Raises:
+        UsageError: one of them is empty.
+    """
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        msg = f"{flag}: empty column name in {quoted(text)}"
+        raise UsageError(msg)
+    return names
+
+
 def read_options(options: DataOptions) -> ReadOptions:
     """How to read files, from the flags; without --delimiter, each file's suffix decides."""
     names = None
     if options.features is not None:
-        names = tuple(f.strip() for f in options.features.split(","))
-        if not all(names):
-            msg = f"--features: empty column name in {quoted(options.features)}"
-            raise UsageError(msg)
+        names = column_names(options.features, "--features")
         twice = next((name for name in names if names.count(name) > 1), None)
         if twice is not None:  # the flag's own fault, whatever the file: before any is read
             msg = f"--features: {quoted(twice)} is named more than once"

@@ -24,6 +24,7 @@ from slopecli.dataset import (
     DataOptions,
     cached_passes,
     check_rows_on_flags,
+    column_names,
     opening_error,
     read_flag_file,
     read_options,
@@ -172,10 +173,7 @@ def _target_columns(text: str | None, outputs: int) -> tuple[str, ...] | None:
             msg = f"the network has {outputs} outputs: name their target columns with --target-column t1,t2,…"
             raise UsageError(msg)
         return None
-    names = tuple(name.strip() for name in text.split(","))
-    if not all(names):
-        msg = f"--target-column: empty column name in {quoted(text)}"
-        raise UsageError(msg)
+    names = column_names(text, "--target-column")
     if len(set(names)) != len(names):
         msg = f"--target-column: a column is named twice in {quoted(text)}"
         raise UsageError(msg)
