@@ -18,7 +18,24 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-COLOUR_VARIABLES = ("FORCE_COLOR", "NO_COLOR", "COLUMNS", "LINES", "GITHUB_ACTIONS", "PY_COLORS", "TERM")
+# What a caller's environment may set that changes how Rich and Typer write (colour, width, Rich's
+# TTY_COMPATIBLE/TTY_INTERACTIVE, which make a pipe count as a terminal, Typer's TYPER_USE_RICH):
+# every variable Rich 15 and Typer 0.29 read for that, cleared for tests.
+COLOUR_VARIABLES = (
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "COLUMNS",
+    "LINES",
+    "GITHUB_ACTIONS",
+    "PY_COLORS",
+    "TERM",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "JUPYTER_COLUMNS",
+    "JUPYTER_LINES",
+    "COLORTERM",
+    "TYPER_USE_RICH",
+)
 
 # Hypothesis keeps its example database and caches in .hypothesis/ of the directory pytest was
 # started from: keep them in the repository's, wherever that is (a caller's own setting wins).
