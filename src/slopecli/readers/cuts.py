@@ -1,10 +1,10 @@
 """Where a CSV file can be cut into pieces: at line starts that are row starts.
 
 A quoted value may hold a line break, so a line start is a row start only outside quoted values,
-and whether it is depends on every quote before it. Most files have no quote at all, and the
-bytes before the cuts say so at memory speed (:func:`_quote_count`). Otherwise they are read
-again, and the quotes followed as Arrow's parser follows them (:class:`_Quotes`): a quote opens a
-value only at the start of a field (``12" pipe`` is text), ``""`` inside one is a quote, and the
+and whether it is depends on every quote before it. Most files have no quote at all, and their
+bytes say so at memory speed (:func:`first_quote`). Otherwise they are read again from the first
+quote on, and the quotes followed as Arrow's parser follows them (:class:`_Quotes`): a quote opens
+a value only at the start of a field (``12" pipe`` is text), ``""`` inside one is a quote, and the
 value ends at the next quote on its own. A count of quotes alone is not enough: a quote in an
 unquoted field would shift it by one, and a line inside a later quoted value would pass for a
 row start (both pieces then parse, and rows are read twice or not at all).
@@ -24,15 +24,19 @@ _BLOCK_BYTES = 1 << 20
 _QUOTE, _LF, _CR = (ord(c) for c in '"\n\r')
 
 
-def row_starts(fd: int, cuts: list[int], delimiter: str) -> list[int] | None:
+def row_starts(fd: int, cuts: list[int], delimiter: str, quote: int | None = None) -> list[int] | None:
     """``cuts`` (line starts in the file, the first where the rows start), each moved on to the
     first line start outside quoted values; None if one is not found within
-    :data:`QUOTED_LINES_BYTES` (the file is then read in one pass)."""
-    if len(cuts) < 2 or not _quote_count(fd, cuts[0], cuts[-1]):
+    :data:`QUOTED_LINES_BYTES` (the file is then read in one pass). ``quote`` is the offset of the
+    first quote at or after the first cut, if the caller has found it already."""
+    if quote is None and len(cuts) >= 2:
+        quote = first_quote(fd, cuts[0], cuts[-1])
+    if quote is None:
         return list(cuts)
-    quotes = _Quotes(fd, cuts[0], ord(delimiter))
-    starts = [cuts[0]]
-    for cut in cuts[1:]:
+    # The cuts before the first quote are row starts; the quotes are followed from the last of them.
+    starts = [cut for cut in cuts if cut <= quote]
+    quotes = _Quotes(fd, starts[-1], ord(delimiter))
+    for cut in cuts[len(starts) :]:
         start = max(cut, starts[-1])
         inside = quotes.inside(start)
         if inside is None:
@@ -44,6 +48,48 @@ def row_starts(fd: int, cuts: list[int], delimiter: str) -> list[int] | None:
             start = found
         starts.append(start)
     return starts
+
+
+def first_quote(fd: int, start: int, end: int) -> int | None:
+    """The offset of the first quote character in bytes ``start``..``end`` of the file, if any.
+
+    They are read with pread into a reused buffer (a file that shrinks meanwhile only gives fewer
+    bytes), the first and second half on two threads: copying them out of the page cache is most
+    of the cost, and the kernel does it without the GIL (the first half of a 390 MiB file: 31-51 ms
+    on one thread, 20-22 ms on two). memchr then finds that most files have no quote at all.
+    """
+    middle = (start + end) // 2
+    found: list[int | None] = [None, None]
+    failed: list[BaseException] = []
+
+    def search_aside() -> None:
+        try:
+            found[1] = _first_quote(fd, middle, end)
+        except BaseException as exc:  # raised again on the calling thread, as if searched there
+            failed.append(exc)
+
+    helper = threading.Thread(target=search_aside, daemon=True)
+    helper.start()
+    try:
+        found[0] = _first_quote(fd, start, middle)
+    finally:
+        helper.join()  # not left reading a descriptor that the caller may close
+    if failed:
+        raise failed[0]
+    return found[0] if found[0] is not None else found[1]
+
+
+def _first_quote(fd: int, start: int, end: int) -> int | None:
+    """The offset of the first quote character in bytes ``start``..``end`` of the file, if any."""
+    block = bytearray(_BLOCK_BYTES)
+    while start < end:
+        size = os.preadv(fd, [memoryview(block)[: end - start]], start)
+        if not size:
+            break
+        if (at := block.find(b'"', 0, size)) >= 0:
+            return start + at
+        start += size
+    return None
 
 
 class _Quotes:
@@ -139,45 +185,3 @@ class _Quotes:
             last_reset >= 0, toggles[np.maximum(last_reset, 0)], -self._inside_at_start
         )
         return runs, (since % 2).astype(np.int8)
-
-
-def _quote_count(fd: int, start: int, end: int) -> int:
-    """The quote characters in bytes ``start``..``end`` of the file.
-
-    They are read with pread into a reused buffer (a file that shrinks meanwhile only gives fewer
-    bytes), the first and second half on two threads: copying them out of the page cache is most
-    of the cost, and the kernel does it without the GIL (the first half of a 390 MiB file: 31-51 ms
-    on one thread, 20-22 ms on two). memchr then finds that most files have no quote at all.
-    """
-    middle = (start + end) // 2
-    counts = [0, 0]
-    failed: list[BaseException] = []
-
-    def count_aside() -> None:
-        try:
-            counts[1] = _quotes(fd, middle, end)
-        except BaseException as exc:  # raised again on the calling thread, as if counted there
-            failed.append(exc)
-
-    helper = threading.Thread(target=count_aside, daemon=True)
-    helper.start()
-    try:
-        counts[0] = _quotes(fd, start, middle)
-    finally:
-        helper.join()  # not left reading a descriptor that the caller may close
-    if failed:
-        raise failed[0]
-    return sum(counts)
-
-
-def _quotes(fd: int, start: int, end: int) -> int:
-    """The quote characters in bytes ``start``..``end`` of the file."""
-    total, block = 0, bytearray(_BLOCK_BYTES)
-    while start < end:
-        size = os.preadv(fd, [memoryview(block)[: end - start]], start)
-        if not size:
-            break
-        if block.find(b'"', 0, size) >= 0:
-            total += block.count(b'"', 0, size)
-        start += size
-    return total
