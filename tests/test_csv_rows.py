@@ -113,3 +113,37 @@ def test_a_numpy_float_in_a_csv_line_is_spelled_as_a_float() -> None:
     from slopecli.render.stream import csv_line
 
     assert csv_line([np.float64(0.5), np.float64(1e-5), 3.0]) == b"0.5,0.00001,3\n"
+
+
+fields = st.lists(st.text(alphabet="0123456789.-e", min_size=1, max_size=20), min_size=1, max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields, st.integers(1, 12))
+def test_the_commas_are_found_where_a_byte_search_finds_them(values: list[str], columns: int) -> None:
+    from slopecli.render.csv_rows import _Commas
+
+    text = np.frombuffer((",".join(values) + "]").encode(), dtype=np.uint8)
+    every = np.flatnonzero(text == ord(","))
+    commas = _Commas(text, len(every))
+    np.testing.assert_array_equal(commas.at(np.arange(len(every))), every)
+    np.testing.assert_array_equal(commas.at(slice(columns - 1, None, columns)), every[columns - 1 :: columns])
+
+
+@pytest.mark.parametrize(
+    ("text", "by_words"),
+    [
+        ("123,567,901,345,789,123,567,901]", True),  # one comma in each 4-byte word that holds one
+        ("1234,6,89012,456789,123456,890123,567]", False),  # bytes 4-7 hold two: ",6,8"
+        ("1,3,5,7,9,1,3,5,7,9,1,3,5,7,9,1]", False),  # short values: the bytes are searched at once
+    ],
+)
+def test_the_commas_are_found_by_words_when_no_word_holds_two(text: str, by_words: bool) -> None:
+    # The faster search is taken where it can be (the results are the same either way, above).
+    from slopecli.render.csv_rows import _Commas
+
+    data = np.frombuffer(text.encode(), dtype=np.uint8)
+    every = np.flatnonzero(data == ord(","))
+    commas = _Commas(data, len(every))
+    np.testing.assert_array_equal(commas.at(np.arange(len(every))), every)
+    assert (commas._words is not None) == by_words

@@ -240,6 +240,12 @@ def _mismatch(features: int, weights: int, source: str) -> NoReturn:
 
 
 def _check_finite(values: np.ndarray, what: str, first_row: int, source: str) -> None:
+    # A finite sum means finite values (NaN and infinity carry into it): one pass over a large
+    # array, where each lets the GIL go and waits to get it back (slow when other threads want
+    # it), and the element-wise search only when the sum says there may be one.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.sum()):
+            return
     bad = ~np.isfinite(values)
     if bad.any():
         row = first_row + int(np.flatnonzero(bad.reshape(len(values), -1).any(axis=1))[0]) + 1

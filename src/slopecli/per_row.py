@@ -55,19 +55,19 @@ class _PieceFailed(Exception):
     """A piece could not be read as data: one sequential pass says what and where."""
 
 
-Part = tuple[RowBatch, Sums, bytes | None]
+Part = tuple[RowBatch, Sums, bytes | bytearray | None]
 Item = Part | BaseException | None
 
 
 class RowEncoder(Protocol):
     """Per-row output whose encoding does not depend on row numbers."""
 
-    def encode(self, batch: RowBatch) -> bytes:
+    def encode(self, batch: RowBatch) -> bytes | bytearray:
         """``batch`` as output bytes, on any thread (its ``first_row`` may count from a piece's start)."""
         ...
 
-    def write(self, data: bytes) -> object:
-        """Encoded rows, on the calling thread, in input order."""
+    def write(self, data: bytes | bytearray) -> object:
+        """bytes | bytearray rows, on the calling thread, in input order."""
         ...
 
 

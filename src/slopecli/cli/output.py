@@ -33,7 +33,7 @@ class HeldOutput:
         self._streaming = False
         self.closed = False
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         if self._streaming or self._limit == 0:
             self._streaming = True
             self._out.write(data)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from slopecli.core import Sums, Vector
-from slopecli.render.stream import ByteStream, Document, Ordered, Record, csv_line, dumps, encode
+from slopecli.render.stream import ByteStream, Document, Encoded, Ordered, Record, csv_line, dumps, encode
 
 if TYPE_CHECKING:
     from slopecli.batch import FileResult
@@ -121,13 +121,13 @@ class CsvWriter:
         self._parts.put(functools.partial(self.encode, batch))
 
     @staticmethod
-    def encode(batch: RowBatch) -> bytes:
+    def encode(batch: RowBatch) -> Encoded:
         """The CSV lines of ``batch``, on any thread."""
         from slopecli.render.csv_rows import csv_rows
 
         return csv_rows(np.column_stack((batch.preds, batch.error, batch.slopes)))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Encoded) -> None:
         """Lines encoded elsewhere, after those of :meth:`rows` (none may be in flight)."""
         self._out.write(data)
 

@@ -27,10 +27,14 @@ from slopecli import waits
 FORMAT_VERSION = 1
 
 
+Encoded = bytes | bytearray
+"""Output ready to write: as an encoder returns it (bytes, or a buffer it wrote in place)."""
+
+
 class ByteStream(Protocol):
     """Where machine output goes: stdout's buffer, a file, or a held-back buffer."""
 
-    def write(self, data: bytes, /) -> int: ...
+    def write(self, data: Encoded, /) -> int: ...
 
 
 def dumps(value: Any) -> str:
@@ -125,7 +129,7 @@ class Document:
         else:
             self._out.write(b"".join(csv_line(self._flatten(r)) for r in records))
 
-    def add_encoded(self, data: bytes) -> None:
+    def add_encoded(self, data: Encoded) -> None:
         """Records already encoded for this format: for ``json``, each led by ``",\n"``
         (:func:`record_prefix`); for ``jsonl``, lines. An empty ``data`` holds no record."""
         if not data:
@@ -178,16 +182,16 @@ class Ordered:
     stays bounded and the output is in input order.
     """
 
-    def __init__(self, write: Callable[[bytes], object], threads: int = 1) -> None:
+    def __init__(self, write: Callable[[Encoded], object], threads: int = 1) -> None:
         from collections import deque
         from concurrent.futures import Future, ThreadPoolExecutor
 
         self._write = write
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="encode") if threads > 1 else None
         self._window = 2 * threads
-        self._pending: deque[Future[bytes]] = deque()
+        self._pending: deque[Future[Encoded]] = deque()
 
-    def put(self, encode: Callable[[], bytes]) -> None:
+    def put(self, encode: Callable[[], Encoded]) -> None:
         """Encode one part (here, or on a worker) and write it after those put before."""
         if self._pool is None:
             self._write(encode())
