@@ -251,11 +251,11 @@ def test_a_file_that_is_no_network_says_so(text, message):
         # Both forms at once, or a stray key beside "layers": one of them would be ignored.
         (
             '{"layers": [{"weights": [[1]]}], "node_0": [1], "output": [1]}',
-            "unknown key 'node_0' (beside \"layers\" a network has no other key",
+            'unknown key \'node_0\' (beside "layers" a network has only "features"',
         ),
         (
             '{"layers": [{"weights": [[1]]}], "comment": 1}',
-            "unknown key 'comment' (beside \"layers\" a network has no other key",
+            'unknown key \'comment\' (beside "layers" a network has only "features"',
         ),
         # node_01 would be node 1 (and clash with node_1); a non-ASCII digit is no index either.
         ('{"node_0": [1], "node_01": [1], "output": [1, 1]}', "unknown key 'node_01'"),

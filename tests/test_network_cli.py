@@ -250,7 +250,8 @@ def test_save_network_chains_runs(tmp_path):
         "--json",
     )
     assert run.exit_code == 0, run.stderr
-    assert json.loads(saved.read_text()) == run.json()["network_updated"]
+    # The layers, and the names of the inputs they follow (from flags: x1, x2).
+    assert json.loads(saved.read_text()) == {"features": ["x1", "x2"], **run.json()["network_updated"]}
     again = invoke("compute", "--network", str(saved), "-x", "3,5", "-y", "1", "--json")
     assert again.json()["loss"] == run.json()["loss_after"]
     final = tmp_path / "final.json"
@@ -607,3 +608,84 @@ def test_features_that_name_a_second_target_say_so(tmp_path):
         "compute", str(csv), "--network", two, "--target-column", "t1,t2", "--features", "a", "--json"
     )
     assert ok.exit_code == 0 and ok.json()["loss"] == 2.5  # errors 1 − 2 and 1 − 3: (1 + 4) / 2
+
+
+NAMED = "a,b,target\n1,2,3\n4,5,6\n2,1,1\n"
+SWAPPED = "b,a,target\n2,1,3\n5,4,6\n1,2,1\n"  # the same rows, the columns in another order
+
+
+def test_a_saved_network_reads_its_inputs_by_name(tmp_path):
+    net, saved = written(tmp_path, WORKED), tmp_path / "next.json"
+    named, swapped = tmp_path / "named.csv", tmp_path / "swapped.csv"
+    named.write_text(NAMED)
+    swapped.write_text(SWAPPED)
+    run = invoke(
+        "step", str(named), "--network", net, "--lr", "0.001", "--save-network", str(saved), "--json"
+    )
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(saved.read_text())["features"] == ["a", "b"]
+    # Same rows, columns swapped: the same loss, and the weights still named after a and b.
+    for data in (named, swapped):
+        again = invoke("compute", str(data), "--network", str(saved), "--json", "--summary")
+        assert again.exit_code == 0, again.stderr
+        assert again.json()["loss"] == run.json()["loss_after"]
+        assert again.json()["features"] == ["a", "b"]
+    # Positionally, the swapped file would give another loss: the test can tell the difference.
+    unnamed = tmp_path / "unnamed.json"
+    unnamed.write_text(json.dumps({"layers": json.loads(saved.read_text())["layers"]}))
+    positional = invoke("compute", str(swapped), "--network", str(unnamed), "--json", "--summary")
+    assert positional.json()["loss"] != run.json()["loss_after"]
+
+
+def test_data_with_other_features_than_a_saved_network_is_refused(tmp_path):
+    saved = tmp_path / "net.json"
+    saved.write_text(json.dumps({"features": ["a", "b"], **WORKED}))
+    other = tmp_path / "other.csv"
+    other.write_text("a,c,target\n1,2,3\n")
+    run = invoke("compute", str(other), "--network", str(saved), "--json")
+    assert run.exit_code == 1 and run.stdout == ""
+    assert run.stderr == (
+        f"slopecli: error: {other}: features (a, c) differ from (a, b) that --network {saved} was saved"
+        " for; the network's inputs follow features by name\n"
+    )
+    flags = invoke("compute", "--network", str(saved), "-x", "3,5", "-y", "1", "--json")
+    assert flags.exit_code == 1
+    assert "--input: features (x1, x2) differ from (a, b)" in flags.stderr
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        ('"a,b"', '"features" must be a list of column names, as --save-network writes it'),
+        ("[1, 2]", '"features" must be a list of column names, as --save-network writes it'),
+        ('["a"]', '"features" names 1 column, but layers[0] has 2 weights per node'),
+    ],
+)
+def test_a_network_file_with_bad_feature_names_is_refused(tmp_path, features, message):
+    layers = WORKED["layers"]
+    net = tmp_path / "net.json"
+    net.write_text(f'{{"features": {features}, "layers": {json.dumps(layers)}}}')
+    run = invoke("compute", "--network", str(net), "-x", "3,5", "-y", "1", "--json")
+    assert run.exit_code == 1 and run.stdout == ""
+    assert run.stderr == f"slopecli: error: --network {net}: {message}\n"
+
+
+def test_a_saved_network_with_two_outputs_reads_inputs_and_targets_by_name(tmp_path):
+    net = tmp_path / "net.json"
+    layers = [
+        {"weights": [[1, 1], [-1, 1]], "activation": "relu"},
+        {"weights": [[2, -1], [1, 1]], "activation": "identity"},
+    ]
+    net.write_text(json.dumps({"features": ["a", "b"], "layers": layers}))
+    files = {"in order": "a,b,t1,t2\n1,2,3,1\n4,5,6,2\n", "shuffled": "t2,b,t1,a\n1,2,3,1\n2,5,6,4\n"}
+    losses = []
+    for name, text in files.items():
+        data = tmp_path / f"{name}.csv"
+        data.write_text(text)
+        run = invoke("compute", str(data), "--network", str(net), "--target-column", "t1,t2", "--json")
+        assert run.exit_code == 0, run.stderr
+        assert (run.json()["features"], run.json()["targets"]) == (["a", "b"], ["t1", "t2"])
+        losses.append(run.json()["loss"])
+    # Row 1: hidden relu(1+2, -1+2) = (3, 1); outputs 2·3−1 = 5 and 3+1 = 4; errors 2 and 3.
+    # Row 2: hidden (9, 1); outputs 17 and 10; errors 11 and 8. Loss: (4+9+121+64)/4.
+    assert losses == [49.5, 49.5]

@@ -138,7 +138,10 @@ def parse_weights_file(text: str, where: str) -> SavedWeights:
     weights = _weights(document["weights"], where)
     if "features" not in document:
         return SavedWeights(weights)
-    return SavedWeights(weights, _features(document["features"], len(weights), where))
+    holds = f"the file has {count(len(weights), 'weight')}"
+    return SavedWeights(
+        weights, saved_features(document["features"], len(weights), where, "--save-weights", holds)
+    )
 
 
 def _weights(document: Any, where: str) -> Vector:
@@ -156,15 +159,15 @@ def _weights(document: Any, where: str) -> Vector:
     return np.array(document, dtype=np.float64)
 
 
-def _features(names: Any, weights: int, where: str) -> tuple[str, ...]:
-    """The names the weights were saved for, one per weight: a file that names them is checked
-    by name against the data, so names it could not check must not pass for none."""
+def saved_features(names: Any, expected: int, where: str, writer: str, holds: str) -> tuple[str, ...]:
+    """The names a model was saved for, one per input (``holds``: "the file has 3 weights"): a
+    file that names them is checked by name against the data, so names it could not check must
+    not pass for none."""
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        msg = f'{where}: "features" must be a list of column names, as --save-weights writes it'
+        msg = f'{where}: "features" must be a list of column names, as {writer} writes it'
         raise InputError(msg)
-    if len(names) != weights:
-        have, need = count(len(names), "column"), count(weights, "weight")
-        msg = f'{where}: "features" names {have}, but the file has {need}'
+    if len(names) != expected:
+        msg = f'{where}: "features" names {count(len(names), "column")}, but {holds}'
         raise InputError(msg)
     return tuple(names)
 

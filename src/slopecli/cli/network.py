@@ -42,8 +42,8 @@ SaveNetwork = Annotated[
         "--save-network",
         metavar="FILE",
         parser=output_file,
-        help="With --network: save the updated network as JSON, for --network."
-        " Example: --save-network next.json",
+        help="With --network: save the updated network as JSON, for --network, with the names of"
+        " its input columns (a later run reads them by name). Example: --save-network next.json",
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -116,14 +116,16 @@ def _outputs(data: DataOptions, network: Path, **paths: Path | None) -> None:
             raise UsageError(msg)
 
 
-def _save(path: Path | None, network: Network, flag: str = "--save-network") -> None:
+def _save(
+    path: Path | None, network: Network, features: tuple[str, ...], flag: str = "--save-network"
+) -> None:
     if path is None:
         return
     import json
 
     from slopecli.cli.learning import write_atomically
 
-    write_atomically(path, json.dumps(network.to_json(), allow_nan=False) + "\n", flag)
+    write_atomically(path, json.dumps(network.saved(features), allow_nan=False) + "\n", flag)
 
 
 def compute_network(
@@ -242,7 +244,7 @@ def step_network(
             writer.begin(net, source.features, source.targets, learning_rate)
             result = step(passes, net, learning_rate, None if summary else writer.rows, source.name)
             writer.end(result)
-        _save(save_network, result.updated)
+        _save(save_network, result.updated, source.features)
         if draw is not None and picture is not None:
             from slopecli.network.train import evaluate
 
@@ -295,7 +297,7 @@ def descend_network(
             from slopecli.render.tables import stdout_console
 
             draw_descent(stdout_console(), run, parameter_labels(net, source.features), precision)
-        _save(save_network, final)
+        _save(save_network, final, source.features)
         if plot is not None:
             from slopecli.cli.learning import write_atomically
             from slopecli.render.plot import loss_curve_svg

@@ -33,6 +33,7 @@ from slopecli.errors import DataError, InputError, UsageError
 from slopecli.network.model import Network, parse_network
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.flags import FlagTable
+from slopecli.readers.layout import reordered
 from slopecli.readers.table import Table, open_table
 from slopecli.text import count, listed, quoted
 from slopecli.values import parse_vector
@@ -128,7 +129,7 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
     k = network.outputs
     if options.file is None:
         check_rows_on_flags(options)
-        yield _from_flags(network, options)
+        yield _from_flags(network, options, network_file)
         return
     targets = _target_columns(options.target_column, k)
     read = read_options(replace(options, target_column=targets[0] if targets else None))
@@ -149,7 +150,7 @@ def open_network_dataset(options: DataOptions, network_file: str) -> Iterator[Ne
     with _opened(name, sys.stdin.buffer if stdin else None) as fp:
         table = open_table(fp, name, read)
         try:
-            yield _fitted(network, table, targets, name)
+            yield _fitted(network, table, targets, name, network_file)
         finally:
             table.close()
 
@@ -184,20 +185,45 @@ def _target_columns(text: str | None, outputs: int) -> tuple[str, ...] | None:
     return names
 
 
-def _fitted(network: Network, table: Table, targets: tuple[str, ...] | None, name: str) -> NetworkData:
-    columns = table.features
+def _fitted(
+    network: Network, table: Table, targets: tuple[str, ...] | None, name: str, network_file: str
+) -> NetworkData:
     extra_names = targets[1:] if targets else ()
-    missing = [t for t in extra_names if t not in columns]
+    missing = [t for t in extra_names if t not in table.features]
     if missing:
         shown = listed(table.layout.names)
         msg = f"{name}: --target-column: no column named {quoted(missing[0])} (columns: {shown})"
         raise DataError(msg)
+    _in_saved_order(network, table, extra_names, name, network_file)
+    columns = table.features
     extra = tuple(columns.index(t) for t in extra_names)
     inputs = tuple(i for i in range(len(columns)) if i not in extra)
     features = tuple(columns[i] for i in inputs)
     _check_inputs(network, features, name)
     title = targets if targets else (table.layout.target,)
     return NetworkData(network, table, name, features, title, inputs, extra)
+
+
+def _in_saved_order(
+    network: Network, table: Table, extra_names: tuple[str, ...], name: str, network_file: str
+) -> None:
+    """``table`` read with its input columns in the order of the names the network was saved for,
+    if it was: data with the same columns in another order is read by name, as weights are.
+
+    Raises:
+        DataError: the data's features are not the ones the network was saved for.
+    """
+    features = tuple(column for column in table.features if column not in extra_names)
+    if network.features is None or network.features == features or len(features) != network.inputs:
+        return  # a count that differs is told by layer (_check_inputs)
+    why = f"that --network {network_file} was saved for"
+    if sorted(network.features) != sorted(features):
+        msg = (
+            f"{name}: features ({listed(features)}) differ from ({listed(network.features)}) {why};"
+            " the network's inputs follow features by name"
+        )
+        raise DataError(msg)
+    table.layout = reordered(table.layout, (*network.features, *extra_names), name, why)
 
 
 def _check_inputs(network: Network, features: tuple[str, ...], name: str) -> None:
@@ -209,7 +235,7 @@ def _check_inputs(network: Network, features: tuple[str, ...], name: str) -> Non
         raise InputError(msg)
 
 
-def _from_flags(network: Network, options: DataOptions) -> NetworkData:
+def _from_flags(network: Network, options: DataOptions, network_file: str) -> NetworkData:
     """Rows typed as ``-x 1,2 -y 0.01,0.99``: each --target holds one value per output."""
     k = network.outputs
     if len(options.inputs) != len(options.targets):
@@ -244,6 +270,8 @@ def _from_flags(network: Network, options: DataOptions) -> NetworkData:
     d = len(table.features) - (k - 1)
     features = tuple(f"x{i}" for i in range(1, d + 1))
     _check_inputs(network, features, "--input")
+    # The other targets ride along as features x{d+1}…, which the network's names never hold.
+    _in_saved_order(network, table, table.features[d:], "--input", network_file)
     targets = ("target",) if k == 1 else tuple(f"target_{j}" for j in range(1, k + 1))
     extra = tuple(range(d, d + k - 1))
-    return NetworkData(network, table, "flags", features, targets, tuple(range(d)), extra)
+    return NetworkData(network, table, "flags", table.features[:d], targets, tuple(range(d)), extra)

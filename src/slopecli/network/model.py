@@ -5,10 +5,12 @@ The layered form mirrors the arrays::
     {"layers": [{"weights": [[2, 4], [4, -5]], "bias": [0, 0], "activation": "relu"},
                 {"weights": [[2, 7]], "activation": "identity"}]}
 
-``weights[j]`` holds node j's incoming weights, one per node (or input) of the layer before. The
-course's dictionary form is accepted too: ``{"node_0": [2, 4], "node_1": [4, -5], "output": [2, 7]}``
-for one hidden layer, ``node_<layer>_<index>`` for several; ``output`` may be a list of lists.
-Every shape error names the layer, the node and both counts.
+``weights[j]`` holds node j's incoming weights, one per node (or input) of the layer before. A
+``"features"`` list beside the layers names the inputs in that order (``--save-network`` writes
+it), so that the data's columns are read by name. The course's dictionary form is accepted
+too: ``{"node_0": [2, 4], "node_1": [4, -5], "output": [2, 7]}`` for one hidden layer,
+``node_<layer>_<index>`` for several; ``output`` may be a list of lists. Every shape error names
+the layer, the node and both counts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 from slopecli.core import Matrix, Vector
 from slopecli.errors import InputError
 from slopecli.text import count
-from slopecli.values import unique_keys, unknown_key
+from slopecli.values import saved_features, unique_keys, unknown_key
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
 _ABSENT = object()
@@ -56,9 +58,11 @@ class Layer:
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """Layers from the first hidden layer to the output layer."""
+    """Layers from the first hidden layer to the output layer, and the names of the inputs the
+    first layer's weights follow, when the file gave them (``--save-network`` does)."""
 
     layers: tuple[Layer, ...]
+    features: tuple[str, ...] | None = None
 
     @property
     def inputs(self) -> int:
@@ -96,7 +100,7 @@ class Network:
                 bias = values[at : at + layer.nodes]
                 at += layer.nodes
             layers.append(Layer(weights, bias, layer.activation))
-        return Network(tuple(layers))
+        return Network(tuple(layers), self.features)
 
     def parameter_names(self) -> list[str]:
         """How messages and tables name each parameter of :meth:`flat`: ``layers[1].weights[0][2]``."""
@@ -110,7 +114,7 @@ class Network:
         return names
 
     def to_json(self) -> dict[str, Any]:
-        """The layered form, as ``--save-network`` writes it and ``--network`` reads it."""
+        """The layered form of the layers, as ``--network`` reads it."""
         layers: list[dict[str, Any]] = []
         for layer in self.layers:
             entry: dict[str, Any] = {"weights": layer.weights.tolist()}
@@ -119,6 +123,11 @@ class Network:
             entry["activation"] = layer.activation
             layers.append(entry)
         return {"layers": layers}
+
+    def saved(self, features: tuple[str, ...]) -> dict[str, Any]:
+        """The file ``--save-network`` writes: the layers and the input columns they follow, in
+        the first layer's order, so that a later run reads its data's columns by name."""
+        return {"features": list(features), **self.to_json()}
 
 
 def parse_network(text: str, where: str) -> Network:
@@ -139,14 +148,19 @@ def parse_network(text: str, where: str) -> Network:
         msg = f'{where}: expected a JSON object with "layers" (or the course\'s "node_0", …, "output")'
         raise InputError(msg)
     if "layers" in document:
-        others = sorted(set(document) - {"layers"})
+        others = sorted(set(document) - {"layers", "features"})
         if others:
             raise unknown_key(
                 where,
                 others[0],
-                'beside "layers" a network has no other key: give the layers alone, or the course\'s form',
+                'beside "layers" a network has only "features": give the layers alone, or the course\'s form',
             )
-        return _layered(document["layers"], where)
+        network = _layered(document["layers"], where)
+        if "features" not in document:
+            return network
+        holds = f"layers[0] has {count(network.inputs, 'weight')} per node"
+        names = saved_features(document["features"], network.inputs, where, "--save-network", holds)
+        return Network(network.layers, names)
     return _course(document, where)
 
 
