@@ -197,7 +197,9 @@ def test_csv_outputs_have_a_column_per_value(tmp_path):
     net = written(tmp_path, WORKED)
     data = ("-x", "3,5", "-y", "1", "-x", "1,1", "-y", "2")
     step = invoke("step", "--network", net, *data, "--lr", "0.0001", "-f", "csv").stdout.splitlines()
-    assert step[0] == "row,preds_before,error_before,preds_after,error_after" and len(step) == 3
+    assert step[0] == "row,preds_before,error_before,preds_after,error_after"
+    # Two rows, a blank line, a header and the network's 8 weights and biases.
+    assert len(step) == 3 + 1 + 1 + 8 and step[3:5] == ["", "parameter,weight,gradient,weight_updated"]
     descend = invoke("descend", "--network", net, *data, "--lr", "0.0001", "--steps", "2", "-f", "csv")
     assert (
         descend.stdout.splitlines()[0] == "step,loss,gradient_norm" and len(descend.stdout.splitlines()) == 4
@@ -689,3 +691,44 @@ def test_a_saved_network_with_two_outputs_reads_inputs_and_targets_by_name(tmp_p
     # Row 1: hidden relu(1+2, -1+2) = (3, 1); outputs 2·3−1 = 5 and 3+1 = 4; errors 2 and 3.
     # Row 2: hidden (9, 1); outputs 17 and 10; errors 11 and 8. Loss: (4+9+121+64)/4.
     assert losses == [49.5, 49.5]
+
+
+def test_step_csv_ends_with_every_weight_before_its_gradient_and_after(tmp_path):
+    # As the linear model's step: the rows, a blank line, then one line per weight and bias.
+    net = written(tmp_path, WORKED)
+    args = ("step", "--network", net, "-x", "3,5", "-x", "1,2", "-y", "1", "-y", "2", "--lr", "0.0001")
+    table = invoke(*args, "--format", "csv")
+    assert table.exit_code == 0, table.stderr
+    rows, step = table.stdout.split("\n\n")
+    assert rows.splitlines()[0] == "row,preds_before,error_before,preds_after,error_after"
+    lines = [line.split(",") for line in step.splitlines()]
+    assert lines[0] == ["parameter", "weight", "gradient", "weight_updated"]
+    document = invoke(*args, "--json").json()
+    flat = [
+        (f"layers[{i}].{key}{index}", value)
+        for i, layer in enumerate(document["gradients"])
+        for key in ("weights", "bias")
+        for index, value in _entries(layer.get(key, []))
+    ]
+    updated = [
+        value
+        for layer in document["network_updated"]["layers"]
+        for key in ("weights", "bias")
+        for _, value in _entries(layer.get(key, []))
+    ]
+    assert [(name, float(g), float(after)) for name, _, g, after in lines[1:]] == [
+        (name, g, after) for (name, g), after in zip(flat, updated, strict=True)
+    ]
+    assert [float(w) for _, w, _, _ in lines[1:]] == [
+        value
+        for layer in WORKED["layers"]
+        for key in ("weights", "bias")
+        for _, value in _entries(layer.get(key, []))
+    ]
+
+
+def _entries(values: list) -> list[tuple[str, float]]:
+    """``[[1, 2], [3, 4]]`` as ``("[0][0]", 1), ("[0][1]", 2), …``; ``[5, 6]`` as ``("[0]", 5), …``."""
+    if values and isinstance(values[0], list):
+        return [(f"[{j}][{m}]", v) for j, row in enumerate(values) for m, v in enumerate(row)]
+    return [(f"[{j}]", v) for j, v in enumerate(values)]

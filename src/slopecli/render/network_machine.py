@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from slopecli.render.machine import step_records
-from slopecli.render.stream import ByteStream, Document, Record
+from slopecli.render.stream import ByteStream, Document, Record, csv_line
 
 if TYPE_CHECKING:
     from slopecli.descent import Descent
@@ -105,11 +105,18 @@ def step_rows(old: NetRows, new: NetRows) -> list[Record]:
     return step_records(old.first_row, old.X, old.Y, old.passed.preds, old.error, new.passed.preds, new.error)
 
 
+STEP_PARAMETER_COLUMNS = ("parameter", "weight", "gradient", "weight_updated")
+
+
 class NetworkStepWriter:
     """``step --network``: each row before and after, then the gradients, ``network_updated`` and
-    the loss before and after. CSV: ``row``, then ``preds``/``error`` before and after per output."""
+    the loss before and after. CSV: ``row``, then ``preds``/``error`` before and after per output;
+    then a blank line and the step itself, one line per weight and bias (``STEP_PARAMETER_COLUMNS``,
+    each named as ``check`` names it: ``layers[0].weights[1][0]``), as the linear model's step."""
 
     def __init__(self, out: ByteStream, fmt: str, network: Network, with_rows: bool = True) -> None:
+        self._out = out
+        self._csv = fmt == "csv"
         k = network.outputs
         names = ("preds_before", "error_before", "preds_after", "error_after")
         columns = ["row", *(c for name in names for c in _outputs(name, k))]
@@ -131,6 +138,13 @@ class NetworkStepWriter:
             self._document.add(step_rows(old, new))
 
     def end(self, result: NetStep) -> None:
+        if self._csv:
+            lines = [b"\n", csv_line(STEP_PARAMETER_COLUMNS)]
+            before, gradient = result.network.flat().tolist(), result.before.flat_gradient().tolist()
+            names, after = result.network.parameter_names(), result.updated.flat().tolist()
+            lines += [csv_line(v) for v in zip(names, before, gradient, after, strict=True)]
+            self._out.write(b"".join(lines))
+            return
         self._document.end(
             {
                 "n": result.before.n,
