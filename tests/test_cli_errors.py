@@ -119,8 +119,8 @@ FLAG_CASES = [
      "give either a FILE or --input/--target, not both"),
     ("missing file", ("compute", str(NOPE), "-w", "1"), 1, f"{NOPE}: cannot open it: No such file or directory"),
     ("directory", ("compute", str(SAMPLES), "-w", "1"), 1,
-     f"{SAMPLES}: is a directory; to read the files in it, run slopecli batch {SAMPLES} (add --combine for one"
-     f" result), or compute {SAMPLES} --engine dask"),
+     f"{SAMPLES}: is a directory; give a file in it, or run slopecli batch {SAMPLES} (add --combine for one"
+     f" result) or compute {SAMPLES} --engine dask, which read every file in it"),
     ("bad delimiter", ("compute", str(SAMPLES / "course.csv"), "-w", "1", "--delimiter", ";;"), 2,
      "--delimiter: expected one character (or 'tab'), got ';;'"),
     ("json contradicts csv", ("compute", *W3, "-x", "1,2,3", "-y", "0", "--json", "--format", "csv"), 2,

@@ -79,12 +79,14 @@ def test_a_delimiter_that_cannot_be_one_says_why(value, line):
     assert error_line(run) == line
 
 
-def test_a_directory_points_to_batch_and_the_dask_engine(tmp_path):
-    run = invoke("compute", str(tmp_path), "-w", "1")
+@pytest.mark.parametrize("command", ["compute", "step", "descend", "check"])
+def test_a_directory_asks_for_a_file_and_points_to_batch_and_the_dask_engine(tmp_path, command):
+    # descend DIR must not read as if batch or the Dask engine would descend over the files.
+    run = invoke(command, str(tmp_path), "-w", "1")
     assert run.exit_code == 1
     assert error_line(run) == (
-        f"{tmp_path}: is a directory; to read the files in it, run slopecli batch {tmp_path}"
-        f" (add --combine for one result), or compute {tmp_path} --engine dask"
+        f"{tmp_path}: is a directory; give a file in it, or run slopecli batch {tmp_path} (add"
+        f" --combine for one result) or compute {tmp_path} --engine dask, which read every file in it"
     )
 
 

@@ -264,9 +264,11 @@ def open_path(run: Plan, path: str | Path, fp: IO[bytes] | None = None) -> Itera
         try:
             fp = Path(path).open("rb")  # noqa: SIM115 - closed below
         except IsADirectoryError:
+            # Said for every command that reads one file: step, descend and check too, which no
+            # command runs on a directory (batch and the Dask engine compute, they do not descend).
             msg = (
-                f"{path}: is a directory; to read the files in it, run slopecli batch {path}"
-                f" (add --combine for one result), or compute {path} --engine dask"
+                f"{path}: is a directory; give a file in it, or run slopecli batch {path} (add"
+                f" --combine for one result) or compute {path} --engine dask, which read every file in it"
             )
             raise InputError(msg) from None
         except OSError as exc:
