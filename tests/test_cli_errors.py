@@ -125,6 +125,9 @@ FLAG_CASES = [
      "--delimiter: expected one character (or 'tab'), got ';;'"),
     ("json contradicts csv", ("compute", *W3, "-x", "1,2,3", "-y", "0", "--json", "--format", "csv"), 2,
      "--json contradicts --format csv: give one of them"),
+    # A table asked for by name is a contradiction too, not the default that --json replaces.
+    ("json contradicts table", ("step", *W3, "-x", "1,2,3", "-y", "0", "--json", "-f", "table"), 2,
+     "--json contradicts --format table: give one of them"),
     ("weights file missing", ("compute", str(SAMPLES / "course.csv"), "--weights-file", str(NONE_JSON)), 1,
      f"--weights-file: {NONE_JSON}: cannot open it: No such file or directory"),
 ]

@@ -78,7 +78,7 @@ def batch(
     engine: o.EngineOption = o.Engine.local,
     scheduler: o.Scheduler = None,
     timeout: o.Timeout = 10.0,
-    fmt: o.Format = o.OutputFormat.table,
+    fmt: o.Format = None,
     json_flag: o.Json = False,
     precision: o.Precision = 6,
 ) -> None:

@@ -35,7 +35,7 @@ def check(
             help="Absolute tolerance. Default: 100 times the rounding error of both sides.",
         ),
     ] = None,
-    fmt: o.Format = o.OutputFormat.table,
+    fmt: o.Format = None,
     json_flag: o.Json = False,
     network: n.NetworkFile = None,
 ) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def compute(
     *,
     data: "DataOptions",
-    fmt: o.Format = o.OutputFormat.table,
+    fmt: o.Format = None,
     json_flag: o.Json = False,
     summary: o.Summary = False,
     precision: o.Precision = 6,

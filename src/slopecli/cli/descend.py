@@ -59,7 +59,7 @@ def descend(
             rich_help_panel=o.OUTPUT,
         ),
     ] = None,
-    fmt: o.Format = o.OutputFormat.table,
+    fmt: o.Format = None,
     json_flag: o.Json = False,
     precision: o.Precision = 6,
     quiet: o.Quiet = False,

@@ -135,8 +135,9 @@ Delimiter = Annotated[
     ),
 ]
 Format = Annotated[
-    OutputFormat,
-    typer.Option("--format", "-f", help="How to print the result.", rich_help_panel=OUTPUT),
+    OutputFormat | None,
+    # No default here: --json must tell a --format table that contradicts it from none at all.
+    typer.Option("--format", "-f", help="How to print the result. Default: table.", rich_help_panel=OUTPUT),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.", rich_help_panel=OUTPUT)]
 Summary = Annotated[

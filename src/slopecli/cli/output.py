@@ -71,14 +71,14 @@ def held_stdout(stream: bool = False) -> Iterator[HeldOutput]:
     sys.stdout.buffer.flush()
 
 
-def choose_format(fmt: OutputFormat, json_flag: bool) -> OutputFormat:
-    """``--json`` is ``--format json``; contradicting it is an error."""
+def choose_format(fmt: OutputFormat | None, json_flag: bool) -> OutputFormat:
+    """``--json`` is ``--format json``; contradicting it is an error. Neither: a table."""
     if json_flag:
-        if fmt not in (OutputFormat.table, OutputFormat.json):
+        if fmt not in (None, OutputFormat.json):
             msg = f"--json contradicts --format {fmt.value}: give one of them"
             raise UsageError(msg)
         return OutputFormat.json
-    return fmt
+    return OutputFormat.table if fmt is None else fmt
 
 
 def make_sink(

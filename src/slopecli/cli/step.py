@@ -16,7 +16,7 @@ def step(
     *,
     data: "DataOptions",
     learning_rate: o.LearningRate = 0.01,
-    fmt: o.Format = o.OutputFormat.table,
+    fmt: o.Format = None,
     json_flag: o.Json = False,
     summary: o.Summary = False,
     precision: o.Precision = 6,
