@@ -3,18 +3,22 @@
     git worktree add /tmp/before 8e3c7ec                 # the tree to compare with
     python3 bench/bigdata.py --only wide                 # makes bench/.venv and bench/data
     bench/.venv/bin/python bench/ab_before_after.py --before /tmp/before/src --runs 15
+    bench/.venv/bin/python bench/ab_before_after.py --before /tmp/before/src --only "format csv"
 
 Each tree runs through ``PYTHONPATH`` with the same interpreter (the bench virtualenv's, which has
-every dependency), in alternating order, so drift falls on both; the medians and their ratio are
-printed as a markdown table.
+every dependency), in alternating order, so drift falls on both, writing to a file; the medians
+of wall time, their ratio, the median of the paired ratios and the ratio of median CPU times
+(``os.wait4``) are printed as a markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,24 +41,37 @@ def main() -> None:
     parser.add_argument("--before", required=True, help="the src/ folder of the tree to compare with")
     parser.add_argument("--after", default=str(REPO / "src"), help="the src/ folder measured against it")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--only", default="", help="only the commands whose name holds this text")
     args = parser.parse_args()
     trees = {"before": args.before, "after": args.after}
-    times: dict[tuple[str, str], list[float]] = {(c, t): [] for c in COMMANDS for t in trees}
-    for run in range(args.runs):
-        for name, command in COMMANDS.items():
-            order = list(trees.items())
-            for tree, src in order if run % 2 == 0 else reversed(order):
-                env = compiled(PYTHONPATH=src)
-                start = time.perf_counter()
-                argv = [sys.executable, "-c", RUN, *command]
-                subprocess.run(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, check=True)
-                times[(name, tree)].append(time.perf_counter() - start)
-    print("| command | runs | before | after | after ÷ before |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name in COMMANDS:
-        before = statistics.median(times[(name, "before")])
-        after = statistics.median(times[(name, "after")])
-        print(f"| {name} | {args.runs} | {before:.3f} s | {after:.3f} s | {after / before:.3f} |")
+    commands = {name: command for name, command in COMMANDS.items() if args.only in name}
+    wall: dict[tuple[str, str], list[float]] = {(c, t): [] for c in commands for t in trees}
+    cpu: dict[tuple[str, str], list[float]] = {(c, t): [] for c in commands for t in trees}
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "out"  # a file, not /dev/null: writing costs as it does for a user
+        for run in range(args.runs + 1):  # the first round warms the page cache, and is not kept
+            for name, command in commands.items():
+                order = list(trees.items())
+                for tree, src in order if run % 2 == 0 else reversed(order):
+                    with out.open("wb") as stdout:
+                        start = time.perf_counter()
+                        argv = [sys.executable, "-c", RUN, *command]
+                        proc = subprocess.Popen(argv, env=compiled(PYTHONPATH=src), cwd=REPO, stdout=stdout)
+                        _, status, usage = os.wait4(proc.pid, 0)
+                        elapsed = time.perf_counter() - start
+                    if os.waitstatus_to_exitcode(status) != 0:
+                        sys.exit(f"{tree} failed: {' '.join(command)}")
+                    if run:
+                        wall[(name, tree)].append(elapsed)
+                        cpu[(name, tree)].append(usage.ru_utime + usage.ru_stime)
+    print("| command | runs | before | after | after ÷ before | paired | CPU after ÷ before |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in commands:
+        before, after = wall[(name, "before")], wall[(name, "after")]
+        paired = statistics.median(a / b for a, b in zip(after, before, strict=True))
+        cpus = statistics.median(cpu[(name, "after")]) / statistics.median(cpu[(name, "before")])
+        b, a = statistics.median(before), statistics.median(after)
+        print(f"| {name} | {args.runs} | {b:.3f} s | {a:.3f} s | {a / b:.3f} | {paired:.3f} | {cpus:.3f} |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ The line breaks and the dropped ``.0`` are found with numpy in the bytes orjson 
 by 4-byte words where they can be; the integral values among the floats, and only their ends in
 the bytes), so no Python object is made per value. orjson holds the GIL while it formats; the
 numpy calls let it go, and each must wait to take it back when other threads hold it: a few large
-calls, not many small ones (bench/README.md, "3 Dec 2026").
+calls, not many small ones (bench/README.md, "2 Dec 2026, third session").
 """
 
 from __future__ import annotations
