@@ -244,6 +244,32 @@ def test_a_diverging_descent_prints_one_line_and_no_table(slopecli):
     )
 
 
+def test_a_descent_that_ends_above_its_start_fails_too(slopecli):
+    # Too few steps for 5 rises in a row: it would have ended "done", 19 times worse than it began.
+    run = slopecli("descend", POINTS, "-w", "0,2,1", "--steps", "3", "--json")
+    assert_fails(
+        run,
+        1,
+        "the MSE ended above where it started (349.723 at step 0, 6526.83 at step 3): a step overshot;"
+        " try a smaller --learning-rate, e.g. 0.001",
+    )
+
+
+def test_a_network_step_onto_a_flat_region_fails_rather_than_converges(slopecli):
+    # 4 → 7744 → 49, 49, …: every ReLU off, the gradient zero; no run of rises, and a "converged"
+    # network 12 times worse than the one it started from.
+    network = str(SAMPLES / "course-network.json")
+    run = slopecli("descend", "--network", network, "-x", "2,3", "-y", "7", "--lr", "0.5", "--steps", "20")
+    assert_fails(
+        run,
+        1,
+        "the loss ended above where it started (4 at step 0, 49 at step 20): a step overshot; try a"
+        " smaller --learning-rate, e.g. 0.05",
+    )
+    done = slopecli("descend", "--network", network, "-x", "2,3", "-y", "7", "--lr", "0.01", "--steps", "20")
+    assert done.exit_code == 0, done.stderr
+
+
 @pytest.mark.parametrize("count", [1, 2])
 def test_batch_reads_process_substitutions(count, tmp_path):
     """`batch <(cat a.csv)` once failed with "Illegal seek" (progress asked a pipe its position)."""

@@ -76,7 +76,7 @@ STDOUT_CLOSED = "slopecli: error: stdout is closed: run slopecli with stdout ope
         ("compute", POINTS, *W, "--json"),
         ("compute", POINTS, *W),
         ("batch", POINTS, POINTS, *W, "--format", "jsonl"),
-        ("descend", POINTS, *W, "--steps", "3"),
+        ("descend", POINTS, *W, "--steps", "3", "--lr", "0.001"),
         ("check", POINTS, *W),
         ("--version",),
         ("compute", POINTS, "--bogus"),
@@ -98,7 +98,7 @@ def test_a_closed_stdout_is_one_line_and_a_usage_error(args):
         ("compute", *W, "-x", "1,2,3", "-y", "0", "--json"),
         ("compute", POINTS, *W),
         ("batch", POINTS, POINTS, *W, "--format", "jsonl"),
-        ("descend", POINTS, *W, "--steps", "3"),
+        ("descend", POINTS, *W, "--steps", "3", "--lr", "0.001"),
         ("--version",),
     ],
     ids=["compute-summary", "compute-flags", "compute-table", "batch-jsonl", "descend-table", "version"],
@@ -201,7 +201,7 @@ TABLES = {
     "compute": ("compute", POINTS, *W),
     "check": ("check", POINTS, *W),
     "batch": ("batch", POINTS, POINTS, *W),
-    "descend": ("descend", POINTS, *W, "--steps", "3"),
+    "descend": ("descend", POINTS, *W, "--steps", "3", "--lr", "0.001"),
     "help": ("compute", "--help"),
 }
 

@@ -220,13 +220,33 @@ def run_descent(
         else:
             growing = 0
         if tol is not None and current.gradient_norm < tol:
-            return Descent(history, learning_rate, "tol"), params
+            return _kept(Descent(history, learning_rate, "tol"), loss), params
         if k < steps:
             with np.errstate(over="ignore", invalid="ignore"):
                 params = move(params, sums)
             if not np.isfinite(flat(params)).all():
                 raise _diverged(k + 1, learning_rate, "the weights overflow float64")
-    return Descent(history, learning_rate, "steps"), params
+    return _kept(Descent(history, learning_rate, "steps"), loss), params
+
+
+def _kept(run: Descent, loss: str) -> Descent:
+    """``run``, unless it ended with a larger loss than it started with.
+
+    A network's step can overshoot once into a flat region (every ReLU off, the gradient zero):
+    the loss jumps and then stays, with no run of rises for the rule above to see, and the run
+    would end "converged" or at its last step, worse than it began.
+
+    Raises:
+        DivergedError: the last loss is above the first, by more than rounding.
+    """
+    first, last = run.history[0], run.history[-1]
+    if last.mse > first.mse * (1 + GROWTH_NOISE):
+        msg = (
+            f"the {loss} ended above where it started ({first.mse:g} at step 0, {last.mse:g} at step"
+            f" {last.step}): a step overshot; try a smaller --learning-rate, e.g. {run.learning_rate / 10:g}"
+        )
+        raise DivergedError(msg)
+    return run
 
 
 def _diverged(k: int, learning_rate: float, why: str) -> DivergedError:
