@@ -53,6 +53,14 @@ class HeldOutput:
     def writable(self) -> bool:
         return True
 
+    @property
+    def holding(self) -> bool:
+        """Whether what is written now is held back (not yet streaming)."""
+        return not (self._streaming or self._limit == 0)
+
+    def fileno(self) -> int:
+        return self._out.fileno()
+
     def flush(self) -> None:
         if self._streaming:
             self._out.flush()

@@ -131,6 +131,21 @@ class CsvWriter:
         """Lines encoded elsewhere, after those of :meth:`rows` (none may be in flight)."""
         self._out.write(data)
 
+    def flush(self) -> None:
+        self._out.flush()
+
+    def holding(self) -> bool:
+        """Whether the output is still held back (:class:`slopecli.cli.output.HeldOutput`)."""
+        return bool(getattr(self._out, "holding", False))
+
+    def descriptor(self) -> int | None:
+        """The output's file descriptor, if it has one: worker processes may then write to it."""
+        fileno = getattr(self._out, "fileno", None)
+        try:
+            return None if fileno is None else int(fileno())
+        except (OSError, ValueError):  # a test's buffer (io.UnsupportedOperation), a closed file
+            return None
+
     def end(self, sums: Sums) -> None:
         self._parts.close()
 

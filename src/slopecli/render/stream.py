@@ -35,6 +35,7 @@ class ByteStream(Protocol):
     """Where machine output goes: stdout's buffer, a file, or a held-back buffer."""
 
     def write(self, data: Encoded, /) -> int: ...
+    def flush(self) -> None: ...
 
 
 def dumps(value: Any) -> str:

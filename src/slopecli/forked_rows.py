@@ -1,0 +1,306 @@
+"""Per-row output of a large file's pieces encoded and written by worker processes, in input order.
+
+On threads, per-row CSV is held back by the interpreter's lock: orjson holds it while it formats a
+chunk, and every numpy call of the other reader must wait to take it back (16% of a 1M x 10 run,
+bench/README.md). Forked workers share nothing: each reads its own pieces of the file (every
+``workers``-th), encodes them, and writes them itself when its turn comes. A one-byte token passed
+around a ring of pipes gives the turns, so the output is that of one pass, byte for byte. Each
+worker reports every piece it wrote (its row count: progress, and where a failure starts) and, at
+the end, its sums, on a pipe of its own; a failure or an error is reported instead, and this
+process stops the workers and takes over.
+
+Only output that has left the hold (:class:`slopecli.cli.output.HeldOutput`) may be written by a
+worker, so the first pieces are done here until it has: a run that fails early still prints
+nothing. The workers die with this process (``PR_SET_PDEATHSIG``), ignore Ctrl-C (this process
+stops them), and leave by ``os._exit``, so nothing of the parent's runs twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import signal
+import struct
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from slopecli.core import Sums, Vector
+from slopecli.errors import SlopeError
+from slopecli.evaluation import rows_of
+
+if TYPE_CHECKING:
+    from slopecli.evaluation import RowBatch
+    from slopecli.readers.table import Piece, Table
+
+
+class RowEncoder(Protocol):
+    """Per-row output whose encoding does not depend on row numbers (CSV lines)."""
+
+    def encode(self, batch: RowBatch) -> bytes | bytearray:
+        """``batch`` as output bytes, on any thread (its ``first_row`` may count from a piece's start)."""
+        ...
+
+    def write(self, data: bytes | bytearray) -> object:
+        """Encoded rows, in input order."""
+        ...
+
+    def flush(self) -> None:
+        """Everything written so far, on its way to the output."""
+        ...
+
+    def holding(self) -> bool:
+        """Whether output is still held back here (a run that fails now must print nothing)."""
+        ...
+
+    def descriptor(self) -> int | None:
+        """The file descriptor the output goes to, if it is one that other processes can write to."""
+        ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pieces gave: their sums and rows written, and the first piece that failed."""
+
+    sums: Sums
+    written: int
+    failed: bool
+
+
+def usable(encoder: RowEncoder, workers: int) -> bool:
+    """Whether worker processes may write this output: several cores, Linux's fork and death
+    signal, and an output that is a file descriptor (not the buffer of a test's runner)."""
+    linux = sys.platform.startswith("linux") and hasattr(os, "fork")
+    return workers >= 2 and linux and encoder.descriptor() is not None
+
+
+def evaluate_forked(
+    table: Table,
+    pieces: list[Piece],
+    weights: Vector,
+    encoder: RowEncoder,
+    workers: int,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Outcome:
+    """The pieces' rows encoded and written in input order: here until the output streams, then
+    by ``workers`` processes. Stops at the first piece that fails (the caller reads on from
+    ``written`` rows in one pass, which says where and what).
+
+    Raises:
+        OSError: a worker could not write the output (a closed pipe, a full disk).
+        SlopeError: a worker's values overflowed the sums.
+    """
+    total, written, start = Sums.zero(len(weights)), 0, 0
+    for piece in pieces:
+        if not encoder.holding():
+            break
+        try:
+            sums, rows = _piece_here(table, piece, weights, encoder)
+        except SlopeError:
+            return Outcome(total, written, True)
+        total, written, start = total + sums, written + rows, start + 1
+        if on_chunk is not None:
+            on_chunk(rows)
+    rest = pieces[start:]
+    if not rest:
+        return Outcome(total, written, False)
+    encoder.flush()  # before the fork: a buffer copied into every worker would be written again
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ring = _Ring(min(workers, len(rest)))
+    try:
+        ring.start(lambda k, turn: _work(table, rest, k, ring.size, weights, encoder, turn))
+        for i in range(len(rest)):
+            message = ring.receive(i % ring.size)
+            if message[0] == "failed":
+                return Outcome(total, written, True)
+            rows = message[1]
+            written += rows
+            if on_chunk is not None:
+                on_chunk(rows)
+        for k in range(ring.size):
+            _, n, xte, sse = ring.receive(k)
+            total = total + Sums(n, xte, sse)
+    finally:
+        ring.stop()
+    return Outcome(total, written, False)
+
+
+def _piece_here(table: Table, piece: Piece, weights: Vector, encoder: RowEncoder) -> tuple[Sums, int]:
+    sums, rows = Sums.zero(len(weights)), 0
+    for data, part, count in _encoded(table, piece, weights, encoder):
+        encoder.write(data)
+        sums, rows = sums + part, rows + count
+    return sums, rows
+
+
+def _encoded(
+    table: Table, piece: Piece, weights: Vector, encoder: RowEncoder
+) -> Iterator[tuple[bytes | bytearray, Sums, int]]:
+    for chunk in table.read_piece(piece):
+        rows = rows_of(chunk, weights, table.name)
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = Sums.of_error(chunk.X, rows.error)
+        yield encoder.encode(rows), sums, len(rows.y)
+
+
+def _work(
+    table: Table, pieces: list[Piece], k: int, size: int, weights: Vector, encoder: RowEncoder, turn: _Turn
+) -> Iterator[tuple[Any, ...]]:
+    """Worker ``k``'s pieces (every ``size``-th from its ``k``-th), each written on its turn; what
+    it reports, message by message."""
+    total = Sums.zero(len(weights))
+    for i in range(k, len(pieces), size):
+        try:
+            parts = list(_encoded(table, pieces[i], weights, encoder))
+        except SlopeError:
+            yield ("failed",)
+            return
+        if not turn.wait():
+            return  # this process gave up on the run: nothing more may be written
+        for data, _, _ in parts:
+            encoder.write(data)
+        encoder.flush()
+        turn.pass_on()
+        for _, sums, _ in parts:
+            total = total + sums
+        yield ("piece", sum(count for _, _, count in parts))
+    yield ("sums", total.n, total.xte, total.sse)
+
+
+class _Turn:
+    """A worker's place in the ring: its token comes in on one pipe and goes on along the next."""
+
+    def __init__(self, incoming: int, outgoing: int) -> None:
+        self._incoming = incoming
+        self._outgoing = outgoing
+
+    def wait(self) -> bool:
+        """Until the token comes; False if the ring was closed instead."""
+        return os.read(self._incoming, 1) == b"\0"
+
+    def pass_on(self) -> None:
+        os.write(self._outgoing, b"\0")
+
+
+class _Ring:
+    """Worker processes, the token pipes between them, and the pipes they report on."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._tokens = [os.pipe() for _ in range(size)]
+        self._reports = [os.pipe() for _ in range(size)]
+        self._pids: list[int] = []
+        self._pending: list[deque[tuple[Any, ...]]] = [deque() for _ in range(size)]
+        self._done = [False] * size  # each worker's last report received (its sums, or a failure)
+        self._ended: set[int] = set()  # the report pipes whose worker has closed them
+
+    def start(self, work: Callable[[int, _Turn], Iterator[tuple[Any, ...]]]) -> None:
+        parent = os.getpid()
+        for k in range(self.size):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the worker; its reports are what the tests see
+                self._run_worker(parent, k, work)
+            self._pids.append(pid)
+        for _, writing in self._reports:
+            os.close(writing)  # so that a worker's end is seen as the end of its pipe
+        self._reports = [(reading, -1) for reading, _ in self._reports]
+        os.write(self._tokens[0][1], b"\0")
+
+    def _run_worker(
+        self, parent: int, k: int, work: Callable[[int, _Turn], Iterator[tuple[Any, ...]]]
+    ) -> None:  # pragma: no cover
+        from slopecli.lifetime import die_with_parent
+
+        code = 0
+        report = self._reports[k][1]
+        for j, (reading, writing) in enumerate(self._reports):
+            os.close(reading)
+            if j != k:
+                os.close(writing)  # held here, another worker's death would never end its pipe
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops us
+            die_with_parent(parent)
+            turn = _Turn(self._tokens[k][0], self._tokens[(k + 1) % self.size][1])
+            for message in work(k, turn):
+                _send(report, message)
+        except BaseException as exc:  # handed to the run, which raises it where it reports errors
+            code = 1
+            with contextlib.suppress(BaseException):  # the run is gone, or it cannot be pickled
+                _send(report, ("error", exc))
+        os._exit(code)
+
+    def receive(self, k: int) -> tuple[Any, ...]:
+        """Worker ``k``'s next report; any worker's exception raised here as soon as it is sent.
+
+        Every worker's pipe is watched, not only ``k``'s: a worker that dies would otherwise hold
+        up the one waiting for its token, and this process waiting for that one.
+
+        Raises:
+            OSError: a worker ended without finishing (killed: out of memory, a signal).
+        """
+        while not self._pending[k]:
+            watched = [fd for fd, _ in self._reports if fd not in self._ended]
+            ready, _, _ = select.select(watched, [], [])
+            for fd in ready:
+                j = [reading for reading, _ in self._reports].index(fd)
+                message = _receive(fd)
+                if message is None:
+                    self._ended.add(fd)
+                    if not self._done[j]:
+                        msg = "a worker process ended without finishing its part of the output"
+                        raise OSError(msg)
+                    continue
+                if message[0] == "error":
+                    raise message[1]
+                self._done[j] = message[0] in ("sums", "failed")
+                self._pending[j].append(message)
+        return self._pending[k].popleft()
+
+    def stop(self) -> None:
+        """Every worker killed (those done are already gone) and reaped; every pipe closed."""
+        for pid in self._pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in self._pids:
+            os.waitpid(pid, 0)
+        self._pids.clear()
+        for reading, writing in (*self._tokens, *self._reports):
+            for fd in (reading, writing):
+                if fd >= 0:
+                    os.close(fd)
+        self._tokens, self._reports = [], []
+
+
+_LENGTH = struct.Struct("<I")
+
+
+def _send(fd: int, message: tuple[Any, ...]) -> None:
+    data = pickle.dumps(message)
+    view = memoryview(_LENGTH.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _receive(fd: int) -> tuple[Any, ...] | None:
+    head = _read_exactly(fd, _LENGTH.size)
+    if head is None:
+        return None
+    body = _read_exactly(fd, _LENGTH.unpack(head)[0])
+    return None if body is None else pickle.loads(body)  # our own workers' reports
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
+        if not more:
+            return None
+        data += more
+    return data

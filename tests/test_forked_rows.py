@@ -1,0 +1,163 @@
+"""Per-row CSV written by worker processes (slopecli.forked_rows): the same bytes as one pass, the
+same failures, and no worker left behind, whatever ends the run.
+
+Workers write to a real file descriptor, so these tests run slopecli as a process, through a
+driver that lowers the sizes at which a file is cut into pieces (and output leaves the hold), so
+that a file of a few hundred KiB takes the path a file of hundreds of MiB takes. The driver says
+on stderr, once, that it forked, and which workers it made.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import COLOUR_VARIABLES
+
+DRIVER = """
+import os, sys
+import slopecli.cli.output as output, slopecli.per_row as per_row, slopecli.readers.delimited as delimited
+import slopecli.forked_rows as forked
+delimited.SPLIT_BYTES, per_row.PIECE_BYTES, output.HOLD_BYTES = 1 << 12, 1 << 14, 1 << 14
+if os.environ.get("NO_FORK"):
+    per_row.usable = lambda *args: False
+started = forked._Ring.start
+def start(self, work):
+    started(self, work)
+    sys.stderr.write("forked " + " ".join(map(str, self._pids)) + "\\n")
+    sys.stderr.flush()
+forked._Ring.start = start
+if os.environ.get("SLOW"):  # each chunk a while, for a signal to come mid-run
+    import time
+    encoded = forked._encoded
+    def slow(*args):
+        for part in encoded(*args):
+            time.sleep(0.05)
+            yield part
+    forked._encoded = slow
+from slopecli.__main__ import main
+sys.argv[0] = "slopecli"
+main()
+"""
+W = "0.5,-0.25,2"
+
+
+def data_file(tmp_path: Path, rows: int = 6000, bad: int | None = None) -> Path:
+    lines = [f"{i % 97 / 7},{i % 13 - 6},{i / 3},{(i * 7) % 11}" for i in range(rows)]
+    if bad is not None:
+        lines[bad] = f"{bad},x,1,2"
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c,target\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def env(**more: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}, **more}
+
+
+def run(*args: str, **more: str) -> subprocess.CompletedProcess[bytes]:
+    argv = [sys.executable, "-c", DRIVER, "compute", *args]
+    return subprocess.run(argv, capture_output=True, env=env(**more), timeout=120, check=False)
+
+
+def test_workers_write_the_bytes_of_one_pass(tmp_path):
+    path = data_file(tmp_path)
+    forked = run(str(path), "-w", W, "--format", "csv")
+    threads = run(str(path), "-w", W, "--format", "csv", NO_FORK="1")
+    assert forked.returncode == threads.returncode == 0, forked.stderr
+    assert forked.stderr.decode().startswith("forked ") and b"forked" not in threads.stderr
+    assert forked.stdout == threads.stdout
+    assert forked.stdout.count(b"\n") == 6001
+
+
+def test_a_bad_value_after_the_workers_start_is_reported_as_one_pass_reports_it(tmp_path):
+    path = data_file(tmp_path, bad=4000)
+    forked = run(str(path), "-w", W, "--format", "csv")
+    threads = run(str(path), "-w", W, "--format", "csv", NO_FORK="1")
+    assert forked.returncode == threads.returncode == 1
+    message = forked.stderr.decode().splitlines()
+    assert message[0].startswith("forked ") and len(message) == 2
+    assert message[1] == f"slopecli: error: {path}:4002:2: column 'b': 'x' is not a number"
+    assert threads.stderr.decode().splitlines() == message[1:]
+    # What was written before the bad row's chunk, as with threads: whole lines, in order.
+    assert forked.stdout == threads.stdout and forked.stdout.endswith(b"\n")
+    assert 0 < forked.stdout.count(b"\n") <= 4001
+
+
+def test_a_reader_that_goes_away_ends_the_run_with_141_and_no_worker_left(tmp_path):
+    path = data_file(tmp_path, rows=40000)
+    argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(SLOW="1")) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.read(1 << 15)  # some rows, then the reader goes away, as `| head` does
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == 141
+        stderr = proc.stderr.read().decode()
+    assert "Traceback" not in stderr and stderr.count("\n") == 1, stderr
+    assert_gone(workers(stderr))
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGKILL, -9)])
+def test_ctrl_c_or_kill_9_of_the_run_ends_its_workers(tmp_path, signum, code):
+    path = data_file(tmp_path, rows=40000)
+    out = tmp_path / "out.csv"
+    argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
+    with (
+        out.open("wb") as stdout,
+        subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env(SLOW="1")) as proc,
+    ):
+        assert proc.stderr is not None
+        line = proc.stderr.readline().decode()  # the workers have started
+        os.kill(proc.pid, signum)
+        assert proc.wait(timeout=60) == code
+        rest = proc.stderr.read().decode()
+    assert rest == ("slopecli: interrupted\n" if signum == signal.SIGINT else "")
+    assert_gone(workers(line))
+
+
+def test_a_worker_that_dies_unseen_fails_the_run_in_one_line(tmp_path):
+    path = data_file(tmp_path, rows=40000)
+    argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env(SLOW="1")) as proc:
+        assert proc.stderr is not None
+        pids = workers(proc.stderr.readline().decode())
+        os.kill(pids[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        assert proc.wait(timeout=60) == 1
+        stderr = proc.stderr.read().decode()
+    assert stderr == (
+        "slopecli: error: cannot write the output: a worker process ended without finishing its part"
+        " of the output\n"
+    )
+    assert_gone(pids)
+
+
+def workers(stderr: str) -> list[int]:
+    first = stderr.splitlines()[0]
+    assert first.startswith("forked "), stderr
+    return [int(pid) for pid in first.split()[1:]]
+
+
+def assert_gone(pids: list[int]) -> None:
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not any(alive(pid) for pid in pids):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"workers {pids} outlived the run")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (not yet reaped by init) has ended too.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
