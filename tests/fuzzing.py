@@ -428,9 +428,9 @@ def _oracle_problems(case: Case, run: Outcome, fmt: str) -> list[str]:
     if expect.verdict == "accept" and not succeeded:
         if exact is not None and exact.risky:
             return []
-        # A step may overflow or diverge later on, finite differences at w ± h may overflow: the
-        # oracle judges the starting point only.
-        if command in ("step", "descend", "check") and re.search(r"overflow|diverged", run.stderr):
+        # A step may overflow, diverge or overshoot later on, finite differences at w ± h may
+        # overflow: the oracle judges the starting point only.
+        if command in ("step", "descend", "check") and re.search(r"overflow|diverged|overshot", run.stderr):
             return []
         return [f"rejected what the oracle accepts: {run.stderr.strip()!r}"]
     if not succeeded or not expect.has_data or fmt not in ("json", "jsonl"):
