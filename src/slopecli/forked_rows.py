@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
-import select
 import signal
-import struct
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -66,7 +63,7 @@ class RowEncoder(Protocol):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the pieces gave: their sums and rows written, and the first piece that failed."""
+    """What the pieces gave: their sums and rows written, and whether one of them failed."""
 
     sums: Sums
     written: int
@@ -190,16 +187,18 @@ class _Turn:
 
 
 class _Ring:
-    """Worker processes, the token pipes between them, and the pipes they report on."""
+    """Worker processes, the token pipes between them, and the connections they report on."""
 
     def __init__(self, size: int) -> None:
+        from multiprocessing import Pipe  # here: only a large per-row run needs it
+
         self.size = size
         self._tokens = [os.pipe() for _ in range(size)]
-        self._reports = [os.pipe() for _ in range(size)]
+        self._reports = [Pipe(duplex=False) for _ in range(size)]  # (this end, the worker's)
         self._pids: list[int] = []
         self._pending: list[deque[tuple[Any, ...]]] = [deque() for _ in range(size)]
         self._done = [False] * size  # each worker's last report received (its sums, or a failure)
-        self._ended: set[int] = set()  # the report pipes whose worker has closed them
+        self._open = [reading for reading, _ in self._reports]  # until its worker closes it
 
     def start(self, work: Callable[[int, _Turn], Iterator[tuple[Any, ...]]]) -> None:
         parent = os.getpid()
@@ -209,8 +208,7 @@ class _Ring:
                 self._run_worker(parent, k, work)
             self._pids.append(pid)
         for _, writing in self._reports:
-            os.close(writing)  # so that a worker's end is seen as the end of its pipe
-        self._reports = [(reading, -1) for reading, _ in self._reports]
+            writing.close()  # so that a worker's end is seen as the end of its connection
         os.write(self._tokens[0][1], b"\0")
 
     def _run_worker(
@@ -221,41 +219,44 @@ class _Ring:
         code = 0
         report = self._reports[k][1]
         for j, (reading, writing) in enumerate(self._reports):
-            os.close(reading)
+            reading.close()
             if j != k:
-                os.close(writing)  # held here, another worker's death would never end its pipe
+                writing.close()  # held here, another worker's death would never end its connection
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops us
             die_with_parent(parent)
             turn = _Turn(self._tokens[k][0], self._tokens[(k + 1) % self.size][1])
             for message in work(k, turn):
-                _send(report, message)
+                report.send(message)
         except BaseException as exc:  # handed to the run, which raises it where it reports errors
             code = 1
             with contextlib.suppress(BaseException):  # the run is gone, or it cannot be pickled
-                _send(report, ("error", exc))
+                report.send(("error", exc))
         os._exit(code)
 
     def receive(self, k: int) -> tuple[Any, ...]:
         """Worker ``k``'s next report; any worker's exception raised here as soon as it is sent.
 
-        Every worker's pipe is watched, not only ``k``'s: a worker that dies would otherwise hold
-        up the one waiting for its token, and this process waiting for that one.
+        Every worker's connection is watched, not only ``k``'s: a worker that dies would otherwise
+        hold up the one waiting for its token, and this process waiting for that one.
 
         Raises:
             OSError: a worker ended without finishing (killed: out of memory, a signal).
         """
+        from multiprocessing.connection import wait
+
         while not self._pending[k]:
-            watched = [fd for fd, _ in self._reports if fd not in self._ended]
-            ready, _, _ = select.select(watched, [], [])
-            for fd in ready:
-                j = [reading for reading, _ in self._reports].index(fd)
-                message = _receive(fd)
-                if message is None:
-                    self._ended.add(fd)
+            ready = wait(self._open)
+            for j, (reading, _) in enumerate(self._reports):
+                if reading not in ready:
+                    continue
+                try:
+                    message: tuple[Any, ...] = reading.recv()
+                except EOFError:
+                    self._open.remove(reading)
                     if not self._done[j]:
                         msg = "a worker process ended without finishing its part of the output"
-                        raise OSError(msg)
+                        raise OSError(msg) from None
                     continue
                 if message[0] == "error":
                     raise message[1]
@@ -271,36 +272,9 @@ class _Ring:
         for pid in self._pids:
             os.waitpid(pid, 0)
         self._pids.clear()
-        for reading, writing in (*self._tokens, *self._reports):
-            for fd in (reading, writing):
-                if fd >= 0:
-                    os.close(fd)
+        for reading, writing in self._tokens:
+            os.close(reading)
+            os.close(writing)
+        for connection, _ in self._reports:
+            connection.close()
         self._tokens, self._reports = [], []
-
-
-_LENGTH = struct.Struct("<I")
-
-
-def _send(fd: int, message: tuple[Any, ...]) -> None:
-    data = pickle.dumps(message)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _receive(fd: int) -> tuple[Any, ...] | None:
-    head = _read_exactly(fd, _LENGTH.size)
-    if head is None:
-        return None
-    body = _read_exactly(fd, _LENGTH.unpack(head)[0])
-    return None if body is None else pickle.loads(body)  # our own workers' reports
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        more = os.read(fd, size - len(data))
-        if not more:
-            return None
-        data += more
-    return data

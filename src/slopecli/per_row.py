@@ -39,7 +39,7 @@ from slopecli import waits
 from slopecli.core import Sums, Vector
 from slopecli.errors import SlopeError
 from slopecli.evaluation import CORES, RowBatch, checked, evaluate, release, rows_of
-from slopecli.forked_rows import RowEncoder, evaluate_forked, usable
+from slopecli.forked_rows import Outcome, RowEncoder, evaluate_forked, usable
 from slopecli.readers.chunk import Chunk
 
 if TYPE_CHECKING:
@@ -87,11 +87,26 @@ def evaluate_rows(
         return evaluate(table.chunks(), weights, on_rows, table.name, on_chunk)
     if encoder is not None and usable(encoder, threads):
         outcome = evaluate_forked(table, pieces, weights, encoder, threads, on_chunk)
-        total = outcome.sums
-        if outcome.failed:
-            rest = evaluate(_after(table.chunks(), outcome.written), weights, on_rows, table.name, on_chunk)
-            total = total + rest
-        return checked(total, table.name)
+    else:
+        outcome = _on_threads(table, pieces, weights, on_rows, threads, on_chunk, encoder)
+    total = outcome.sums
+    if outcome.failed:
+        rest = evaluate(_after(table.chunks(), outcome.written), weights, on_rows, table.name, on_chunk)
+        total = total + rest
+    return checked(total, table.name)
+
+
+def _on_threads(
+    table: Table,
+    pieces: list[Piece],
+    weights: Vector,
+    on_rows: Callable[[RowBatch], None],
+    threads: int,
+    on_chunk: Callable[[int], None] | None,
+    encoder: RowEncoder | None,
+) -> Outcome:
+    """The pieces read on ``threads`` threads and handed on (or written) in input order, up to the
+    first that fails."""
     total = Sums.zero(len(weights))
     written = 0
     failed = False
@@ -114,10 +129,7 @@ def evaluate_rows(
         release(pool, stop, waiting=not isinstance(exc, waits.ENDING))
         raise
     release(pool, stop)
-    if failed:
-        rest = evaluate(_after(table.chunks(), written), weights, on_rows, table.name, on_chunk)
-        total = total + rest
-    return checked(total, table.name)
+    return Outcome(total, written, failed)
 
 
 def _pieces(table: Table) -> list[Piece]:
