@@ -24,7 +24,8 @@ DRIVER = """
 import os, sys
 import slopecli.cli.output as output, slopecli.per_row as per_row, slopecli.readers.delimited as delimited
 import slopecli.forked_rows as forked
-delimited.SPLIT_BYTES, per_row.PIECE_BYTES, output.HOLD_BYTES = 1 << 12, 1 << 14, 1 << 14
+delimited.SPLIT_BYTES, per_row.PIECE_BYTES = 1 << 12, 1 << 14
+output.HOLD_BYTES = int(os.environ.get("HOLD", 1 << 14))
 if os.environ.get("NO_FORK"):
     per_row.usable = lambda *args: False
 started = forked._Ring.start
@@ -88,6 +89,30 @@ def test_a_bad_value_after_the_workers_start_is_reported_as_one_pass_reports_it(
     # What was written before the bad row's chunk, as with threads: whole lines, in order.
     assert forked.stdout == threads.stdout and forked.stdout.endswith(b"\n")
     assert 0 < forked.stdout.count(b"\n") <= 4001
+
+
+@pytest.mark.parametrize(("bad", "hold"), [(5, 1 << 14), (1500, 1 << 18)])
+def test_a_bad_value_in_the_held_output_leaves_stdout_empty(tmp_path, bad, hold):
+    # The workers start at once; until the output passes the hold, they hand their bytes over
+    # instead of writing them, so a failure there prints nothing, as with threads: in the first
+    # piece, or (a larger hold) in the second worker's first piece.
+    path = data_file(tmp_path, bad=bad)
+    forked = run(str(path), "-w", W, "--format", "csv", HOLD=str(hold))
+    threads = run(str(path), "-w", W, "--format", "csv", NO_FORK="1", HOLD=str(hold))
+    assert forked.returncode == threads.returncode == 1
+    message = forked.stderr.decode().splitlines()
+    assert message[0].startswith("forked ") and len(message) == 2
+    assert message[1] == f"slopecli: error: {path}:{bad + 2}:2: column 'b': 'x' is not a number"
+    assert forked.stdout == threads.stdout == b""
+
+
+def test_output_that_never_leaves_the_hold_is_written_whole(tmp_path):
+    path = data_file(tmp_path)
+    forked = run(str(path), "-w", W, "--format", "csv", HOLD=str(1 << 22))
+    threads = run(str(path), "-w", W, "--format", "csv", NO_FORK="1")
+    assert forked.returncode == threads.returncode == 0, forked.stderr
+    assert forked.stderr.decode().startswith("forked ")
+    assert forked.stdout == threads.stdout and forked.stdout.count(b"\n") == 6001
 
 
 def test_a_reader_that_goes_away_ends_the_run_with_141_and_no_worker_left(tmp_path):

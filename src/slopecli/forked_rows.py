@@ -5,14 +5,16 @@ chunk, and every numpy call of the other reader must wait to take it back (16% o
 bench/README.md). Forked workers share nothing: each reads its own pieces of the file (every
 ``workers``-th), encodes them, and writes them itself when its turn comes. A one-byte token passed
 around a ring of pipes gives the turns, so the output is that of one pass, byte for byte. Each
-worker reports every piece it wrote (its row count: progress, and where a failure starts) and, at
-the end, its sums, on a pipe of its own; a failure or an error is reported instead, and this
-process stops the workers and takes over.
+worker reports every piece it wrote (its row count, for progress and for where a failure starts,
+and its sums), on a pipe of its own; a failure or an error is reported instead, and this process
+stops the workers and takes over.
 
-Only output that has left the hold (:class:`slopecli.cli.output.HeldOutput`) may be written by a
-worker, so the first pieces are done here until it has: a run that fails early still prints
-nothing. The workers die with this process (``PR_SET_PDEATHSIG``), ignore Ctrl-C (this process
-stops them), and leave by ``os._exit``, so nothing of the parent's runs twice.
+The workers start as soon as the file is cut, and this process only writes what they hand it
+while the output is held (:class:`slopecli.cli.output.HeldOutput`): a run that fails early still
+prints nothing, and no core waits while the first pieces are done here (they were, until
+the hold's 4 MiB had passed: 80-90 ms of a 1M x 10 run on one core). The workers die with this
+process (``PR_SET_PDEATHSIG``), ignore Ctrl-C (this process stops them), and leave by
+``os._exit``, so nothing of the parent's runs twice.
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ class RowEncoder(Protocol):
         """Everything written so far, on its way to the output."""
         ...
 
-    def holding(self) -> bool:
-        """Whether output is still held back here (a run that fails now must print nothing)."""
+    def room(self) -> int | None:
+        """How many more bytes are held back here before the output streams (a run that fails
+        before then must print nothing); None when it streams."""
+        ...
+
+    def release(self) -> None:
+        """Whatever is held written out and flushed to the descriptor: the output streams."""
         ...
 
     def descriptor(self) -> int | None:
@@ -85,56 +92,51 @@ def evaluate_forked(
     workers: int,
     on_chunk: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """The pieces' rows encoded and written in input order: here until the output streams, then
-    by ``workers`` processes. Stops at the first piece that fails (the caller reads on from
-    ``written`` rows in one pass, which says where and what).
+    """The pieces' rows encoded by ``workers`` processes and written in input order: handed over
+    to this process while the output is held, then written by the workers themselves. Stops at
+    the first piece that fails (the caller reads on from ``written`` rows in one pass, which says
+    where and what).
 
     Raises:
         OSError: a worker could not write the output (a closed pipe, a full disk).
         SlopeError: a worker's values overflowed the sums.
     """
-    total, written, start = Sums.zero(len(weights)), 0, 0
-    for piece in pieces:
-        if not encoder.holding():
-            break
-        try:
-            sums, rows = _piece_here(table, piece, weights, encoder)
-        except SlopeError:
-            return Outcome(total, written, True)
-        total, written, start = total + sums, written + rows, start + 1
-        if on_chunk is not None:
-            on_chunk(rows)
-    rest = pieces[start:]
-    if not rest:
-        return Outcome(total, written, False)
+    total, written = Sums.zero(len(weights)), 0
+    out = encoder.descriptor()
+    if out is None:  # pragma: no cover - usable() said it has one
+        msg = "worker processes need an output file descriptor"
+        raise ValueError(msg)
     encoder.flush()  # before the fork: a buffer copied into every worker would be written again
     sys.stdout.flush()
     sys.stderr.flush()
-    ring = _Ring(min(workers, len(rest)))
+    ring = _Ring(min(workers, len(pieces)))
     try:
-        ring.start(lambda k, turn: _work(table, rest, k, ring.size, weights, encoder, turn))
-        for i in range(len(rest)):
-            message = ring.receive(i % ring.size)
+        ring.start(lambda k, turn: _work(table, pieces, k, ring.size, weights, encoder, out, turn))
+        streaming = False
+        for i in range(len(pieces)):
+            k = i % ring.size
+            message = ring.receive(k)  # the piece is encoded: its size, or a failure
             if message[0] == "failed":
                 return Outcome(total, written, True)
-            rows = message[1]
-            written += rows
+            room = None if streaming else encoder.room()
+            if room is not None and message[1] <= room:
+                ring.hand_over(k)  # it stays in the hold: here, where a later failure drops it
+                message = ring.receive(k)
+                for data in message[5]:
+                    encoder.write(data)
+            else:
+                if not streaming:
+                    encoder.release()  # what is held goes out first, then the workers write
+                    ring.pass_token(k)
+                    streaming = True
+                message = ring.receive(k)
+            _, rows, n, xte, sse = message[:5]
+            total, written = total + Sums(n, xte, sse), written + rows
             if on_chunk is not None:
                 on_chunk(rows)
-        for k in range(ring.size):
-            _, n, xte, sse = ring.receive(k)
-            total = total + Sums(n, xte, sse)
     finally:
         ring.stop()
     return Outcome(total, written, False)
-
-
-def _piece_here(table: Table, piece: Piece, weights: Vector, encoder: RowEncoder) -> tuple[Sums, int]:
-    sums, rows = Sums.zero(len(weights)), 0
-    for data, part, count in _encoded(table, piece, weights, encoder):
-        encoder.write(data)
-        sums, rows = sums + part, rows + count
-    return sums, rows
 
 
 def _encoded(
@@ -148,42 +150,66 @@ def _encoded(
 
 
 def _work(
-    table: Table, pieces: list[Piece], k: int, size: int, weights: Vector, encoder: RowEncoder, turn: _Turn
+    table: Table,
+    pieces: list[Piece],
+    k: int,
+    size: int,
+    weights: Vector,
+    encoder: RowEncoder,
+    out: int,
+    turn: _Turn,
 ) -> Iterator[tuple[Any, ...]]:
-    """Worker ``k``'s pieces (every ``size``-th from its ``k``-th), each written on its turn; what
-    it reports, message by message."""
-    total = Sums.zero(len(weights))
+    """Worker ``k``'s pieces (every ``size``-th from its ``k``-th), each encoded at once and then,
+    on its turn, written to ``out`` or handed over; what it reports, message by message."""
     for i in range(k, len(pieces), size):
         try:
             parts = list(_encoded(table, pieces[i], weights, encoder))
         except SlopeError:
             yield ("failed",)
             return
-        if not turn.wait():
+        sums = Sums.zero(len(weights))
+        for _, part, _ in parts:
+            sums = sums + part
+        yield ("ready", sum(len(data) for data, _, _ in parts))
+        report = ("piece", sum(count for _, _, count in parts), sums.n, sums.xte, sums.sse)
+        how = turn.wait()
+        if how is None:
             return  # this process gave up on the run: nothing more may be written
+        if how == _HAND_OVER:
+            yield (*report, [data for data, _, _ in parts])
+            continue
         for data, _, _ in parts:
-            encoder.write(data)
-        encoder.flush()
+            _write_all(out, data)
         turn.pass_on()
-        for _, sums, _ in parts:
-            total = total + sums
-        yield ("piece", sum(count for _, _, count in parts))
-    yield ("sums", total.n, total.xte, total.sse)
+        yield report
+    yield ("done",)
+
+
+def _write_all(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+_WRITE, _HAND_OVER = b"\0", b"\1"
+"""What a worker is told on its turn: write its piece and pass the turn on, or hand the piece's
+bytes over to the run (whose output is still held) and wait for its next turn."""
 
 
 class _Turn:
-    """A worker's place in the ring: its token comes in on one pipe and goes on along the next."""
+    """A worker's place in the ring: its turn comes in on one pipe and goes on along the next."""
 
     def __init__(self, incoming: int, outgoing: int) -> None:
         self._incoming = incoming
         self._outgoing = outgoing
 
-    def wait(self) -> bool:
-        """Until the token comes; False if the ring was closed instead."""
-        return os.read(self._incoming, 1) == b"\0"
+    def wait(self) -> bytes | None:
+        """Until the turn comes: what to do with it; None if the ring was closed instead."""
+        how = os.read(self._incoming, 1)
+        return how if how in (_WRITE, _HAND_OVER) else None
 
     def pass_on(self) -> None:
-        os.write(self._outgoing, b"\0")
+        os.write(self._outgoing, _WRITE)
 
 
 class _Ring:
@@ -197,7 +223,7 @@ class _Ring:
         self._reports = [Pipe(duplex=False) for _ in range(size)]  # (this end, the worker's)
         self._pids: list[int] = []
         self._pending: list[deque[tuple[Any, ...]]] = [deque() for _ in range(size)]
-        self._done = [False] * size  # each worker's last report received (its sums, or a failure)
+        self._done = [False] * size  # each worker's last report received (its end, or a failure)
         self._open = [reading for reading, _ in self._reports]  # until its worker closes it
 
     def start(self, work: Callable[[int, _Turn], Iterator[tuple[Any, ...]]]) -> None:
@@ -209,7 +235,14 @@ class _Ring:
             self._pids.append(pid)
         for _, writing in self._reports:
             writing.close()  # so that a worker's end is seen as the end of its connection
-        os.write(self._tokens[0][1], b"\0")
+
+    def hand_over(self, k: int) -> None:
+        """Ask worker ``k`` for its next piece's bytes (it reports them instead of writing them)."""
+        os.write(self._tokens[k][1], _HAND_OVER)
+
+    def pass_token(self, k: int) -> None:
+        """Let worker ``k`` write its next piece, and each worker after it in turn."""
+        os.write(self._tokens[k][1], _WRITE)
 
     def _run_worker(
         self, parent: int, k: int, work: Callable[[int, _Turn], Iterator[tuple[Any, ...]]]
@@ -260,7 +293,7 @@ class _Ring:
                     continue
                 if message[0] == "error":
                     raise message[1]
-                self._done[j] = message[0] in ("sums", "failed")
+                self._done[j] = message[0] in ("done", "failed")
                 self._pending[j].append(message)
         return self._pending[k].popleft()
 

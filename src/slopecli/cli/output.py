@@ -50,6 +50,11 @@ class HeldOutput:
         self._held.clear()
         self._streaming = True
 
+    @property
+    def room(self) -> int | None:
+        """How many more bytes are held back before the output streams; None once it streams."""
+        return self._limit - self._size if self.holding else None
+
     def writable(self) -> bool:
         return True
 

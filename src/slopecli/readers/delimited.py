@@ -17,6 +17,7 @@ Arrow then reads the text as it would a plain file's, except that it cannot be c
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import itertools
 import os
@@ -238,6 +239,9 @@ class CsvTable:
         # fields (10M x 3). The last piece is not searched: that costs more than it saves.
         self._unquoted_end = rows[-1] if quote is None else quote
         rows.append(size)
+        # Imported here, once, before the pieces are read on threads or in forked processes: an
+        # import of pyarrow.csv in each fork of this process took 35-40 ms of its first piece.
+        importlib.import_module("pyarrow.csv")
         return [(a, b) for a, b in itertools.pairwise(rows) if b > a]
 
     def read_piece(self, piece: Piece) -> Iterator[Chunk]:

@@ -134,9 +134,18 @@ class CsvWriter:
     def flush(self) -> None:
         self._out.flush()
 
-    def holding(self) -> bool:
-        """Whether the output is still held back (:class:`slopecli.cli.output.HeldOutput`)."""
-        return bool(getattr(self._out, "holding", False))
+    def room(self) -> int | None:
+        """Bytes the output still holds back before it streams (:class:`slopecli.cli.output.HeldOutput`);
+        None when it streams."""
+        room = getattr(self._out, "room", None)
+        return room if isinstance(room, int) else None
+
+    def release(self) -> None:
+        """Whatever is held written out and flushed: the output streams from now on."""
+        release = getattr(self._out, "release", None)
+        if release is not None:
+            release()
+        self._out.flush()
 
     def descriptor(self) -> int | None:
         """The output's file descriptor, if it has one: worker processes may then write to it."""
