@@ -403,6 +403,12 @@ def test_gradient_near_the_float64_limit_stays_finite() -> None:
     assert sums.gradient.tolist() == [1.5e308]
 
 
+def test_a_slope_near_the_float64_limit_is_finite_when_its_value_is() -> None:
+    # 2 * 1e308 alone overflows; the slope 2 * 1e308 * 0.25 = 5e307 does not.
+    slopes = slope(np.array([[1e308, 1.0]]), np.array([0.25]))
+    assert slopes.tolist() == [[5e307, 0.5]]
+
+
 def test_sums_of_course_example() -> None:
     sums = Sums.of(COURSE_X, COURSE_Y, COURSE_W)
     assert (sums.n, sums.xte.tolist(), sums.sse) == (1, [7.0, 14.0, 21.0], 49.0)
