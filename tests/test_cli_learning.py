@@ -131,7 +131,9 @@ def test_descend_divergence_is_an_error_without_nan():
     assert run.exit_code == 1
     assert run.stdout == ""
     assert run.stderr.startswith("slopecli: error: diverged at step ")
-    assert "try a smaller --learning-rate, e.g. 0.05" in run.stderr
+    assert run.stderr.endswith(
+        "; try a smaller --learning-rate, e.g. 0.0038: on this data, rates of 0.00761 and above diverge\n"
+    )
 
 
 def test_descend_plot_is_a_valid_svg(tmp_path):

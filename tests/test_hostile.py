@@ -240,7 +240,8 @@ def test_a_diverging_descent_prints_one_line_and_no_table(slopecli):
     assert_fails(
         run,
         1,
-        "diverged at step 5: the MSE grew for 5 steps in a row; try a smaller --learning-rate, e.g. 0.1",
+        "diverged at step 5: the MSE grew for 5 steps in a row; try a smaller --learning-rate, e.g."
+        " 0.0038: on this data, rates of 0.00761 and above diverge",
     )
 
 
@@ -251,7 +252,7 @@ def test_a_descent_that_ends_above_its_start_fails_too(slopecli):
         run,
         1,
         "the MSE ended above where it started (349.723 at step 0, 6526.83 at step 3): a step overshot;"
-        " try a smaller --learning-rate, e.g. 0.001",
+        " try a smaller --learning-rate, e.g. 0.0038: on this data, rates of 0.00761 and above diverge",
     )
 
 

@@ -6,6 +6,7 @@ than memory costs one streamed read per step. Nothing here prints or reads flags
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from slopecli.core import Sums, Vector, update
 from slopecli.errors import DivergedError, NumericError, UsageError
 from slopecli.evaluation import RowBatch, checked, evaluate, rows_of
 from slopecli.readers.chunk import Chunk
+from slopecli.stability import rate_advice
 
 Data = Callable[[], Iterable[Chunk]]
 """A fresh pass over the rows, each time it is called."""
@@ -83,14 +85,14 @@ def step(
         return StepResult(weights, learning_rate, before, updated, checked(after, source))
     except NumericError:
         # The data was fine before the step (the first pass said so): the step overshot.
-        raise overshot(source, "the predictions", learning_rate) from None
+        raise overshot(source, "the predictions", learning_rate, rate_advice(data, learning_rate)) from None
 
 
-def overshot(source: str, what: str, learning_rate: float) -> DivergedError:
+def overshot(source: str, what: str, learning_rate: float, advice: str | None = None) -> DivergedError:
     """The error of a step whose updated parameters overflow float64 on data that was fine before it."""
     msg = (
         f"{source}: after the step, {what} overflow float64: --learning-rate {learning_rate:g} is too"
-        f" large; try e.g. {learning_rate / 10:g}"
+        f" large; {advice or _tenth(learning_rate)}"
     )
     return DivergedError(msg)
 
@@ -156,6 +158,7 @@ def descend(
         tol=tol,
         patience=patience,
         on_step=on_step,
+        advice=lambda: rate_advice(data, learning_rate),
     )
     return descent
 
@@ -173,6 +176,7 @@ def run_descent(
     patience: int = 5,
     on_step: Callable[[Record], None] | None = None,
     loss: str = "MSE",
+    advice: Callable[[], str] | None = None,
 ) -> tuple[Descent, P]:
     """The descent loop, for any model: the linear one's weights, or a network.
 
@@ -183,6 +187,7 @@ def run_descent(
         move: one update of the parameters from their pass (``w − lr·gradient``).
         flat: the parameters as one vector, to check that the update stayed finite.
         loss: the loss's name in a divergence message.
+        advice: what a divergence message suggests (asked only then); a tenth of the rate if None.
 
     Returns:
         The run, and the final parameters.
@@ -194,6 +199,8 @@ def run_descent(
     history: list[Record] = []
     params = start
     growing = 0
+    if advice is None:
+        advice = functools.partial(_tenth, learning_rate)
     for k in range(steps + 1):
         try:
             sums = measure(params)
@@ -201,7 +208,7 @@ def run_descent(
             if not k:
                 # The starting point is the user's, not a step taken: its message names the data.
                 raise
-            raise _diverged(k, learning_rate, "the values overflow float64") from None
+            raise _diverged(k, "the values overflow float64", advice()) from None
         current = record(k, params, sums)
         history.append(current)
         if on_step is not None:
@@ -216,20 +223,20 @@ def run_descent(
         ):
             growing += 1
             if growing >= patience:
-                raise _diverged(k, learning_rate, f"the {loss} grew for {patience} steps in a row")
+                raise _diverged(k, f"the {loss} grew for {patience} steps in a row", advice())
         else:
             growing = 0
         if tol is not None and current.gradient_norm < tol:
-            return _kept(Descent(history, learning_rate, "tol"), loss), params
+            return _kept(Descent(history, learning_rate, "tol"), loss, advice), params
         if k < steps:
             with np.errstate(over="ignore", invalid="ignore"):
                 params = move(params, sums)
             if not np.isfinite(flat(params)).all():
-                raise _diverged(k + 1, learning_rate, "the weights overflow float64")
-    return _kept(Descent(history, learning_rate, "steps"), loss), params
+                raise _diverged(k + 1, "the weights overflow float64", advice())
+    return _kept(Descent(history, learning_rate, "steps"), loss, advice), params
 
 
-def _kept(run: Descent, loss: str) -> Descent:
+def _kept(run: Descent, loss: str, advice: Callable[[], str]) -> Descent:
     """``run``, unless it ended with a larger loss than it started with.
 
     A network's step can overshoot once into a flat region (every ReLU off, the gradient zero):
@@ -243,15 +250,19 @@ def _kept(run: Descent, loss: str) -> Descent:
     if last.mse > first.mse * (1 + GROWTH_NOISE):
         msg = (
             f"the {loss} ended above where it started ({first.mse:g} at step 0, {last.mse:g} at step"
-            f" {last.step}): a step overshot; try a smaller --learning-rate, e.g. {run.learning_rate / 10:g}"
+            f" {last.step}): a step overshot; {advice()}"
         )
         raise DivergedError(msg)
     return run
 
 
-def _diverged(k: int, learning_rate: float, why: str) -> DivergedError:
-    msg = f"diverged at step {k}: {why}; try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
+def _diverged(k: int, why: str, advice: str) -> DivergedError:
+    msg = f"diverged at step {k}: {why}; {advice}"
     return DivergedError(msg)
+
+
+def _tenth(learning_rate: float) -> str:
+    return f"try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
 
 
 @dataclass(frozen=True)
