@@ -3,6 +3,7 @@ advice a diverging descent gives with it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -13,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slopecli.core import Sums, update
-from slopecli.descent import descend
+from slopecli.descent import descend, step
 from slopecli.errors import DivergedError
 from slopecli.readers.chunk import Chunk
 from slopecli.stability import MOST_FEATURES, diverging_rate, rate_advice
+
+from conftest import COLOUR_VARIABLES
 
 
 def passes(X: np.ndarray, y: np.ndarray, rows: int = 2):
@@ -124,3 +127,28 @@ def test_the_installed_command_gives_the_advice_in_one_line():
         "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above diverge\n"
     )
     assert done.stderr.count("\n") == 1
+
+
+def test_a_step_that_does_not_lower_the_mse_says_which_rate_would():
+    data = passes(np.array([[1.0, 2.0, 3.0]]), np.array([0.0]))
+    worse = step(data, np.array([0.0, 2.0, 1.0]), 0.1)
+    assert not worse.improved
+    assert worse.advice == (
+        "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above diverge"
+    )
+    assert step(data, np.array([0.0, 2.0, 1.0]), 0.01).advice is None
+
+
+def test_the_step_table_ends_with_the_advice():
+    done = subprocess.run(
+        [sys.executable, "-m", "slopecli", "step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**{k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith(
+        "did not improve ✗: try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and"
+        " above diverge"
+    )

@@ -41,6 +41,8 @@ class StepResult:
     before: Sums
     updated: Vector
     after: Sums
+    advice: str | None = None
+    """What to try instead, when the step did not lower the MSE (a learning rate, from the data)."""
 
     @property
     def gradient(self) -> Vector:
@@ -70,22 +72,28 @@ def step(
     with np.errstate(over="ignore", invalid="ignore"):
         updated = update(weights, before.gradient, learning_rate)
     if not np.isfinite(updated).all():
-        msg = f"the updated weights overflow float64: --learning-rate {learning_rate:g} is too large"
+        msg = (
+            f"the updated weights overflow float64: --learning-rate {learning_rate:g} is too large;"
+            f" {rate_advice(data, learning_rate)}"
+        )
         raise DivergedError(msg)
     try:
         if on_rows is None:
             after = evaluate(data(), updated, None, source)
-            return StepResult(weights, learning_rate, before, updated, after)
-        after = Sums.zero(len(weights))
-        for chunk in data():
-            old, new = rows_of(chunk, weights, source), rows_of(chunk, updated, source)
-            on_rows(old, new)
-            with np.errstate(over="ignore", invalid="ignore"):  # checked() below says what overflowed
-                after = after + Sums.of_error(chunk.X, new.error)
-        return StepResult(weights, learning_rate, before, updated, checked(after, source))
+        else:
+            after = Sums.zero(len(weights))
+            for chunk in data():
+                old, new = rows_of(chunk, weights, source), rows_of(chunk, updated, source)
+                on_rows(old, new)
+                with np.errstate(over="ignore", invalid="ignore"):  # checked() below says what overflowed
+                    after = after + Sums.of_error(chunk.X, new.error)
+            after = checked(after, source)
     except NumericError:
         # The data was fine before the step (the first pass said so): the step overshot.
         raise overshot(source, "the predictions", learning_rate, rate_advice(data, learning_rate)) from None
+    lower = after.mse < before.mse or not before.gradient.any()  # (a zero gradient changes nothing)
+    advice = None if lower else rate_advice(data, learning_rate)
+    return StepResult(weights, learning_rate, before, updated, after, advice)
 
 
 def overshot(source: str, what: str, learning_rate: float, advice: str | None = None) -> DivergedError:

@@ -87,7 +87,8 @@ class StepTables:
             rows.append(["preds = Σ w·x", num(float(old.preds[0]), p), num(float(new.preds[0]), p)])
             rows.append(["error = preds − target", num(float(old.error[0]), p), num(float(new.error[0]), p)])
         rows.append(["mse = mean(error²)", num(result.before.mse, p), num(result.after.mse, p)])
-        caption = "improved ✓" if result.improved else "did not improve ✗: try a smaller --learning-rate"
+        advice = result.advice or "try a smaller --learning-rate"
+        caption = "improved ✓" if result.improved else f"did not improve ✗: {advice}"
         if not result.gradient.any():  # nothing a learning rate could change
             caption = "gradient 0: already at a minimum, so the step changes nothing"
         change = (Column("Quantity", label="", key=True), Column("before", "right"), Column("after", "right"))
