@@ -21,6 +21,16 @@ from slopecli.stability import MOST_FEATURES, diverging_rate, rate_advice
 
 from conftest import COLOUR_VARIABLES
 
+COURSE_ADVICE = "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above diverge"
+"""For the course example's one row, x = (1, 2, 3): 1/λ = 1/28 rounded down, 2/λ = 1/14 rounded up."""
+
+
+def slopecli(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it, colour variables cleared."""
+    env = {**{k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}, **environment}
+    argv = [sys.executable, "-m", "slopecli", *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+
 
 def passes(X: np.ndarray, y: np.ndarray, rows: int = 2):
     """The data as a fresh stream of chunks of ``rows`` rows per call."""
@@ -91,9 +101,7 @@ def test_no_rate_for_all_zero_inputs_or_too_many_features():
 
 def test_advice_names_a_rate_that_converges_and_the_limit():
     data = passes(np.array([[1.0, 2.0, 3.0]]), np.array([0.0]))
-    assert rate_advice(data, 0.1) == (
-        "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above diverge"
-    )
+    assert rate_advice(data, 0.1) == COURSE_ADVICE
 
 
 def test_advice_falls_back_to_a_tenth_when_the_rate_is_not_the_cause():
@@ -116,39 +124,20 @@ def test_a_diverging_descent_names_a_rate_that_converges():
 
 
 def test_the_installed_command_gives_the_advice_in_one_line():
-    done = subprocess.run(
-        [sys.executable, "-m", "slopecli", "descend", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = slopecli("descend", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1")
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.endswith(
-        "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above diverge\n"
-    )
-    assert done.stderr.count("\n") == 1
+    assert done.stderr.endswith(f"; {COURSE_ADVICE}\n") and done.stderr.count("\n") == 1
 
 
 def test_a_step_that_does_not_lower_the_mse_says_which_rate_would():
     data = passes(np.array([[1.0, 2.0, 3.0]]), np.array([0.0]))
     worse = step(data, np.array([0.0, 2.0, 1.0]), 0.1)
     assert not worse.improved
-    assert worse.advice == (
-        "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above diverge"
-    )
+    assert worse.advice == COURSE_ADVICE
     assert step(data, np.array([0.0, 2.0, 1.0]), 0.01).advice is None
 
 
 def test_the_step_table_ends_with_the_advice():
-    done = subprocess.run(
-        [sys.executable, "-m", "slopecli", "step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**{k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}, "COLUMNS": "200"},
-    )
+    done = slopecli("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1", COLUMNS="200")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.rstrip().endswith(
-        "did not improve ✗: try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and"
-        " above diverge"
-    )
+    assert done.stdout.rstrip().endswith(f"did not improve ✗: {COURSE_ADVICE}")
