@@ -35,7 +35,7 @@ from peers import DEFAULT_DATA, JOBS, PEERS, SLOPECLI_FLAGS, Tool, paired_rounds
 FLOOR = """
 import os, sys
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"  # as slopecli sets it on Linux (cli/app.py)
 import numpy as np, pyarrow as pa, pyarrow.csv as pacsv
 from slopecli.readers.layout import BLOCK_BYTES
 
