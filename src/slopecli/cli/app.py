@@ -186,15 +186,20 @@ def _root(
     """
 
 
+def _arrow_pool() -> str:
+    linux_x86 = sys.platform == "linux" and os.uname().machine == "x86_64"
+    return "jemalloc" if linux_x86 else "system"
+
+
 def main() -> None:
     """The console script ``slopecli``."""
     # Arrow's default allocator (mimalloc) keeps freed memory mapped for reuse: ~25 MiB of peak
-    # memory for no speed on a streaming run. jemalloc, in every Linux wheel of pyarrow, peaks
+    # memory for no speed on a streaming run. jemalloc, in pyarrow's x86-64 Linux wheels, peaks
     # lowest and grows the parser's buffers in place, where the system's realloc copies them:
     # 10M x 3 summary 2.5% faster and 11 MiB lower than "system", per-row CSV 3% faster
-    # (bench/README.md). Elsewhere "system", since naming a pool a build lacks prints a warning.
-    # A user's own setting wins.
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc" if sys.platform == "linux" else "system")
+    # (bench/README.md). Elsewhere "system": naming a pool a build lacks makes Arrow print a
+    # warning, and not every platform's build has jemalloc. A user's own setting wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", _arrow_pool())
     # Tall, thin matrices gain nothing from BLAS threads, whose spinning takes the core that
     # the second CSV reader needs (numpy is not imported yet, so this still applies).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
