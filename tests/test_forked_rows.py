@@ -115,6 +115,26 @@ def test_output_that_never_leaves_the_hold_is_written_whole(tmp_path):
     assert forked.stdout == threads.stdout and forked.stdout.count(b"\n") == 6001
 
 
+def test_a_slow_reader_of_a_non_blocking_pipe_gets_every_byte_from_the_workers(tmp_path):
+    # A parent may hand over a non-blocking pipe: a worker whose write finds it full waits for
+    # room (it failed with "Resource temporarily unavailable" after 62 KiB).
+    path = data_file(tmp_path, rows=40000)
+    expected = run(str(path), "-w", W, "--format", "csv", NO_FORK="1")
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
+    with subprocess.Popen(argv, stdout=write, stderr=subprocess.PIPE, env=env()) as proc:
+        os.close(write)
+        chunks = []
+        with open(read, "rb", buffering=0) as reader:
+            while chunk := reader.read(16 << 10):
+                chunks.append(chunk)
+                time.sleep(0.001)  # slower than the workers write: the pipe fills
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr is not None and proc.stderr.read().decode().startswith("forked ")
+    assert b"".join(chunks) == expected.stdout and expected.returncode == 0
+
+
 def test_a_reader_that_goes_away_ends_the_run_with_141_and_no_worker_left(tmp_path):
     path = data_file(tmp_path, rows=40000)
     argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from slopecli.full_writes import write_all
+
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
@@ -40,16 +42,7 @@ class CompleteWrites(io.RawIOBase):
         self._fd = fd
 
     def write(self, data: "ReadableBuffer", /) -> int:
-        view = memoryview(data).cast("B")
-        done = 0
-        while done < len(view):
-            try:
-                done += os.write(self._fd, view[done:])
-            except BlockingIOError:
-                import select  # here: a full non-blocking pipe is rare, and start-up is every run's
-
-                select.select([], [self._fd], [])  # until the reader has made room
-        return done
+        return write_all(self._fd, data)
 
     def writable(self) -> bool:
         return True

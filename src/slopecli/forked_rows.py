@@ -33,6 +33,7 @@ import numpy as np
 from slopecli.core import Sums, Vector
 from slopecli.errors import SlopeError
 from slopecli.evaluation import rows_of
+from slopecli.full_writes import write_all
 
 if TYPE_CHECKING:
     from slopecli.evaluation import RowBatch
@@ -179,16 +180,10 @@ def _work(
             yield (*report, [data for data, _, _ in parts])
             continue
         for data, _, _ in parts:
-            _write_all(out, data)
+            write_all(out, data)  # (a non-blocking pipe that is full waits for room)
         turn.pass_on()
         yield report
     yield ("done",)
-
-
-def _write_all(fd: int, data: bytes | bytearray) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 _WRITE, _HAND_OVER = b"\0", b"\1"
