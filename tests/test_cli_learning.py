@@ -132,7 +132,7 @@ def test_descend_divergence_is_an_error_without_nan():
     assert run.stdout == ""
     assert run.stderr.startswith("slopecli: error: diverged at step ")
     assert run.stderr.endswith(
-        "; try a smaller --learning-rate, e.g. 0.0038: on this data, rates of 0.00761 and above diverge\n"
+        "; try a smaller --learning-rate, e.g. 0.0038: on this data, rates of 0.00761 and above do not converge\n"
     )
 
 

@@ -81,7 +81,7 @@ def test_a_too_large_learning_rate_is_caught_as_divergence():
     with pytest.raises(
         DivergedError,
         match=r"diverged at step \d+: .*try a smaller --learning-rate, e\.g\. 0\.458: on this data, rates"
-        r" of 0\.917 and above diverge$",
+        r" of 0\.917 and above do not converge$",
     ):
         descend(data_of(X, y), np.zeros(3), learning_rate=5.0, steps=1000)
 
@@ -110,7 +110,7 @@ def test_a_step_that_overshoots_names_the_learning_rate_not_the_data(rows):
         step(data, np.ones(2), 1e300, on_rows=on_rows, source="f.csv")
     assert str(caught.value) == (
         "f.csv: after the step, the predictions overflow float64: --learning-rate 1e+300 is too large;"
-        " try a smaller --learning-rate, e.g. 0.1: on this data, rates of 0.2 and above diverge"
+        " try a smaller --learning-rate, e.g. 0.1: on this data, rates of 0.2 and above do not converge"
     )
 
 

@@ -241,7 +241,7 @@ def test_a_diverging_descent_prints_one_line_and_no_table(slopecli):
         run,
         1,
         "diverged at step 5: the MSE grew for 5 steps in a row; try a smaller --learning-rate, e.g."
-        " 0.0038: on this data, rates of 0.00761 and above diverge",
+        " 0.0038: on this data, rates of 0.00761 and above do not converge",
     )
 
 
@@ -252,7 +252,7 @@ def test_a_descent_that_ends_above_its_start_fails_too(slopecli):
         run,
         1,
         "the MSE ended above where it started (349.723 at step 0, 6526.83 at step 3): a step overshot;"
-        " try a smaller --learning-rate, e.g. 0.0038: on this data, rates of 0.00761 and above diverge",
+        " try a smaller --learning-rate, e.g. 0.0038: on this data, rates of 0.00761 and above do not converge",
     )
 
 

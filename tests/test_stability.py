@@ -21,7 +21,9 @@ from slopecli.stability import MOST_FEATURES, diverging_rate, rate_advice
 
 from conftest import COLOUR_VARIABLES
 
-COURSE_ADVICE = "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above diverge"
+COURSE_ADVICE = (
+    "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above do not converge"
+)
 """For the course example's one row, x = (1, 2, 3): 1/λ = 1/28 rounded down, 2/λ = 1/14 rounded up."""
 
 
@@ -93,6 +95,20 @@ def test_exact_rational_rate_of_a_small_integer_dataset():
     assert Fraction(rate).limit_denominator(1000) == 1
 
 
+def test_many_rows_of_huge_values_give_the_rate_of_their_mean_not_an_overflow():
+    # Σ x² of ten rows of 6e153 overflows float64, though their mean, 3.6e307, does not: the
+    # rate depends on the mean, so it is that of two such rows.
+    two, ten = (passes(np.full((rows, 1), 6e153), np.ones(rows)) for rows in (2, 10))
+    assert diverging_rate(ten) == pytest.approx(diverging_rate(two), rel=1e-12)
+    assert diverging_rate(two) == pytest.approx(1 / 3.6e307, rel=1e-12)
+
+
+def test_a_rate_that_rounds_up_beyond_float64_is_shown_unrounded():
+    # 2/λ = 1/(7.46e-155)² is 1.7969e308; rounded up to 3 digits it would be 1.80e308: infinite.
+    advice = rate_advice(passes(np.array([[7.46e-155]]), np.array([1.0])), 1.7976931348623157e308)
+    assert "inf" not in advice and "rates of 1.79" in advice
+
+
 def test_no_rate_for_all_zero_inputs_or_too_many_features():
     assert diverging_rate(passes(np.zeros((3, 2)), np.ones(3))) is None
     wide = np.ones((2, MOST_FEATURES + 1))
@@ -135,6 +151,28 @@ def test_a_step_that_does_not_lower_the_mse_says_which_rate_would():
     assert not worse.improved
     assert worse.advice == COURSE_ADVICE
     assert step(data, np.array([0.0, 2.0, 1.0]), 0.01).advice is None
+
+
+def test_a_step_at_the_minimum_or_too_small_to_show_gets_no_advice():
+    # At the least-squares weights the MSE stays put (or rises by rounding): no rate does better.
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([1.0, 2.0, 3.0])
+    best = np.linalg.lstsq(X, y, rcond=None)[0]
+    at_minimum = step(passes(X, y), best, 0.1)
+    assert not at_minimum.improved or at_minimum.after.mse == pytest.approx(at_minimum.before.mse)
+    assert at_minimum.advice is None
+    # On values of 1e-300 the update underflows: the MSE does not move, and a smaller rate
+    # would not help either.
+    tiny = step(passes(np.array([[1e-300], [1e-300]]), np.array([1.0, 2.0])), np.zeros(1), 1.0)
+    assert tiny.after.mse == tiny.before.mse and tiny.advice is None
+
+
+def test_the_step_table_says_when_the_mse_did_not_move():
+    done = slopecli("step", "-w", "0", "-x", "1e-300", "-y", "1", "--lr", "1", COLUMNS="200")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith(
+        "unchanged within rounding: at a minimum, or a step too small to show"
+    )
 
 
 def test_the_step_table_ends_with_the_advice():

@@ -42,7 +42,8 @@ class StepResult:
     updated: Vector
     after: Sums
     advice: str | None = None
-    """What to try instead, when the step did not lower the MSE (a learning rate, from the data)."""
+    """What to try instead, when the step raised the MSE by more than rounding (a learning rate,
+    from the data)."""
 
     @property
     def gradient(self) -> Vector:
@@ -91,8 +92,11 @@ def step(
     except NumericError:
         # The data was fine before the step (the first pass said so): the step overshot.
         raise overshot(source, "the predictions", learning_rate, rate_advice(data, learning_rate)) from None
-    lower = after.mse < before.mse or not before.gradient.any()  # (a zero gradient changes nothing)
-    advice = None if lower else rate_advice(data, learning_rate)
+    # No advice for a step that lowered the MSE, or left it where it was within rounding: at the
+    # minimum (or with a zero gradient) no rate does better, and an update that underflows on
+    # tiny values needs a larger one.
+    unchanged = after.mse <= before.mse * (1 + GROWTH_NOISE) or not before.gradient.any()
+    advice = None if unchanged else rate_advice(data, learning_rate)
     return StepResult(weights, learning_rate, before, updated, after, advice)
 
 

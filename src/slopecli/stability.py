@@ -22,25 +22,36 @@ passes), and only a run that already failed would wait for it."""
 
 
 def diverging_rate(data: Callable[[], Iterable[Chunk]]) -> float | None:
-    """``2/λmax`` of the MSE's Hessian over one pass of ``data``: descent diverges from this
-    learning rate up. None when it is unbounded (every input 0), not finite, or not computed
-    (more than :data:`MOST_FEATURES` features)."""
-    gram: np.ndarray | None = None
-    n = 0
-    with np.errstate(over="ignore", invalid="ignore"):
+    """``2/λmax`` of the MSE's Hessian over one pass of ``data``: descent does not converge from
+    this learning rate up. None when it is unbounded (every input 0) or beyond float64, or not
+    computed (more than :data:`MOST_FEATURES` features)."""
+    gram: np.ndarray | None = None  # Σ (X/scale)ᵀ(X/scale), so that no sum of squares overflows
+    scale, n = 0.0, 0
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for chunk in data():
             if chunk.X.shape[1] > MOST_FEATURES:
                 return None
-            part = chunk.X.T @ chunk.X
-            gram = part if gram is None else gram + part
+            if not chunk.X.size:
+                continue
+            top = float(np.max(np.abs(chunk.X)))
+            if top > scale:  # a power of two at least as large: scaling by it is exact
+                larger = 2.0 ** math.frexp(top)[1]
+                if gram is not None:
+                    gram *= (scale / larger) ** 2
+                scale = larger
+            if scale == 0.0:
+                n += len(chunk.y)
+                continue
+            part = chunk.X / scale
+            gram = part.T @ part if gram is None else gram + part.T @ part
             n += len(chunk.y)
         if gram is None or not np.isfinite(gram).all():
             return None
-        # λmax of (2/n)·XᵀX, as XᵀX/n first: no sum of squares that fits overflows on the way.
-        largest = float(np.linalg.eigvalsh(gram / n)[-1]) * 2.0
-    if not (largest > 0.0 and math.isfinite(largest)):
-        return None
-    return 2.0 / largest
+        largest = float(np.linalg.eigvalsh(gram / n)[-1])  # λmax of (X/scale)ᵀ(X/scale)/n
+    # The Hessian's λmax is 2·scale²·largest, so its 2/λmax is 1/(scale²·largest), formed in
+    # steps that cannot overflow on the way.
+    rate = 1.0 / largest / scale / scale if largest > 0.0 else math.inf
+    return rate if 0.0 < rate < math.inf else None
 
 
 def rate_advice(data: Callable[[], Iterable[Chunk]], learning_rate: float) -> str:
@@ -52,11 +63,13 @@ def rate_advice(data: Callable[[], Iterable[Chunk]], learning_rate: float) -> st
         return f"try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
     return (
         f"try a smaller --learning-rate, e.g. {_rounded(rate / 2, math.floor):g}:"
-        f" on this data, rates of {_rounded(rate, math.ceil):g} and above diverge"
+        f" on this data, rates of {_rounded(rate, math.ceil):g} and above do not converge"
     )
 
 
 def _rounded(value: float, direction: Callable[[float], int]) -> float:
-    """``value`` to 3 significant digits, rounded by ``direction`` (floor or ceil)."""
+    """``value`` to 3 significant digits, rounded by ``direction`` (floor or ceil); ``value``
+    itself where that would leave float64 (1.7969e308 up is 1.80e308: infinite)."""
     unit = 10.0 ** (math.floor(math.log10(value)) - 2)
-    return float(f"{direction(value / unit) * unit:.3g}")
+    rounded = float(f"{direction(value / unit) * unit:.3g}")
+    return rounded if 0.0 < rounded < math.inf else value

@@ -87,10 +87,14 @@ class StepTables:
             rows.append(["preds = Σ w·x", num(float(old.preds[0]), p), num(float(new.preds[0]), p)])
             rows.append(["error = preds − target", num(float(old.error[0]), p), num(float(new.error[0]), p)])
         rows.append(["mse = mean(error²)", num(result.before.mse, p), num(result.after.mse, p)])
-        advice = result.advice or "try a smaller --learning-rate"
-        caption = "improved ✓" if result.improved else f"did not improve ✗: {advice}"
-        if not result.gradient.any():  # nothing a learning rate could change
+        if result.improved:
+            caption = "improved ✓"
+        elif not result.gradient.any():  # nothing a learning rate could change
             caption = "gradient 0: already at a minimum, so the step changes nothing"
+        elif result.advice is None:
+            caption = "unchanged within rounding: at a minimum, or a step too small to show"
+        else:
+            caption = f"did not improve ✗: {result.advice}"
         change = (Column("Quantity", label="", key=True), Column("before", "right"), Column("after", "right"))
         draw(self._console, Sheet(change, rows, title="Before and after the step", caption=caption))
 
