@@ -18,7 +18,7 @@ from slopecli.core import Sums, Vector, update
 from slopecli.errors import DivergedError, NumericError, UsageError
 from slopecli.evaluation import RowBatch, checked, evaluate, rows_of
 from slopecli.readers.chunk import Chunk
-from slopecli.stability import rate_advice
+from slopecli.stability import rate_advice, tenth_advice
 
 Data = Callable[[], Iterable[Chunk]]
 """A fresh pass over the rows, each time it is called."""
@@ -104,7 +104,7 @@ def overshot(source: str, what: str, learning_rate: float, advice: str | None = 
     """The error of a step whose updated parameters overflow float64 on data that was fine before it."""
     msg = (
         f"{source}: after the step, {what} overflow float64: --learning-rate {learning_rate:g} is too"
-        f" large; {advice or _tenth(learning_rate)}"
+        f" large; {advice or tenth_advice(learning_rate)}"
     )
     return DivergedError(msg)
 
@@ -170,7 +170,7 @@ def descend(
         tol=tol,
         patience=patience,
         on_step=on_step,
-        advice=lambda: rate_advice(data, learning_rate),
+        advice=functools.partial(rate_advice, data, learning_rate),
     )
     return descent
 
@@ -212,7 +212,7 @@ def run_descent(
     params = start
     growing = 0
     if advice is None:
-        advice = functools.partial(_tenth, learning_rate)
+        advice = functools.partial(tenth_advice, learning_rate)
     for k in range(steps + 1):
         try:
             sums = measure(params)
@@ -271,10 +271,6 @@ def _kept(run: Descent, loss: str, advice: Callable[[], str]) -> Descent:
 def _diverged(k: int, why: str, advice: str) -> DivergedError:
     msg = f"diverged at step {k}: {why}; {advice}"
     return DivergedError(msg)
-
-
-def _tenth(learning_rate: float) -> str:
-    return f"try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,12 @@ def diverging_rate(data: Callable[[], Iterable[Chunk]]) -> float | None:
                 if gram is not None:
                     gram *= (scale / larger) ** 2
                 scale = larger
-            if scale == 0.0:
-                n += len(chunk.y)
+            n += len(chunk.y)
+            if scale == 0.0:  # every input so far is 0
                 continue
             part = chunk.X / scale
-            gram = part.T @ part if gram is None else gram + part.T @ part
-            n += len(chunk.y)
+            product = part.T @ part
+            gram = product if gram is None else gram + product
         if gram is None or not np.isfinite(gram).all():
             return None
         largest = float(np.linalg.eigvalsh(gram / n)[-1])  # λmax of (X/scale)ᵀ(X/scale)/n
@@ -60,11 +60,17 @@ def rate_advice(data: Callable[[], Iterable[Chunk]], learning_rate: float) -> st
     not say (see :func:`diverging_rate`) or the rate was below it (so something else grew)."""
     rate = diverging_rate(data)
     if rate is None or learning_rate < rate:
-        return f"try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
+        return tenth_advice(learning_rate)
     return (
         f"try a smaller --learning-rate, e.g. {_rounded(rate / 2, math.floor):g}:"
         f" on this data, rates of {_rounded(rate, math.ceil):g} and above do not converge"
     )
+
+
+def tenth_advice(learning_rate: float) -> str:
+    """The advice where the data gives none (a network, too many features, a rate below the
+    data's): a tenth of the rate that failed."""
+    return f"try a smaller --learning-rate, e.g. {learning_rate / 10:g}"
 
 
 def _rounded(value: float, direction: Callable[[float], int]) -> float:
