@@ -215,3 +215,48 @@ def test_ctrl_c_on_batch_workers_gives_one_line_and_leaves_no_worker(tmp_path, t
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+FORKING = {
+    # Runs that fork workers, shrunk (a file cut in pieces of a few KiB) so that a small one forks.
+    "per-row output": ["compute", "{data}", "-w", "1,1", "--format", "csv"],
+    "batch": ["batch", "{data}", "{data2}", "-w", "1,1", "--jobs", "2", "--out", "{out}"],
+}
+
+
+@pytest.mark.parametrize("argv", FORKING.values(), ids=FORKING.keys())
+def test_ctrl_c_while_a_worker_is_forked_is_not_lost(tmp_path, argv):
+    """Python runs its at-fork hooks in the run as each worker is forked, and a KeyboardInterrupt
+    raised in one is printed as "Exception ignored" and dropped: the run went on to exit 0. The
+    interrupt is raised in such a hook, so the test does not race the clock."""
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,target\n" + "".join(f"{i},{i % 7},{i % 5}\n" for i in range(20000)))
+    (tmp_path / "d2.csv").write_bytes(data.read_bytes())
+    args = [a.format(data=data, data2=tmp_path / "d2.csv", out=tmp_path / "out") for a in argv]
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        import slopecli.cli.output as output, slopecli.per_row as per_row
+        import slopecli.readers.delimited as delimited
+        delimited.SPLIT_BYTES, per_row.PIECE_BYTES, output.HOLD_BYTES = 1 << 12, 1 << 14, 1 << 14
+        os.register_at_fork(after_in_parent=lambda: signal.raise_signal(signal.SIGINT))
+        from slopecli.__main__ import main
+        sys.argv = ["slopecli", *{args!r}]
+        main()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out, err.decode()) == (130, b"", "slopecli: interrupted\n")
+        deadline = time.monotonic() + 10
+        while _group(proc.pid, states="R,S,D") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _group(proc.pid, states="R,S,D") == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -187,3 +187,54 @@ def test_kill_descendants_ends_children_and_grandchildren_but_spares_the_resourc
     )
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert (found.stdout, found.stderr) == (f"2 {-signal.SIGKILL}\n", "")  # a child and its own child
+
+
+@pytest.fixture
+def handlers():
+    """SIGINT and SIGTERM handled as a run handles them (Ctrl-C as KeyboardInterrupt, kill as
+    SystemExit), and restored after the test."""
+
+    def terminate(signum, frame):
+        raise SystemExit(143)
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, terminate)
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.parametrize(
+    ("signum", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SystemExit)]
+)
+def test_a_signal_held_over_a_block_is_raised_as_the_block_ends(handlers, signum, raised):
+    steps = []
+    with pytest.raises(raised), lifetime.signals_held():
+        signal.raise_signal(signum)
+        steps.append("went on")
+    assert steps == ["went on"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the run's own, back
+
+
+def test_a_block_without_signals_ends_as_it_would(handlers):
+    with lifetime.signals_held():
+        pass
+    with pytest.raises(ValueError, match="its own"), lifetime.signals_held():
+        raise ValueError("its own")
+
+
+def test_signals_are_held_only_on_the_main_thread(handlers):
+    """Elsewhere Python cannot set a handler; a thread's block runs unchanged."""
+    import threading
+
+    seen = []
+
+    def work():
+        with lifetime.signals_held():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler]

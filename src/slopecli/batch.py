@@ -285,7 +285,7 @@ def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Ta
             queue = iter(enumerate(tasks))
             started = 0
             for started, task in queue:  # noqa: B007 - `started` says how far the queue got
-                pending.append((task, pool.submit(process, task)))
+                pending.append((task, _submit(pool, task)))
                 if len(pending) >= window:
                     break
             while pending:
@@ -296,7 +296,7 @@ def _pooled(tasks: list[Task], jobs: int) -> Generator[FileResult, None, list[Ta
                     break
                 pending.pop(0)
                 for started, task in queue:  # noqa: B007
-                    pending.append((task, pool.submit(process, task)))
+                    pending.append((task, _submit(pool, task)))
                     break
                 yield result
             else:
@@ -319,7 +319,7 @@ def _alone(task: Task) -> FileResult:
     """``task`` in a worker of its own: the file whose reading kills a worker fails by itself."""
     with _workers(1) as pool:
         try:
-            return waits.result(pool.submit(process, task))
+            return waits.result(_submit(pool, task))
         except BrokenProcessPool:
             why = "the process reading it was killed (out of memory?); nothing was written for it"
             return FileResult(task.path, error=f"{task.path}: {why}")
@@ -337,6 +337,14 @@ def _workers(count: int) -> Iterator[ProcessPoolExecutor]:
         except waits.ENDING:
             kill_descendants()
             raise
+
+
+def _submit(pool: ProcessPoolExecutor, task: Task) -> Future[FileResult]:
+    """``task`` handed to the pool, which forks a worker for it while it has fewer than it may."""
+    from slopecli.lifetime import signals_held
+
+    with signals_held():
+        return pool.submit(process, task)
 
 
 def _start_worker() -> None:

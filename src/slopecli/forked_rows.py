@@ -222,12 +222,15 @@ class _Ring:
         self._open = [reading for reading, _ in self._reports]  # until its worker closes it
 
     def start(self, work: Callable[[int, _Turn], Iterator[tuple[Any, ...]]]) -> None:
+        from slopecli.lifetime import signals_held
+
         parent = os.getpid()
-        for k in range(self.size):
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the worker; its reports are what the tests see
-                self._run_worker(parent, k, work)
-            self._pids.append(pid)
+        with signals_held():
+            for k in range(self.size):
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the worker; its reports are what the tests see
+                    self._run_worker(parent, k, work)
+                self._pids.append(pid)
         for _, writing in self._reports:
             writing.close()  # so that a worker's end is seen as the end of its connection
 

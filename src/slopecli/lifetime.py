@@ -15,6 +15,8 @@ import os
 import select
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from slopecli.errors import RunEnded
 
@@ -139,6 +141,31 @@ def _exited(pidfd: int) -> bool:
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     return bool(poller.poll(0))
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C (and SIGTERM, where the run handles it) taken in this block takes effect as it ends.
+
+    For forks: ``os.fork`` runs Python's at-fork hooks (logging's lock release among them), and
+    a KeyboardInterrupt raised in one is printed as "Exception ignored" and dropped. A Ctrl-C that
+    came while a worker was forked was lost, and the run went on to its end with exit 0.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread, where the forks happen
+        return
+    taken: list[int] = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if callable(signal.getsignal(signum)):
+            previous[signum] = signal.signal(signum, lambda got, frame: taken.append(got))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for got in dict.fromkeys(taken):
+            signal.raise_signal(got)  # to the handler the block found: it raises here
 
 
 def kill_descendants() -> int:
