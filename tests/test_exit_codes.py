@@ -170,7 +170,8 @@ def test_interrupted():
 def test_a_closed_pipe(tmp_path: Path, fmt):
     """The reader (`| head -1`) goes away while slopecli still has rows to write: exit 141, silently."""
     path = tmp_path / "many.csv"
-    path.write_text("a,target\n" + "1,2\n" * 50_000)
+    # Several times what a pipe holds (64 KiB): a table row is ~40 bytes, a JSON Lines one ~90.
+    path.write_text("a,target\n" + "1,2\n" * (5_000 if fmt == "table" else 20_000))
     args = ["compute", str(path), "-w", "1", "--format", fmt] + (["--all-rows"] if fmt == "table" else [])
     proc = subprocess.Popen(
         [installed_slopecli(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import subprocess
 import sys
@@ -28,7 +29,9 @@ ONLY_HERE = {
 }
 
 
+@functools.cache
 def modules() -> dict[str, ast.Module]:
+    """Each module of the package, parsed once for every test here (read, never changed)."""
     found = {}
     for path in PACKAGE.rglob("*.py"):
         dotted = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)

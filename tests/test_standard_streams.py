@@ -65,6 +65,12 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"rows": str(rows), "wide": str(wide), "weights": str(weights)}
 
 
+@functools.cache
+def unset(args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes]:
+    """A run in the plain environment, once per command line (the expectation of several tests)."""
+    return run(*args)
+
+
 # --- stdout closed (`>&-`) -------------------------------------------------------------------
 
 STDOUT_CLOSED = "slopecli: error: stdout is closed: run slopecli with stdout open (a pipe, or > FILE)\n"
@@ -147,7 +153,7 @@ def test_a_reader_that_quits_partway_is_a_closed_pipe(data, args, unbuffered):
     """The reader takes a few bytes of one large write and goes: what the write did not take is
     written again, fails, and the run ends as a closed pipe (141), silently."""
     args = [arg.format(**data) for arg in args]
-    assert len(run(*args).stdout) > 64 << 10  # more than the pipe holds: the write cannot finish
+    assert len(unset(tuple(args)).stdout) > 64 << 10  # more than a pipe holds: the write cannot finish
     proc = subprocess.Popen(
         [installed_slopecli(), *args],
         stdout=subprocess.PIPE,
@@ -177,7 +183,7 @@ def test_a_slow_reader_of_a_non_blocking_pipe_gets_every_byte(tmp_path: Path, da
     """A parent may hand over a non-blocking pipe: each write then takes what fits, or nothing
     while the pipe is full; slopecli waits for room and writes the rest, losing nothing."""
     args = [arg.format(**data) for arg in args]
-    expected = run(*args)
+    expected = unset(tuple(args))
     read, write = os.pipe()
     os.set_blocking(write, False)
     err = tmp_path / "err"
@@ -204,11 +210,6 @@ TABLES = {
     "descend": ("descend", POINTS, *W, "--steps", "3", "--lr", "0.001"),
     "help": ("compute", "--help"),
 }
-
-
-@functools.cache
-def unset(args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes]:
-    return run(*args)
 
 
 # Every odd value for one command; 0, the value that printed nothing, for every command.
