@@ -45,6 +45,12 @@ def test_the_course_forward_example_outputs_9():
     assert passed.preds.tolist() == [[9.0]]
 
 
+def test_no_rows_sum_to_zero_and_pass_the_finiteness_check():
+    total = evaluate(net(WORKED), iter(()))
+    assert (total.n, total.sse) == (0, 0.0)
+    assert [w.tolist() for w in total.weights] == [[[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0]]]
+
+
 def test_the_course_multi_layer_example_outputs_182():
     # The course's two hidden layers: input (3, 5), node_0_0 (2, 4), node_0_1 (4, −5),
     # node_1_0 (−1, 2), node_1_1 (1, 2), output (2, 7): hidden (26, 0), then (0, 26), output 182.
