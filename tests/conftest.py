@@ -43,17 +43,6 @@ COLOUR_VARIABLES = (
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".hypothesis"))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under --cov, property-based tests run unmeasured (pytest-cov's no_cover): they run the
-    lines the example tests cover, hundreds of times, and tracing tripled their share of CI.
-    Leaving them out can only lower the figure the floor checks, never raise it."""
-    if not config.pluginmanager.hasplugin("_cov"):
-        return
-    for item in items:
-        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
-            item.add_marker("no_cover")
-
-
 @pytest.fixture(autouse=True)
 def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Colour and width settings of the caller's terminal must not leak into expected text."""

@@ -53,6 +53,19 @@ def test_ci_runs_the_readme_test_command():
     assert install_and_test in CI
 
 
+def test_no_test_pauses_coverage():
+    """pytest-cov's no_cover stops and restarts coverage around a test, and coverage 7.17 applies
+    its [run] patch again on each restart: one more at-fork hook per paused test, each of which
+    restarts coverage in every forked worker. Tried on the property-based tests, it made batch's
+    pool tests 3-4 times slower and CI no faster."""
+    users = [
+        path.name
+        for path in TESTS.glob("*.py")
+        if path.name != "test_ci.py" and "no_cover" in path.read_text()
+    ]
+    assert users == []
+
+
 @needs_ci_script
 def test_ci_measures_branch_coverage_of_subprocesses_with_a_floor():
     run = PYPROJECT["tool"]["coverage"]["run"]
