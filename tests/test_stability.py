@@ -3,6 +3,7 @@ advice a diverging descent gives with it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from slopecli.errors import DivergedError
 from slopecli.readers.chunk import Chunk
 from slopecli.stability import MOST_FEATURES, diverging_rate, rate_advice
 
-from conftest import COLOUR_VARIABLES
+from conftest import COLOUR_VARIABLES, invoke
 
 COURSE_ADVICE = (
     "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above do not converge"
@@ -179,3 +180,24 @@ def test_the_step_table_ends_with_the_advice():
     done = slopecli("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1", COLUMNS="200")
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().endswith(f"did not improve ✗: {COURSE_ADVICE}")
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_step_json_carries_the_advice_when_the_step_did_not_improve(fmt):
+    """A script sees what the table's caption says: the advice, only for a step that made things worse."""
+    from test_schema import schema_validator
+
+    worse = invoke("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1", "--format", fmt)
+    better = invoke("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.01", "--format", fmt)
+    for done, advice in ((worse, COURSE_ADVICE), (better, None)):
+        assert (done.exit_code, done.stderr) == (0, "")
+        documents = (
+            [json.loads(line) for line in done.stdout.splitlines()]
+            if fmt == "jsonl"
+            else [json.loads(done.stdout)]
+        )
+        summary = documents[-1]
+        assert summary.get("advice") == advice
+        assert summary["improved"] is (advice is None)
+        for document in documents:
+            schema_validator(f"step{'-jsonl' if fmt == 'jsonl' else ''}.schema.json").validate(document)

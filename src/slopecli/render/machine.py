@@ -191,6 +191,8 @@ def step_summary(result: StepResult) -> Record:
         "mse_before": result.before.mse,
         "mse_after": result.after.mse,
         "improved": result.improved,
+        # What the table's caption says of a step that made things worse: a rate to try instead.
+        **({"advice": result.advice} if result.advice is not None else {}),
     }
 
 
