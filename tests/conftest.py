@@ -121,6 +121,12 @@ def invoke(*args: str, input: str | bytes | None = None) -> Run:
     return run
 
 
+def plain_env(**extra: str) -> dict[str, str]:
+    """The environment for a slopecli a test starts: this one without the caller's colour and
+    width settings (COLOUR_VARIABLES), plus ``extra``."""
+    return {**{k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}, **extra}
+
+
 def installed_slopecli() -> str:
     """The console script installed next to this interpreter."""
     script = Path(sys.executable).with_name("slopecli")
@@ -132,7 +138,7 @@ def installed_slopecli() -> str:
 def run_installed(*args: str, input: str | bytes | None = None, cwd: Path | None = None) -> Run:
     """Run the installed ``slopecli`` command as a subprocess, as a user would (in ``cwd``, by
     default the test's own working directory: an empty one)."""
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     data = input.encode() if isinstance(input, str) else input
     done = subprocess.run(
         [installed_slopecli(), *args],

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import COLOUR_VARIABLES, ROOT
+from conftest import ROOT, plain_env
 
 README = (ROOT / "README.md").read_text()
 
@@ -33,7 +33,7 @@ def console_examples() -> list[tuple[str, str]]:
 
 def run_example(command: str, **environment: str) -> list[str]:
     """The lines a README command prints (stdout, then stderr), trailing blanks dropped."""
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["COLUMNS"] = "80"
     env.update(environment)

@@ -6,7 +6,6 @@ example without a command here (or a command for an example the table no longer 
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli, invoke
+from conftest import ROOT, SAMPLES, installed_slopecli, invoke, plain_env
 
 POINTS = str(SAMPLES / "points.csv")
 W = ("-w", "0,2,1")
@@ -130,16 +129,12 @@ def test_each_example_in_words_exits_as_the_table_says(tmp_path, example, code, 
     assert (run.exit_code, run.stdout, len(run.stderr.splitlines())) == (code, "", 1), run.stderr
 
 
-def _plain() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
-
-
 def test_interrupted():
     """Ctrl-C once the run is under way (it has printed a row: a fixed sleep would race a slow
     start): exit 130, one line; the rows already streamed stay (README: JSON Lines)."""
     proc = subprocess.Popen(
         [installed_slopecli(), "compute", "-", "-w", "1", "--format", "jsonl"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain(),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plain_env(),
     )  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
     seen = threading.Event()
@@ -174,7 +169,7 @@ def test_a_closed_pipe(tmp_path: Path, fmt):
     path.write_text("a,target\n" + "1,2\n" * (5_000 if fmt == "table" else 20_000))
     args = ["compute", str(path), "-w", "1", "--format", fmt] + (["--all-rows"] if fmt == "table" else [])
     proc = subprocess.Popen(
-        [installed_slopecli(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain()
+        [installed_slopecli(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plain_env()
     )
     with proc:
         assert proc.stdout is not None and proc.stderr is not None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLOUR_VARIABLES
+from conftest import plain_env
 
 DRIVER = """
 import os, sys
@@ -58,13 +58,9 @@ def data_file(tmp_path: Path, rows: int = 6000, bad: int | None = None) -> Path:
     return path
 
 
-def env(**more: str) -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}, **more}
-
-
 def run(*args: str, **more: str) -> subprocess.CompletedProcess[bytes]:
     argv = [sys.executable, "-c", DRIVER, "compute", *args]
-    return subprocess.run(argv, capture_output=True, env=env(**more), timeout=120, check=False)
+    return subprocess.run(argv, capture_output=True, env=plain_env(**more), timeout=120, check=False)
 
 
 def test_workers_write_the_bytes_of_one_pass(tmp_path):
@@ -123,7 +119,7 @@ def test_a_slow_reader_of_a_non_blocking_pipe_gets_every_byte_from_the_workers(t
     read, write = os.pipe()
     os.set_blocking(write, False)
     argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
-    with subprocess.Popen(argv, stdout=write, stderr=subprocess.PIPE, env=env()) as proc:
+    with subprocess.Popen(argv, stdout=write, stderr=subprocess.PIPE, env=plain_env()) as proc:
         os.close(write)
         chunks = []
         with open(read, "rb", buffering=0) as reader:
@@ -138,7 +134,9 @@ def test_a_slow_reader_of_a_non_blocking_pipe_gets_every_byte_from_the_workers(t
 def test_a_reader_that_goes_away_ends_the_run_with_141_and_no_worker_left(tmp_path):
     path = data_file(tmp_path, rows=40000)
     argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(SLOW="1")) as proc:
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plain_env(SLOW="1")
+    ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.read(1 << 15)  # some rows, then the reader goes away, as `| head` does
         proc.stdout.close()
@@ -155,7 +153,7 @@ def test_ctrl_c_or_kill_9_of_the_run_ends_its_workers(tmp_path, signum, code):
     argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
     with (
         out.open("wb") as stdout,
-        subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env(SLOW="1")) as proc,
+        subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=plain_env(SLOW="1")) as proc,
     ):
         assert proc.stderr is not None
         line = proc.stderr.readline().decode()  # the workers have started
@@ -169,7 +167,9 @@ def test_ctrl_c_or_kill_9_of_the_run_ends_its_workers(tmp_path, signum, code):
 def test_a_worker_that_dies_unseen_fails_the_run_in_one_line(tmp_path):
     path = data_file(tmp_path, rows=40000)
     argv = [sys.executable, "-c", DRIVER, "compute", str(path), "-w", W, "--format", "csv"]
-    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env(SLOW="1")) as proc:
+    with subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=plain_env(SLOW="1")
+    ) as proc:
         assert proc.stderr is not None
         pids = workers(proc.stderr.readline().decode())
         os.kill(pids[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import COLOUR_VARIABLES, ROOT, SAMPLES, installed_slopecli, invoke, run_installed
+from conftest import ROOT, SAMPLES, installed_slopecli, invoke, plain_env, run_installed
 
 POINTS = str(SAMPLES / "points.csv")
 
@@ -83,7 +83,7 @@ def test_a_timeout_must_be_positive(slopecli):
 
 
 def run_raw(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     return subprocess.run(
         [installed_slopecli(), *args],
         capture_output=False,
@@ -191,7 +191,7 @@ def test_a_file_name_that_is_not_utf8_is_written_as_an_escape(tmp_path, fmt):
     name = os.fsencode(tmp_path) + b"/bad\xff.csv"
     with open(name, "wb") as fp:
         fp.write(b"a,target\n1,0\n")
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     done = subprocess.run(
         [installed_slopecli(), "batch", name, "-w", "2", "--format", fmt],
         capture_output=True,
@@ -277,7 +277,7 @@ def test_batch_reads_process_substitutions(count, tmp_path):
     data = tmp_path / "a.csv"
     data.write_text("a,target\n1,2\n")
     pipes = " ".join([f"<(cat {data})"] * count)
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     done = subprocess.run(
         ["bash", "-c", f"{installed_slopecli()} batch {pipes} -w 1 --format jsonl"],
         capture_output=True, text=True, env=env, timeout=60, check=False, cwd=tmp_path,

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import COLOUR_VARIABLES, installed_slopecli
+from conftest import installed_slopecli, plain_env
 
 
 def interrupted(
@@ -21,7 +21,7 @@ def interrupted(
 ) -> tuple[int, float, bytes, str]:
     """Run slopecli, send it SIGINT ``after`` seconds (or, with ``threads``, as soon as it runs
     that many threads: on a fast machine a fixed delay may outlast the run), and wait for it."""
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     proc = subprocess.Popen(
         [installed_slopecli(), *args],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -109,7 +109,7 @@ def test_ctrl_c_on_the_dask_engine_ends_within_a_second_and_leaves_no_worker(tmp
         block = b"1.5,2.25,-3.125\n" * 1_000_000
         for _ in range(20):
             fp.write(block)
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     proc = subprocess.Popen(
         [installed_slopecli(), "compute", str(path), "-w", "1,1", "--json", "--engine", "dask"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
@@ -171,7 +171,7 @@ def test_ctrl_c_before_the_command_runs_is_one_line_too(target):
             slopecli.__main__.main()
         """
     )
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (130, b"", b"slopecli: interrupted\n")
 
@@ -188,7 +188,7 @@ def test_ctrl_c_on_batch_workers_gives_one_line_and_leaves_no_worker(tmp_path, t
             fp.write(b"x,y,z,target\n")
             for _ in range(30):
                 fp.write(row * 100_000)  # 60 MB: seconds of per-row output in a worker
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     proc = subprocess.Popen(
         [installed_slopecli(), "batch", *(str(tmp_path / n) for n in ("a.csv", "b.csv", "c.csv")),
          "-w", "1,1,1", "--jobs", "2", "--out", str(tmp_path / "slopes")],
@@ -245,7 +245,7 @@ def test_ctrl_c_while_a_worker_is_forked_is_not_lost(tmp_path, argv):
         main()
         """
     )
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,

@@ -4,7 +4,6 @@ advice a diverging descent gives with it."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -20,7 +19,7 @@ from slopecli.errors import DivergedError
 from slopecli.readers.chunk import Chunk
 from slopecli.stability import MOST_FEATURES, diverging_rate, rate_advice
 
-from conftest import COLOUR_VARIABLES, invoke
+from conftest import invoke, plain_env
 
 COURSE_ADVICE = (
     "try a smaller --learning-rate, e.g. 0.0357: on this data, rates of 0.0715 and above do not converge"
@@ -30,7 +29,7 @@ COURSE_ADVICE = (
 
 def slopecli(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
     """The command as a user runs it, colour variables cleared."""
-    env = {**{k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}, **environment}
+    env = plain_env(**environment)
     argv = [sys.executable, "-m", "slopecli", *args]
     return subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
 

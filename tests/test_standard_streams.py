@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLOUR_VARIABLES, SAMPLES, installed_slopecli
+from conftest import SAMPLES, installed_slopecli, plain_env
 
 POINTS = str(SAMPLES / "points.csv")
 W = ("-w", "0,2,1")
@@ -23,7 +23,7 @@ it is given, and the rest is the writer's to write."""
 
 
 def environment(unbuffered: bool = False, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES and k != "PYTHONUNBUFFERED"}
+    env = {k: v for k, v in plain_env().items() if k != "PYTHONUNBUFFERED"}
     if unbuffered:
         env["PYTHONUNBUFFERED"] = "1"
     return {**env, **extra}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
 
-from conftest import COLOUR_VARIABLES, installed_slopecli
+from conftest import installed_slopecli, plain_env
 
 
 def test_jsonl_lines_come_out_before_the_writer_closes_the_pipe():
@@ -16,7 +15,7 @@ def test_jsonl_lines_come_out_before_the_writer_closes_the_pipe():
 
     Arrow hands over a block's rows once the next block has begun, so a row shows up when the
     writer has sent the one after it."""
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     with subprocess.Popen(
         [installed_slopecli(), "compute", "-", "-w", "2", "--format", "jsonl"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -58,7 +57,7 @@ def test_jsonl_lines_come_out_before_the_writer_closes_the_pipe():
 def test_a_stream_is_not_copied_to_the_temporary_folder(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES} | {"TMPDIR": str(tmp)}
+    env = plain_env(TMPDIR=str(tmp))
     rows = b"a,b,target\n" + b"1.5,2,3\n" * 500_000
     done = subprocess.run(
         [installed_slopecli(), "compute", "-", "-w", "1,1", "--json", "--summary"],
@@ -70,7 +69,7 @@ def test_a_stream_is_not_copied_to_the_temporary_folder(tmp_path):
 
 
 def test_a_command_that_reads_twice_keeps_a_small_stream_in_memory():
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     done = subprocess.run(
         [installed_slopecli(), "descend", "-", "-w", "0", "--steps", "3", "--lr", "0.1", "--json"],
         input=b"a,target\n1,2\n2,4\n", capture_output=True, env=env, timeout=60, check=False,

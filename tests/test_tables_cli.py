@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import COLOUR_VARIABLES, SAMPLES, installed_slopecli, invoke
+from conftest import SAMPLES, installed_slopecli, invoke, plain_env
 
 POINTS = str(SAMPLES / "points.csv")
 COURSE = ("-w", "0,2,1", "-x", "1,2,3", "-y", "0")
@@ -40,7 +40,7 @@ def test_row_out_of_range_or_with_machine_output_is_a_usage_error(args, message)
 
 def on_a_terminal(*args: str) -> bytes:
     """What the installed command writes to a terminal's stderr (stdout goes nowhere)."""
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARIABLES}
+    env = plain_env()
     leader, follower = pty.openpty()
     try:
         done = subprocess.run(
