@@ -43,6 +43,25 @@ COLOUR_VARIABLES = (
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".hypothesis"))
 
 
+# Set by coverage's [run] patch = subprocess (pyproject.toml): a child Python that finds it in its
+# environment measures itself, and imports coverage to do so.
+SUBPROCESS_COVERAGE = "COVERAGE_PROCESS_CONFIG"
+
+
+@pytest.fixture(autouse=True)
+def _measure_processes_only_where_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under coverage, the processes a test starts are measured only in a test marked
+    ``process_coverage``: one whose runs reach lines no in-process run can (closed or real
+    standard streams, signals, forked workers, the console script's exit). Every other test's
+    `slopecli` is a user's run of code that the in-process tests measure, and measuring it took
+    about 0.35 s a run (importing coverage alone, 0.15 s): of the fast suite's ~190 s under
+    coverage in CI, about 45 s, for 141 lines that the marked tests reach."""
+    if request.node.get_closest_marker("process_coverage") is None:
+        monkeypatch.delenv(SUBPROCESS_COVERAGE, raising=False)
+
+
 @pytest.fixture(autouse=True)
 def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Colour and width settings of the caller's terminal must not leak into expected text."""

@@ -247,6 +247,7 @@ def test_a_run_killed_mid_write_leaves_no_output_file(tmp_path, sig, code):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.process_coverage
 def test_files_from_a_list_and_stdin(shards, tmp_path):
     folder, _, _ = shards
     listing = tmp_path / "list.txt"

@@ -190,6 +190,7 @@ def test_target_column_and_feature_selection():
     assert doc["rows"][0]["preds"] == 3.0
 
 
+@pytest.mark.process_coverage
 def test_version_and_module_entry_point():
     import subprocess
     import sys

@@ -161,6 +161,7 @@ def test_interrupted():
     assert (proc.returncode, err) == (130, b"slopecli: interrupted\n")
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize("fmt", ["table", "jsonl"])
 def test_a_closed_pipe(tmp_path: Path, fmt):
     """The reader (`| head -1`) goes away while slopecli still has rows to write: exit 141, silently."""

@@ -20,6 +20,9 @@ import pytest
 
 from conftest import plain_env
 
+# The workers are forked by the run these tests start: coverage measures those runs.
+pytestmark = pytest.mark.process_coverage
+
 DRIVER = """
 import os, sys
 import slopecli.cli.output as output, slopecli.per_row as per_row, slopecli.readers.delimited as delimited

@@ -95,6 +95,7 @@ def run_raw(*args: str, **kwargs) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.process_coverage
 def test_closed_stdin_is_named(tmp_path):
     err = tmp_path / "err"
     with open(err, "wb") as stderr:
@@ -271,6 +272,7 @@ def test_a_network_step_onto_a_flat_region_fails_rather_than_converges(slopecli)
     assert done.exit_code == 0, done.stderr
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize("count", [1, 2])
 def test_batch_reads_process_substitutions(count, tmp_path):
     """`batch <(cat a.csv)` once failed with "Illegal seek" (progress asked a pipe its position)."""
@@ -557,6 +559,7 @@ def test_a_weights_or_network_file_is_not_read_from_dash(slopecli, flag, what, d
     )
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize(("flag", "what"), [("--weights-file", "the weights"), ("--network", "the network")])
 @pytest.mark.parametrize("stdin", ["a pipe", "a file"])
 def test_a_weights_or_network_file_that_is_the_data_on_stdin_is_refused(tmp_path, flag, what, stdin):
@@ -659,6 +662,7 @@ def test_zero_and_subnormal_flag_values_are_numbers(text):
     assert number(text) == float(text)
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize(
     ("codec", "tool"),
     [("gzip", "zcat"), ("bz2", "bzcat")],

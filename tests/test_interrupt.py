@@ -15,6 +15,9 @@ import pytest
 
 from conftest import installed_slopecli, plain_env
 
+# Signals reach the runs these tests start: coverage measures those runs.
+pytestmark = pytest.mark.process_coverage
+
 
 def interrupted(
     args: list[str], after: float, stdin: bytes | None = None, threads: int = 0

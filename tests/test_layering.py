@@ -91,6 +91,7 @@ def test_help_path_does_not_import_numpy():
     assert "rich" not in loaded
 
 
+@pytest.mark.process_coverage
 def test_json_path_imports_neither_rich_nor_pyarrow():
     loaded = loaded_after(
         "from slopecli.cli import app\n"

@@ -24,6 +24,9 @@ from slopecli.outfiles import AtomicFile
 
 from conftest import installed_slopecli
 
+# Workers, pools and signals of the processes these tests start: coverage measures them.
+pytestmark = pytest.mark.process_coverage
+
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, uses pidfds")
 
 
@@ -187,6 +190,20 @@ def test_kill_descendants_ends_children_and_grandchildren_but_spares_the_resourc
     )
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert (found.stdout, found.stderr) == (f"2 {-signal.SIGKILL}\n", "")  # a child and its own child
+
+
+@linux_only
+def test_a_process_gone_between_the_listing_and_its_stat_is_skipped(monkeypatch):
+    # /proc lists a process that has ended by the time its stat file is opened: not a descendant,
+    # and no error (as when a worker exits while kill_descendants looks).
+    gone = str(_dead_pid())
+    assert not Path("/proc", gone).exists()
+    found = lifetime._descendants(os.getpid())
+    listdir = os.listdir
+    monkeypatch.setattr(
+        lifetime.os, "listdir", lambda path: [gone, *listdir(path)] if path == "/proc" else listdir(path)
+    )
+    assert lifetime._descendants(os.getpid()) == found
 
 
 @pytest.fixture

@@ -321,6 +321,7 @@ def test_check_reports_a_kink_and_exits_3(tmp_path):
     assert "layers[0].bias[0]" in run.stderr and "✗" in run.stdout
 
 
+@pytest.mark.process_coverage
 def test_stdin_feeds_a_network(tmp_path):
     run = run_installed(
         "compute", "-", "--network", written(tmp_path, COURSE), "--json", input="a,b,target\n2,3,9\n"

@@ -115,6 +115,7 @@ def test_a_character_device_is_written_into_not_replaced(tmp_path):
     assert stat.S_ISCHR(null.lstat().st_mode)
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize("name", ["the file", "/dev/stdin"])
 def test_saving_over_the_file_that_is_stdin_is_refused(tmp_path, name):
     import subprocess

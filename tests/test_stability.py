@@ -167,17 +167,19 @@ def test_a_step_at_the_minimum_or_too_small_to_show_gets_no_advice():
     assert tiny.after.mse == tiny.before.mse and tiny.advice is None
 
 
-def test_the_step_table_says_when_the_mse_did_not_move():
-    done = slopecli("step", "-w", "0", "-x", "1e-300", "-y", "1", "--lr", "1", COLUMNS="200")
-    assert done.returncode == 0, done.stderr
+def test_the_step_table_says_when_the_mse_did_not_move(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    done = invoke("step", "-w", "0", "-x", "1e-300", "-y", "1", "--lr", "1")
+    assert done.exit_code == 0, done.stderr
     assert done.stdout.rstrip().endswith(
         "unchanged within rounding: at a minimum, or a step too small to show"
     )
 
 
-def test_the_step_table_ends_with_the_advice():
-    done = slopecli("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1", COLUMNS="200")
-    assert done.returncode == 0, done.stderr
+def test_the_step_table_ends_with_the_advice(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    done = invoke("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1")
+    assert done.exit_code == 0, done.stderr
     assert done.stdout.rstrip().endswith(f"did not improve ✗: {COURSE_ADVICE}")
 
 

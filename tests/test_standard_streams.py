@@ -76,6 +76,7 @@ def unset(args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes]:
 STDOUT_CLOSED = "slopecli: error: stdout is closed: run slopecli with stdout open (a pipe, or > FILE)\n"
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize(
     "args",
     [
@@ -97,6 +98,7 @@ def test_a_closed_stdout_is_one_line_and_a_usage_error(args):
 # --- stderr closed (`2>&-`) ------------------------------------------------------------------
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize(
     "args",
     [
@@ -119,6 +121,7 @@ def test_a_closed_stderr_leaves_a_successful_run_whole(tmp_path: Path, args):
     assert (done.returncode, out.read_bytes()) == (0, expected.stdout)
 
 
+@pytest.mark.process_coverage
 def test_a_closed_stderr_keeps_a_failure_s_exit_code(tmp_path: Path):
     out = tmp_path / "out"
     with open(out, "wb") as fp:
@@ -201,6 +204,34 @@ def test_a_slow_reader_of_a_non_blocking_pipe_gets_every_byte(tmp_path: Path, da
     assert b"".join(chunks) == expected.stdout
 
 
+def test_a_full_non_blocking_pipe_is_waited_on_and_written_whole():
+    """The writer of the console script and of the per-row workers, in process: each write of a
+    full non-blocking pipe is refused (BlockingIOError) until the reader makes room."""
+    import threading
+
+    from slopecli.full_writes import write_all
+
+    data = bytes(range(256)) * 4096  # 1 MiB: sixteen times what the pipe holds
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while chunk := os.read(read, 1 << 16):
+            chunks.append(chunk)
+            time.sleep(0.001)  # slower than the writer: the pipe fills
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        assert write_all(write, data) == len(data)
+    finally:
+        os.close(write)
+        reader.join()
+        os.close(read)
+    assert b"".join(chunks) == data
+
+
 # --- a COLUMNS that is no width -------------------------------------------------------------------
 
 TABLES = {
@@ -234,6 +265,19 @@ def test_a_columns_that_is_no_positive_number_is_ignored(args, columns):
     )
 
 
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "²", "٣٣", ""])
+def test_a_size_that_is_no_positive_number_is_dropped_before_rich_reads_it(monkeypatch, value):
+    from slopecli.cli.app import TERMINAL_SIZES, _drop_sizes_that_are_not_sizes
+
+    for name in TERMINAL_SIZES:
+        monkeypatch.setenv(name, value)
+    _drop_sizes_that_are_not_sizes()
+    assert [name for name in TERMINAL_SIZES if name in os.environ] == []
+    monkeypatch.setenv("COLUMNS", "40")
+    _drop_sizes_that_are_not_sizes()
+    assert os.environ["COLUMNS"] == "40"
+
+
 def test_a_positive_columns_still_sets_the_width():
     done = run("compute", POINTS, *W, env=environment(COLUMNS="40"))
     assert done.returncode == 0 and done.stdout != unset(("compute", POINTS, *W)).stdout
@@ -255,6 +299,7 @@ def test_a_callers_own_stdout_is_left_alone(monkeypatch):
     assert sys.stdout is own
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize("args", [("--help",), ("compute", "--help")], ids=["slopecli", "compute"])
 def test_help_to_a_reader_that_is_gone_is_a_closed_pipe(args):
     # Rich ends help it cannot write with exit 1 (Console.on_broken_pipe); a closed pipe is 141
