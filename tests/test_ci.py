@@ -4,12 +4,13 @@ depend on the directory they are run from."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import tomllib
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SUBPROCESS_COVERAGE
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 CI_SCRIPT = ROOT / ".ci" / "run"
@@ -75,6 +76,20 @@ def test_ci_measures_branch_coverage_of_subprocesses_with_a_floor():
     assert {"subprocess", "_exit"} <= set(run["patch"])
     assert PYPROJECT["tool"]["coverage"]["report"]["fail_under"] == 95
     assert "--cov" in CI
+
+
+def test_the_processes_an_unmarked_test_starts_are_not_measured():
+    assert SUBPROCESS_COVERAGE not in os.environ
+
+
+@pytest.mark.process_coverage
+def test_the_processes_a_marked_test_starts_are_measured_under_coverage():
+    import coverage
+
+    running = coverage.Coverage.current()
+    if running is None or "subprocess" not in running.config.patch:
+        pytest.skip("not run under coverage, or not measuring subprocesses")
+    assert SUBPROCESS_COVERAGE in os.environ
 
 
 def test_a_plain_pytest_leaves_the_slow_tests_to_ci():
