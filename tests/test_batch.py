@@ -209,11 +209,19 @@ def test_an_output_may_not_overwrite_an_input(tmp_path):
     assert (tmp_path / "a.slopes.csv").read_text() == "a,target\n1,2\n"
 
 
-def _unnamed_output_open(pid: int) -> bool:
+def _output_being_written(pid: int, folder: Path) -> bool:
+    """``pid`` has an unnamed file in ``folder`` with rows in it: the output, mid-write. (Before the
+    run starts, it makes and drops an empty unnamed file there, to see that outputs can be made:
+    a signal sent then would come before the run handles any.)"""
     try:
-        return any("(deleted)" in os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            link = f"/proc/{pid}/fd/{fd}"
+            target = os.readlink(link)
+            if target.startswith(f"{folder}/") and target.endswith("(deleted)") and os.stat(link).st_size:
+                return True
     except (FileNotFoundError, ProcessLookupError):
-        return False
+        pass
+    return False
 
 
 @pytest.mark.parametrize(
@@ -236,7 +244,7 @@ def test_a_run_killed_mid_write_leaves_no_output_file(tmp_path, sig, code):
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
-    while not _unnamed_output_open(proc.pid):
+    while not _output_being_written(proc.pid, out):
         assert proc.poll() is None, "finished before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.005)
