@@ -18,6 +18,7 @@ from slopecli.descent import descend, step
 from slopecli.errors import DivergedError
 from slopecli.readers.chunk import Chunk
 from slopecli.stability import MOST_FEATURES, diverging_rate, rate_advice
+from test_schema import schema_validator
 
 from conftest import invoke, plain_env
 
@@ -186,8 +187,6 @@ def test_the_step_table_ends_with_the_advice(monkeypatch):
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 def test_step_json_carries_the_advice_when_the_step_did_not_improve(fmt):
     """A script sees what the table's caption says: the advice, only for a step that made things worse."""
-    from test_schema import schema_validator
-
     worse = invoke("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.1", "--format", fmt)
     better = invoke("step", "-w", "0,2,1", "-x", "1,2,3", "-y", "0", "--lr", "0.01", "--format", fmt)
     for done, advice in ((worse, COURSE_ADVICE), (better, None)):

@@ -243,10 +243,11 @@ TABLES = {
 }
 
 
+# No positive whole number: 0 (Rich drew nothing), a negative, letters, a superscript digit
+# (Rich's int() raised) and another script's digits.
+NOT_SIZES = ("0", "-3", "abc", "²", "٣٣")
 # Every odd value for one command; 0, the value that printed nothing, for every command.
-ODD_COLUMNS = [("compute", c) for c in ("0", "-3", "abc", "²", "٣٣")] + [
-    (n, "0") for n in TABLES if n != "compute"
-]
+ODD_COLUMNS = [("compute", c) for c in NOT_SIZES] + [(n, "0") for n in TABLES if n != "compute"]
 
 
 @pytest.mark.parametrize(
@@ -265,7 +266,7 @@ def test_a_columns_that_is_no_positive_number_is_ignored(args, columns):
     )
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "abc", "²", "٣٣", ""])
+@pytest.mark.parametrize("value", [*NOT_SIZES, ""])
 def test_a_size_that_is_no_positive_number_is_dropped_before_rich_reads_it(monkeypatch, value):
     from slopecli.cli.app import TERMINAL_SIZES, _drop_sizes_that_are_not_sizes
 
