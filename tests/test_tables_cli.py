@@ -3,9 +3,12 @@ point's table a dim line on a terminal's stderr suggests the course's next comma
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import struct
 import subprocess
+import termios
 
 import pytest
 
@@ -38,16 +41,17 @@ def test_row_out_of_range_or_with_machine_output_is_a_usage_error(args, message)
     assert run.stdout == ""
 
 
-def on_a_terminal(*args: str) -> bytes:
-    """What the installed command writes to a terminal's stderr (stdout goes nowhere)."""
-    env = plain_env()
+def on_a_terminal(*args: str, columns: int = 0, stdout: bool = False, **env: str) -> bytes:
+    """What the installed command writes to a terminal's stderr (and stdout, if ``stdout``;
+    else stdout goes nowhere), the terminal ``columns`` wide (0: it does not say)."""
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24 if columns else 0, columns, 0, 0))
     try:
         done = subprocess.run(
             [installed_slopecli(), *args],
-            stdout=subprocess.DEVNULL,
+            stdout=follower if stdout else subprocess.DEVNULL,
             stderr=follower,
-            env=env,
+            env=plain_env(**env),
             timeout=60,
             check=False,
         )
@@ -81,3 +85,16 @@ def test_no_hint_off_a_terminal():
     run = invoke("compute", *COURSE)
     assert run.exit_code == 0
     assert run.stderr == ""
+
+
+def test_a_dumb_terminal_gets_tables_and_hints_as_wide_as_it_is():
+    # TERM=dumb (Emacs' shell, some IDE consoles): Rich alone draws 80 wide whatever the size, and
+    # the terminal's own wrap then splits numbers.
+    shown = on_a_terminal("compute", POINTS, "-w", "0,2,1", columns=40, stdout=True, TERM="dumb")
+    lines = shown.decode().replace("\r\n", "\n").splitlines()
+    assert "611.475" in shown.decode()
+    assert max(map(len, lines)) <= 40
+    hint = on_a_terminal("compute", "-w", "0.125,2,1", "-x", "1,2,3", "-y", "0", columns=33, TERM="dumb")
+    assert hint.decode().replace("\r\n", "\n") == (
+        "next: slopecli step \\\n      --weights 0.125,2,1 \\\n      --input 1,2,3 --target 0 \\\n      --lr 0.01\n"
+    )

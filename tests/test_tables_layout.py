@@ -22,7 +22,7 @@ from slopecli.render import sheets
 from slopecli.render.course import data_arguments, next_command
 from slopecli.render.layout import Column, Gap, Sheet, styled
 from slopecli.render.sheets import STEP_COLUMNS
-from slopecli.render.tables import RowStream, TableWriter, draw, suggest_next
+from slopecli.render.tables import RowStream, TableWriter, draw, stdout_console, suggest_next
 from slopecli.render.wrap import PROSE, TERMS, cells, wrap
 
 AGGREGATE_ROWS = [
@@ -304,6 +304,41 @@ def test_the_hint_is_one_dim_line_on_a_terminal_only():
     piped = Console(file=StringIO(), force_terminal=True, color_system="standard", width=200)
     suggest_next("compute", COURSE, console=piped)
     assert text(piped) == ""
+
+
+def test_on_a_narrow_terminal_the_hint_breaks_between_words_as_a_shell_reads_them():
+    data = DataOptions(weights="0.125,2,1", inputs=("1,2,3",), targets=("0",))
+    narrow = Console(file=Terminal(), color_system=None, width=33)
+    suggest_next("step", data, learning_rate=0.03125, console=narrow)
+    assert text(narrow) == (
+        "next: slopecli descend \\\n"
+        "      --weights 0.125,2,1 \\\n"
+        "      --input 1,2,3 --target 0 \\\n"
+        "      --lr 0.03125 --steps 100\n"
+    )
+    # The lines are the command: joined as a shell joins them, they are the one-line hint.
+    assert text(narrow).replace(" \\\n     ", "").rstrip() == next_command(
+        "step", data_arguments(data), learning_rate=0.03125
+    )
+    # A word wider than the terminal would be split by it anywhere: no hint then.
+    tiny = Console(file=Terminal(), color_system=None, width=20)
+    suggest_next("step", data, learning_rate=0.03125, console=tiny)
+    assert text(tiny) == ""
+
+
+def test_the_hint_gives_the_learning_rate_as_it_was_given():
+    assert next_command("step", data_arguments(COURSE), learning_rate=0.0123456789) == (
+        "next: slopecli descend --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.0123456789 --steps 100"
+    )
+
+
+def test_a_dumb_terminal_gets_tables_as_wide_as_it_is(monkeypatch):
+    # Rich takes any TERM=dumb terminal (Emacs' shell) to be 80 wide, whatever its size.
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.setattr("sys.stdout", Terminal())
+    assert stdout_console().width == 40
+    assert Console().width == 80  # what Rich alone would draw in
 
 
 def test_writers_say_when_they_explained_one_point():

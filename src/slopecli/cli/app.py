@@ -10,8 +10,10 @@ import typer
 from typer.core import TyperGroup
 
 from slopecli import __version__
+from slopecli.cli.help import FittedHelpContext, write_commands
 from slopecli.errors import SlopeError, UsageError
 from slopecli.lifetime import kill_descendants
+from slopecli.terminal import environment_size
 from slopecli.text import visible
 
 EXIT_OK = 0
@@ -32,11 +34,18 @@ class SlopeGroup(TyperGroup):
     Bugs are not caught: they should show a traceback.
     """
 
+    context_class = FittedHelpContext
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
-        if command is not None and command.help:
-            command.help = prose(command.help)
+        if command is not None:
+            command.context_class = FittedHelpContext
+            if command.help:
+                command.help = prose(command.help)
         return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        write_commands(self, ctx, formatter)
 
     def main(  # type: ignore[override]
         self,
@@ -231,10 +240,8 @@ def _drop_sizes_that_are_not_sizes() -> None:
     terminal's size is used, or 80 columns off a terminal.
 
     Rich ignores a negative or non-numeric value itself, but takes 0 as the width (a table drew
-    nothing at all) and fails on a digit that int() does not read (``²``). Digits of other
-    scripts (``٣``) are no number here, as on flags and in files.
+    nothing at all) and fails on a digit that int() does not read (``²``).
     """
     for name in TERMINAL_SIZES:
-        value = os.environ.get(name)
-        if value is not None and not (value.isascii() and value.isdigit() and int(value) > 0):
+        if name in os.environ and environment_size(name) is None:
             del os.environ[name]

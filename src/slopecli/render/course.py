@@ -44,12 +44,58 @@ def next_command(command: str, arguments: Sequence[str], *, learning_rate: float
     >>> next_command("compute", ["--weights", "0,2,1", "--input", "1,2,3", "--target", "0"])
     'next: slopecli step --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.01'
     """
+    words = _next_words(command, arguments, learning_rate)
+    return None if words is None else HINT + " ".join(words)
+
+
+def next_command_lines(
+    command: str, arguments: Sequence[str], width: int, *, learning_rate: float = 0.01
+) -> list[str] | None:
+    r""":func:`next_command` in lines of at most ``width`` characters, broken between words with
+    the shell's ``\`` (a terminal would break it anywhere, a number too); None after the last
+    command, or when one word does not fit.
+
+    >>> next_command_lines("compute", ["--weights", "0,2,1", "--input", "1,2,3"], 30)
+    ['next: slopecli step \\', '      --weights 0,2,1 \\', '      --input 1,2,3 --lr 0.01']
+    """
+    words = _next_words(command, arguments, learning_rate)
+    if words is None:
+        return None
+    # A flag stays with its value (values never start with "--": data_arguments names flags in full).
+    units: list[str] = []
+    for word in words:
+        if units and units[-1].startswith("--") and " " not in units[-1] and not word.startswith("--"):
+            units[-1] += " " + word
+        else:
+            units.append(word)
+    lines = [HINT + units[0]]
+    for i, unit in enumerate(units[1:], start=1):
+        rest = " ".join(units[i:])
+        if len(lines[-1]) + 1 + len(rest) <= width:  # the rest fits: no more breaks
+            lines[-1] += " " + rest
+            break
+        if len(lines[-1]) + 1 + len(unit) + len(CONTINUED) <= width:
+            lines[-1] += " " + unit
+        else:
+            lines[-1] += CONTINUED
+            lines.append(" " * len(HINT) + unit)
+    if any(len(line) > width for line in lines):
+        return None
+    return lines
+
+
+HINT = "next: "
+CONTINUED = " \\"
+
+
+def _next_words(command: str, arguments: Sequence[str], learning_rate: float) -> list[str] | None:
     if command not in COURSE[:-1]:
         return None
     following = COURSE[COURSE.index(command) + 1]
+    rate = repr(float(learning_rate))  # the rate as given: %g would round 0.0123456789
     extra = {
-        "step": ["--lr", f"{learning_rate:g}"],
-        "descend": ["--lr", f"{learning_rate:g}", "--steps", str(DESCEND_STEPS)],
+        "step": ["--lr", rate],
+        "descend": ["--lr", rate, "--steps", str(DESCEND_STEPS)],
         "check": [],
     }[following]
-    return "next: " + shlex.join(["slopecli", following, *arguments, *extra])
+    return [shlex.quote(word) for word in ["slopecli", following, *arguments, *extra]]

@@ -22,6 +22,7 @@ from slopecli.evaluation import RowBatch
 from slopecli.render import layout as lay
 from slopecli.render import sheets
 from slopecli.render.layout import Cell, Column, Line, Sheet
+from slopecli.terminal import terminal_size
 from slopecli.text import count, visible, visible_lines
 
 if TYPE_CHECKING:
@@ -271,7 +272,16 @@ def _pick(batch: RowBatch, at: int) -> RowBatch:
 
 def stdout_console() -> Console:
     """A console on stdout: colour only on a terminal, NO_COLOR respected (Rich does both)."""
-    return _PipeConsole(highlight=False)
+    return sized(_PipeConsole(highlight=False))
+
+
+def sized(console: Console) -> Console:
+    """``console``, told its terminal's real size if Rich would take it for 80 × 25: Rich does
+    so on any terminal whose TERM is ``dumb`` (Emacs' shell, some IDE consoles), whatever its
+    size and COLUMNS say, and a table drawn 80 wide on a narrower screen wraps mid-number."""
+    if console.is_dumb_terminal:
+        console.size = terminal_size()
+    return console
 
 
 class _PipeConsole(Console):
@@ -290,7 +300,8 @@ def suggest_next(
     learning_rate: float = 0.01,
     console: Console | None = None,
 ) -> None:
-    """One dim line on stderr with the course's next command, when stderr is a terminal.
+    """The course's next command, dim on stderr when it is a terminal: one line, or lines broken
+    between words as a shell reads them when the terminal is narrower (none if a word is wider).
 
     Args:
         command: the command whose table just explained one data point.
@@ -298,12 +309,12 @@ def suggest_next(
         learning_rate: the step size to suggest.
         console: where to write (tests); default: stderr.
     """
-    from slopecli.render.course import data_arguments, next_command
+    from slopecli.render.course import data_arguments, next_command_lines
 
-    console = console or Console(stderr=True, highlight=False)
+    console = console or sized(Console(stderr=True, highlight=False))
     isatty = getattr(console.file, "isatty", None)
     if not (isatty is not None and isatty()):  # FORCE_COLOR makes Rich say "terminal" in a log too
         return
-    text = next_command(command, data_arguments(data), learning_rate=learning_rate)
-    if text is not None:
-        console.print(text, style="dim", markup=False, highlight=False, soft_wrap=True)
+    lines = next_command_lines(command, data_arguments(data), console.width, learning_rate=learning_rate)
+    if lines is not None:
+        console.print("\n".join(lines), style="dim", markup=False, highlight=False, soft_wrap=True)
