@@ -13,7 +13,7 @@ from rich.console import Console
 from slopecli.evaluation import evaluate
 from slopecli.readers.chunk import Chunk
 from slopecli.render.machine import CsvWriter, RowsWriter
-from slopecli.render.numbers import elide, factor, num, vec
+from slopecli.render.numbers import elide, factor, num, squared, vec
 from slopecli.render.tables import TableWriter
 
 COURSE_TABLE = """\
@@ -43,7 +43,7 @@ two · 3 rows · 2 weights
 ┃ Step ┃ Quantity ┃ Formula         ┃ With numbers       ┃          Value ┃
 ┡━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━┩
 │    1 │ gradient │ (2/n)·Σ x·error │ (2/3)·[-3.1, 1.27] │ [-2.07, 0.844] │
-│    2 │ mse      │ (1/n)·Σ error²  │ 8.41 / 3           │            2.8 │
+│    2 │ mse      │ (1/n)·Σ error²  │ (1/3)·8.41         │            2.8 │
 └──────┴──────────┴─────────────────┴────────────────────┴────────────────┘
 Per weight
 ┏━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━┓
@@ -136,6 +136,22 @@ def test_factor_vec_elide():
     assert vec(range(10)) == "[0, 1, 2, …, 7, 8, 9]"
     assert elide(list("abcdefgh")) == list("abcdefgh")
     assert num(1 / 3, precision=2) == "0.33"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (7, "7²"),
+        (2.5, "2.5²"),
+        (-3, "(-3)²"),
+        (1e-5, "(1e-05)²"),
+        (-2.5e-7, "(-2.5e-07)²"),
+        (1e20, "(1e+20)²"),
+    ],
+)
+def test_a_square_has_its_base_in_parentheses_where_it_would_read_otherwise(value, text):
+    # 1e-05² reads as 1e-(05²).
+    assert squared(value) == text
 
 
 def run_writer(writer_cls, **kwargs):

@@ -27,7 +27,7 @@ from slopecli.render.wrap import PROSE, TERMS, cells, wrap
 
 AGGREGATE_ROWS = [
     ["1", "gradient", "(2/n)·Σ x·error", "(2/5)·[539.325, 611.475, 692.452]", "[215.73, 244.59, 276.981]"],
-    ["2", "mse", "(1/n)·Σ error²", "1748.62 / 5", "349.723"],
+    ["2", "mse", "(1/n)·Σ error²", "(1/5)·1748.62", "349.723"],
 ]
 
 
@@ -121,7 +121,7 @@ def test_too_narrow_for_any_table_each_row_becomes_a_block():
         "                276.981]\n"
         "Step 2 · mse\n"
         "  Formula:      (1/n)·Σ error²\n"
-        "  With numbers: 1748.62 / 5\n"
+        "  With numbers: (1/5)·1748.62\n"
         "  Value:        349.723\n"
         "… 3 steps not shown\n"
         "done\n"

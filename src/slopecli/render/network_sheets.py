@@ -14,7 +14,7 @@ from slopecli.network.core import NetSums, backward, derivative
 from slopecli.network.model import Network
 from slopecli.network.train import NetRows, NetStep
 from slopecli.render.layout import Cell, Column, Sheet
-from slopecli.render.numbers import factor, num
+from slopecli.render.numbers import factor, num, squared
 from slopecli.text import count
 
 TERMS = 6
@@ -98,7 +98,7 @@ def loss_sheet(network: Network, row: NetRows, targets: Sequence[str], precision
         )
     errors = row.error[0]
     k = len(errors)
-    squares = " + ".join(f"{factor(float(e), p)}²" for e in errors)
+    squares = " + ".join(squared(float(e), p) for e in errors)
     loss = float(np.mean(errors * errors))
     formula = f"loss = {squares} = {num(loss, p)}" if k == 1 else f"loss = ({squares}) / {k} = {num(loss, p)}"
     columns = (

@@ -1,5 +1,6 @@
 """How numbers look to a person: integers without ".0", a chosen number of significant digits,
-negative factors in parentheses, and long vectors with their middle elided as numpy does."""
+negative factors (and a square's base in exponent notation) in parentheses, and long vectors with
+their middle elided as numpy does."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ def factor(value: float, precision: int = 6) -> str:
     """A number as the operand of ``·``: negatives in parentheses, ``2·(-1)``."""
     text = num(value, precision)
     return f"({text})" if text.startswith("-") else text
+
+
+def squared(value: float, precision: int = 6) -> str:
+    """``value²``, its base in parentheses when negative or in exponent notation: ``(-3)²``,
+    ``(1e-05)²`` (not ``1e-05²``, which reads as 1e-(05²))."""
+    text = num(value, precision)
+    return f"({text})²" if text.startswith("-") or "e" in text else f"{text}²"
 
 
 def elide(items: Sequence[str], edge: int = 3, threshold: int = 8) -> list[str]:

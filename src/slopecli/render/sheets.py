@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from slopecli.core import Sums, Vector
 from slopecli.evaluation import RowBatch
 from slopecli.render.layout import Cell, Column, Gap, Row, Sheet
-from slopecli.render.numbers import ELLIPSIS, elide, factor, num, vec
+from slopecli.render.numbers import ELLIPSIS, elide, factor, num, squared, vec
 from slopecli.text import count
 
 EXPLICIT_MEAN_ROWS = 4
@@ -92,10 +92,10 @@ def steps_one_row(
         ["3", "slope", "2·x·error", f"2·{vec(x, p)}·{factor(err, p)}", slope],
     ]
     if of_many:
-        rows.append(["4", "error²", "(preds − target)²", f"{factor(err, p)}²", num(err * err, p)])
+        rows.append(["4", "error²", "(preds − target)²", squared(err, p), num(err * err, p)])
     else:
         rows.append(["4", "gradient", "mean of the row slopes", "one row: its slope", slope])
-        rows.append(["5", "mse", "mean(error²)", f"{factor(err, p)}²", num(err * err, p)])
+        rows.append(["5", "mse", "mean(error²)", squared(err, p), num(err * err, p)])
     return Sheet(STEP_COLUMNS, rows, title=title)
 
 
@@ -119,13 +119,13 @@ def aggregate(sums: Sums, precision: int, title: str, listed: Sequence[RowBatch]
     p, n = precision, sums.n
     if listed is not None:
         slopes = [vec(s, p) for b in listed for s in b.slopes]
-        squares = [f"{factor(float(e), p)}²" for b in listed for e in b.error]
+        squares = [squared(float(e), p) for b in listed for e in b.error]
         grad_formula, grad_numbers = "(1/n)·Σ slope", f"(1/{n})·({' + '.join(slopes)})"
         mse_numbers = f"(1/{n})·({' + '.join(squares)})"
     else:
         # Σ slope = 2·Σ x·error: the sums are all a stream keeps, and they say the same.
         grad_formula, grad_numbers = "(2/n)·Σ x·error", f"(2/{n:,})·{vec(sums.xte, p)}"
-        mse_numbers = f"{num(sums.sse, p)} / {n:,}"
+        mse_numbers = f"(1/{n:,})·{num(sums.sse, p)}"
     rows: list[Row] = [
         ["1", "gradient", grad_formula, grad_numbers, vec(sums.gradient, p)],
         ["2", "mse", "(1/n)·Σ error²", mse_numbers, num(sums.mse, p)],
