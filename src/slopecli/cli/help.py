@@ -34,6 +34,9 @@ class FittedHelpContext(typer.Context):
     def get_help(self) -> str:
         width = terminal_size()[0]
         command: Any = self.command
+        for param in command.get_params(self):
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""  # Typer 0.29 shows a flag's type, `--json <bool>`, as if it took one
         if width >= RICH_HELP_COLUMNS or not hasattr(command, "rich_markup_mode"):
             return super().get_help()
         mode = command.rich_markup_mode
