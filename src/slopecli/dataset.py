@@ -368,7 +368,8 @@ class Dataset:
     @property
     def title(self) -> str:
         """How tables name the data: its file, or "flags"."""
-        return "flags" if isinstance(self.table, FlagTable) else self.name
+        source = self.table.unbiased if isinstance(self.table, Biased) else self.table
+        return "flags" if isinstance(source, FlagTable) else self.name
 
     def sums(self, threads: int = CORES) -> Sums:
         """The sums of every row: split across threads when the data allows, else one pass."""

@@ -71,6 +71,11 @@ class Biased:
         self.name = table.name
 
     @property
+    def unbiased(self) -> Table:
+        """The table without its bias column."""
+        return self._table
+
+    @property
     def layout(self) -> Layout:
         return self._table.layout
 
