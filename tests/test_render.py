@@ -8,6 +8,8 @@ from io import StringIO
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 
 from slopecli.evaluation import evaluate
@@ -127,6 +129,23 @@ def test_long_models_elide_the_middle():
 )
 def test_num(value, text):
     assert num(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1.1, "1.1"), (-2.5e-7, "-2.5e-07"), (0.1 + 0.2, "0.30000000000000004"), (1 / 3, "0.3333333333333333")],
+)
+def test_at_17_digits_a_number_shows_no_more_digits_than_it_has(value, text):
+    assert num(value, precision=17) == text
+    assert float(text) == value
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.integers(1, 17))
+def test_fewer_digits_shown_than_asked_never_change_the_number_shown(value, precision):
+    # The digits come from %g at the asked precision, unless the value's shortest form has fewer.
+    shown = num(value, precision)
+    if not (abs(value) < 1e15 and value == int(value)):
+        assert float(shown) == float(f"{value:.{precision}g}")
 
 
 def test_factor_vec_elide():

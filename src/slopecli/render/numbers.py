@@ -10,10 +10,18 @@ ELLIPSIS = "…"
 
 
 def num(value: float, precision: int = 6) -> str:
-    """``7.0`` -> ``"7"``, ``5.04`` -> ``"5.04"``, ``1/3`` -> ``"0.333333"`` (precision 6)."""
+    """``7.0`` -> ``"7"``, ``5.04`` -> ``"5.04"``, ``1/3`` -> ``"0.333333"`` (precision 6).
+
+    Never more digits than the value's shortest round-trip form has: at precision 17, ``1.1`` is
+    ``1.1``, not the ``1.1000000000000001`` that the double nearest 1.1 expands to.
+    """
     if abs(value) < 1e15 and value == int(value):
         return str(int(value))
-    return f"{value:.{precision}g}"
+    # A non-integral value has more significant digits than its integer part: fewer digits than
+    # asked for never turn it into exponent notation.
+    mantissa = repr(float(value)).split("e")[0]
+    digits = len(mantissa.lstrip("-").replace(".", "").strip("0"))
+    return f"{value:.{max(1, min(precision, digits))}g}"
 
 
 def factor(value: float, precision: int = 6) -> str:
