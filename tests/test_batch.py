@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -277,6 +278,18 @@ def test_csv_and_table_formats(shards):
     table = invoke("batch", str(folder), "-w", WEIGHTS, "--combine").stdout
     assert "all files (combined)" in table
     assert "5 succeeded" in table
+
+
+def test_a_combined_row_without_the_failed_files_says_which_it_holds(tmp_path, shards):
+    folder, _, _ = shards
+    mixed = tmp_path / "mixed"
+    shutil.copytree(folder, mixed)
+    (mixed / "zz-broken.csv").write_text("a,b,c,target\n1,2,x,4\n")
+    run = invoke("batch", str(mixed), "-w", WEIGHTS, "--combine")
+    assert run.exit_code == 1
+    assert "the 5 files read (combined)" in run.stdout
+    assert "all files" not in run.stdout
+    assert "5 succeeded, 1 failed" in run.stdout
 
 
 def test_glob_patterns_and_arguments_that_name_no_file(tmp_path, shards):

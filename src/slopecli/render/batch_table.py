@@ -12,6 +12,7 @@ from slopecli.render import layout as lay
 from slopecli.render.layout import Column, Sheet, styled
 from slopecli.render.numbers import num, vec
 from slopecli.render.tables import draw
+from slopecli.text import count
 
 COLUMNS = (
     Column("File", prose=True, label="", key=True),
@@ -43,17 +44,19 @@ class BatchTableWriter:
         self._rows.append([name, f"{s.n:,}", num(s.mse, self._p), vec(s.gradient, self._p)])
 
     def end(self, counts: tuple[int, int], combined: Sums | None, features: Sequence[str] | None) -> None:
+        ok, failed = counts
         sections: frozenset[int] = frozenset()
         if self._combine and combined is not None:
             sections = frozenset({len(self._rows)})
+            # The failed files are not in it: the label says so where some failed.
+            label = f"the {count(ok, 'file')} read (combined)" if failed else "all files (combined)"
             self._rows.append(
                 [
-                    styled("all files (combined)", "bold", prose=True),
+                    styled(label, "bold", prose=True),
                     f"{combined.n:,}",
                     num(combined.mse, self._p),
                     vec(combined.gradient, self._p),
                 ]
             )
-        ok, failed = counts
         caption = f"{ok} succeeded, {failed} failed" if failed else f"{ok} succeeded"
         draw(self._console, Sheet(COLUMNS, self._rows, title=self._title, caption=caption, sections=sections))
