@@ -292,6 +292,43 @@ def test_a_combined_row_without_the_failed_files_says_which_it_holds(tmp_path, s
     assert "5 succeeded, 1 failed" in run.stdout
 
 
+@pytest.mark.parametrize("order", ["bad first", "good first"])
+def test_a_file_that_cannot_take_the_weights_does_not_name_the_features_of_the_others(tmp_path, order):
+    # The first file with rows names the features every other file is matched to, but not one
+    # that fails: it made every later file fail with it, depending on the order of the names.
+    bad, good = tmp_path / "a.csv", tmp_path / "b.csv"
+    bad.write_text("a,b,target\n1,2,3\n")
+    good.write_text("a,b,c,target\n1,2,3,4\n")
+    files = [bad, good] if order == "bad first" else [good, bad]
+    run = invoke("batch", *map(str, files), "-w", "1,1,1", "--json")
+    assert run.exit_code == 1
+    results = {Path(f["file"]).name: f for f in run.json()["files"]}
+    assert results["b.csv"]["ok"] and results["b.csv"]["gradient"] == [4.0, 8.0, 12.0]
+    assert results["a.csv"]["error"] == (
+        f"{bad}: features (a, b) differ from (a, b, c) in {good}, the first file with rows;"
+        " the weights follow features by name"
+    )
+
+
+def test_a_pipe_in_a_folder_or_a_pattern_fails_on_its_own_instead_of_waiting_for_a_writer(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "one.csv").write_text("a,b,target\n1,2,3\n")
+    os.mkfifo(folder / "a-pipe.csv")  # sorts first: nothing after it was ever read
+    for argument in (str(folder), str(folder / "*.csv")):
+        run = run_installed("batch", argument, "-w", "1,1", "--format", "jsonl")  # a hang times out
+        assert run.exit_code == 1
+        lines = run.jsonl()
+        assert lines[0] == {
+            "kind": "file",
+            "file": str(folder / "a-pipe.csv"),
+            "ok": False,
+            "error": f"{folder / 'a-pipe.csv'}: is a named pipe, not a regular file; a folder's or a"
+            " pattern's are not read (a pipe may wait forever for a writer): give it by name to read it",
+        }
+        assert lines[1]["ok"] and lines[1]["n"] == 1
+
+
 def test_glob_patterns_and_arguments_that_name_no_file(tmp_path, shards):
     folder, _, _ = shards
     assert [p.name for p in expand_paths([str(folder / "part-[12].csv")])] == ["part-1.csv", "part-2.csv"]

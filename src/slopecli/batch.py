@@ -11,6 +11,7 @@ import contextlib
 import glob
 import os
 import signal
+import stat
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -104,7 +105,8 @@ def _named_by(argument: str) -> list[Path | FileResult]:
         matches = sorted(glob.glob(argument))
         why = f"{argument}: no file matches the pattern; check its spelling and its folder"
         # A folder that matches means its files, as when the shell expands the pattern.
-        return [entry for match in matches for entry in _named_by(match)] or [FileResult(path, error=why)]
+        found = [entry for match in matches for entry in _named_by(match)] or [FileResult(path, error=why)]
+        return [_unless_special(entry) for entry in found]
     return [path]
 
 
@@ -117,7 +119,27 @@ def _in_folder(argument: str, folder: Path) -> list[Path | FileResult]:
     if not found:
         why = f"{argument}: no data files in the folder (no {_KINDS}); name other files one by one"
         return [FileResult(folder, error=why)]
-    return [*found]
+    return [_unless_special(path) for path in found]
+
+
+def _unless_special(entry: Path | FileResult) -> Path | FileResult:
+    """``entry``, or a failed result if it is a named pipe, a socket or a device that a folder or
+    a pattern named: opening a pipe that nobody writes to waits forever, and the files after it
+    would never be read. Named on its own, a pipe is read (``<(…)``, ``mkfifo``)."""
+    if isinstance(entry, FileResult):
+        return entry
+    try:
+        mode = entry.stat().st_mode
+    except OSError:
+        return entry  # a broken link or a loop fails when it is read, with its reason
+    if stat.S_ISREG(mode):
+        return entry
+    kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    why = (
+        f"{entry}: is {kind}, not a regular file; a folder's or a pattern's are not read (a pipe may"
+        " wait forever for a writer): give it by name to read it"
+    )
+    return FileResult(entry, error=why)
 
 
 def _nothing_to_read(failures: list[FileResult]) -> None:

@@ -346,6 +346,8 @@ def with_first_order(run: Plan, paths: Iterable[Path]) -> Plan:
             continue  # that file fails later, on its own, with its reason
         if run.bias and BIAS in features:
             continue  # so does this one (fitted): its names cannot be the run's with a second 'bias'
+        if len(features) + run.bias != len(run.weights):
+            continue  # and this one, which cannot take the weights: its names are not theirs
         return replace(run, order=features, order_source=f"in {path}, the first file with rows")
     return run
 
