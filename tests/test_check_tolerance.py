@@ -53,6 +53,17 @@ def test_the_rounding_at_w_plus_and_minus_h_counts_too():
     assert check.ok
 
 
+@pytest.mark.parametrize("scale", [1e155, 1e160, 1e200, 1e300])
+def test_a_huge_weight_on_a_tiny_feature_is_checked_not_called_an_overflow(scale):
+    # The step h = ε^(1/3)·|w| squares past float64 above ~1e154, where mean(x²) underflows to 0:
+    # inf·0 made a NaN tolerance, and the check said the values overflow. None of them does.
+    chunk = Chunk(np.array([[1 / scale, 1.0]]), np.array([0.0]), 0)
+    checks = check_gradient(lambda: [chunk], np.array([scale, 0.0]))
+    assert all(c.ok for c in checks)
+    assert checks[0].analytic == pytest.approx(2 / scale, rel=1e-12)
+    assert checks[1].analytic == pytest.approx(2.0, rel=1e-12)
+
+
 def test_a_weight_too_large_to_step_is_one_error():
     chunk = Chunk(np.array([[0.0]]), np.array([0.0]), 0)
     with pytest.raises(NumericError, match=r"^check: the values overflow float64 at these weights"):

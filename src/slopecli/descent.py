@@ -417,4 +417,6 @@ class _Rounding:
 
     def mse(self, i: int, h: float) -> float:
         with np.errstate(over="ignore", invalid="ignore"):
-            return float(2 * EPS * (self.a + h * self.b[i] + h * h * self.c[i]))
+            # h·(h·c), not h·h·c: for weights above ~1e154, h² overflows although h²·c may not
+            # (c, a mean of x², underflows to 0 beside them): inf·0 was a NaN tolerance.
+            return float(2 * EPS * (self.a + h * self.b[i] + h * (h * self.c[i])))
