@@ -235,6 +235,12 @@ HASWELL = WeightCheck(215.73000000000002, 215.7299999999593, 6.055454452393343e-
 SKYLAKEX = WeightCheck(215.73000000000002, 215.73000000465288, 6.055454452393343e-06, 0.00021701238278828532)
 
 
+def test_a_check_of_one_weight_says_so_in_the_singular():
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    draw_check(console, ["w"], [HASWELL], 1e-6)
+    assert console.file.getvalue().endswith("The weight agrees (rtol 1e-06).\n")  # type: ignore[attr-defined]
+
+
 def test_check_table_shows_no_rounding_noise():
     rows = check_table([HASWELL])
     assert rows == check_table([SKYLAKEX])

@@ -319,6 +319,8 @@ def test_check_reports_a_kink_and_exits_3(tmp_path):
     run = invoke("check", "--network", written(tmp_path, kinked), "-x", "1", "-y", "1")
     assert run.exit_code == 3
     assert "layers[0].bias[0]" in run.stderr and "✗" in run.stdout
+    assert run.stdout.splitlines()[2].startswith("┃ Parameter ")  # a network's are not features
+    assert "2 of 3 weights disagree beyond the tolerance" in run.stdout
 
 
 @pytest.mark.process_coverage

@@ -321,7 +321,9 @@ def check_network(
             from slopecli.render.network_sheets import parameter_labels
             from slopecli.render.tables import stdout_console
 
-            draw_check(stdout_console(), parameter_labels(source.network, source.features), checks, rtol)
+            draw_check(
+                stdout_console(), parameter_labels(source.network, source.features), checks, rtol, "Parameter"
+            )
         else:
             from slopecli.render.machine import write_check
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rich.console import Console
 
@@ -200,14 +201,21 @@ def _differences(check: WeightCheck, bound: float) -> tuple[str, str]:
     return f"< {bound:g}", rel
 
 
-def draw_check(console: Console, features: Sequence[str], checks: Sequence[WeightCheck], rtol: float) -> None:
-    """Analytic against numeric slope, per weight, with the verdict.
+def draw_check(
+    console: Console,
+    features: Sequence[str],
+    checks: Sequence[WeightCheck],
+    rtol: float,
+    label: str = FEATURE.header,
+) -> None:
+    """Analytic against numeric slope, per weight, with the verdict; ``label`` heads the names
+    (a network's are its parameters).
 
     Values are shown at the tolerance's scale (see :func:`rounding_bound`), so the table reads
     the same on every machine.
     """
     names = ("analytic", "numeric", "h", "|a − n|", "rel.", "tol.", "ok")
-    columns = (FEATURE, *(Column(name, "right") for name in names))
+    columns = (replace(FEATURE, header=label), *(Column(name, "right") for name in names))
     rows: list[lay.Row] = []
     for name, c in zip(features, checks, strict=True):
         verdict = styled("✓", "green") if c.ok else styled("✗", "red bold")
@@ -224,10 +232,14 @@ def draw_check(console: Console, features: Sequence[str], checks: Sequence[Weigh
             ]
         )
     bad = sum(not c.ok for c in checks)
-    caption = (
-        f"All {len(checks)} weights agree (rtol {rtol:g})."
-        if not bad
-        else f"{bad} of {len(checks)} weights disagree beyond the tolerance (rtol {rtol:g})."
-    )
+    if len(checks) == 1:
+        caption = "The weight disagrees beyond the tolerance" if bad else "The weight agrees"
+    else:
+        caption = (
+            f"{bad} of {len(checks)} weights disagree beyond the tolerance"
+            if bad
+            else f"All {len(checks)} weights agree"
+        )
+    caption += f" (rtol {rtol:g})."
     title = "Gradient check: analytic vs central differences"
     draw(console, Sheet(columns, rows, title=title, caption=caption))
