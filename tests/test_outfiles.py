@@ -4,6 +4,7 @@ writes through it: the file it names is replaced, the link stays."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,43 @@ def test_saving_over_the_file_that_is_stdin_is_refused(tmp_path, name):
         f"slopecli: error: --save-weights: {target} is an input of this run (standard input); choose another file"
     ]
     assert data.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("stdout", "name"), [("a file", "the file"), ("a file", "/dev/stdout"), ("a pipe", "/dev/stdout")]
+)
+def test_saving_over_the_run_s_own_stdout_is_refused(tmp_path, stdout, name):
+    # Into the file stdout was redirected to, the saved weights replaced the run's results (exit
+    # 0, the JSON lost); into its pipe they would mix with them.
+    import subprocess
+
+    from conftest import installed_slopecli
+
+    out = tmp_path / "out.txt"
+    target = str(out) if name == "the file" else name
+    argv = [installed_slopecli(), *DESCEND, str(_points(tmp_path)), "--json", "--save-weights", target]
+    if stdout == "a file":
+        with out.open("wb") as sink:
+            done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, timeout=60, check=False)
+        written = out.read_bytes()
+    else:
+        done = subprocess.run(argv, capture_output=True, timeout=60, check=False)
+        written = done.stdout
+    assert (done.returncode, written) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        f"slopecli: error: --save-weights: {target} is this run's standard output, where its results go;"
+        " choose another file"
+    ]
+
+
+def test_saving_to_dev_null_beside_a_stdout_there_is_fine(tmp_path):
+    import subprocess
+
+    from conftest import installed_slopecli
+
+    argv = [installed_slopecli(), *DESCEND, str(_points(tmp_path)), "--json", "--save-weights", os.devnull]
+    with open(os.devnull, "wb") as sink:
+        assert subprocess.run(argv, stdout=sink, timeout=60, check=False).returncode == 0
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")

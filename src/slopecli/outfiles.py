@@ -138,8 +138,22 @@ def is_stdin(file: Path | int) -> bool:
     the same name, so that ``/dev/stdin``, ``/proc/self/fd/0`` and the file redirected with ``<``
     all count. An output there would destroy the data; a second input there would read it again.
     """
+    return _same_file(0, file)
+
+
+def is_stdout(file: Path) -> bool:
+    """``file`` is the run's standard output (``/dev/stdout``, or the file redirected with ``>``)
+    and a file or a pipe: an output file there would replace the results written to it, or mix
+    with them for the reader. A terminal or ``/dev/null`` (a device) has nothing to lose."""
     try:
-        here, there = os.fstat(0), os.stat(file)
+        return _same_file(1, file) and not stat.S_ISCHR(os.fstat(1).st_mode)
+    except OSError:
+        return False
+
+
+def _same_file(fd: int, file: Path | int) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(file)
     except (OSError, ValueError):
         return False
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)

@@ -17,12 +17,16 @@ def positive(value: float, flag: str) -> float:
 
 
 def refuse_inputs(flag: str, target: Path | None, *inputs: Path | None) -> None:
-    """An output named by ``flag`` may not be one of the inputs: it would destroy the data."""
-    from slopecli.outfiles import is_stdin
+    """An output named by ``flag`` may not be one of the inputs (it would destroy the data), nor
+    the run's standard output (it would replace the results written there, or mix with them)."""
+    from slopecli.outfiles import is_stdin, is_stdout
 
     if target is None:
         return
     _nameable(flag, target)
+    if is_stdout(target):
+        msg = f"{flag}: {target} is this run's standard output, where its results go; choose another file"
+        raise UsageError(msg)
     for source in inputs:
         if source is None:
             continue
