@@ -227,3 +227,13 @@ def test_the_diagnosis_reads_at_a_position_of_its_own(tmp_path, codec):
         fp.seek(12_345)  # as a read-ahead would
         rest = b"".join(iter(lambda: source.read(1 << 16), b""))
     assert head + rest == text
+
+
+@pytest.mark.parametrize("codec", sorted(COMPRESS))
+def test_an_empty_stream_is_an_empty_file_in_every_format(codec):
+    # bzip2's empty stream is its end-of-stream mark alone, with no block magic after "BZh9":
+    # it was read as text, "not a CSV text file (a NUL byte at offset 10)".
+    compressed = COMPRESS[codec](b"")
+    assert str(failure(io.BytesIO(compressed))) == "f.csv: the file is empty"
+    run = invoke("compute", "-", "-w", "1", input=compressed)
+    assert (run.exit_code, run.stderr) == (1, "slopecli: error: <stdin>: the file is empty\n")

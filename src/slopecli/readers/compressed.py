@@ -35,7 +35,8 @@ class Codec:
 
 CODECS = (
     Codec(re.compile(rb"\x1f\x8b\x08"), "gzip", "gzip", "zcat"),
-    Codec(re.compile(rb"BZh[1-9]1AY&SY"), "bzip2", "bz2", "bzcat"),
+    # A block of data starts 1AY&SY (pi); an empty stream is the end-of-stream mark alone (sqrt(pi)).
+    Codec(re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2", "bz2", "bzcat"),
     Codec(re.compile(rb"\x28\xb5\x2f\xfd"), "zstd", "zstd", "zstdcat"),
     # Arrow has no xz decoder and zip is an archive of files, not a stream: these are refused.
     Codec(re.compile(rb"\xfd7zXZ\x00"), "xz", None, "xzcat"),
