@@ -360,6 +360,27 @@ def test_a_quote_left_open_in_the_header_is_named_where_it_opens(data, where, pi
     )
 
 
+@pytest.mark.parametrize("pipe", [False, True])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # A quote left open in a row took the rest of the file into one value: "expected 3 fields".
+        (b'a,b,target\n1,"2,3\n4,5,6\n', "f.csv:2:2: a quoted value starts on this line and does not end"),
+        (
+            b"a,b,target\n" + b"1,2,3\n" * 50 + b'1,2,"3\n' + b"4,5,6\n" * 50,
+            "f.csv:52:3: a quoted value starts on this line and does not end",
+        ),
+        # Closed, with a line break inside: the row is short, as it says.
+        (b'a,b,target\n1,"a\nb"\n4,5,6\n', "f.csv:2: expected 3 fields, found 2"),
+    ],
+)
+def test_a_quote_left_open_in_a_row_is_named_where_it_opens(data, message, pipe):
+    source = Pipe(data, step=7) if pipe else io.BytesIO(data)
+    with pytest.raises(DataError) as caught:
+        list(CsvTable(source, "f.csv", ReadOptions()).chunks())  # type: ignore[arg-type]
+    assert str(caught.value).startswith(message)
+
+
 def test_a_quote_left_open_in_the_header_of_a_long_stream_is_given_up_on(monkeypatch):
     monkeypatch.setattr(delimited, "LONGEST_QUOTED", 4096)
     pipe = Pipe(b'a,"b,target\n' + b"1,2,3\n" * 100_000, step=1000)

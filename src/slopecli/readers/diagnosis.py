@@ -56,7 +56,12 @@ def diagnose(
             if header_pending:
                 header_pending = False
                 continue
+            # A record of several lines with an odd number of quotes may be a quote that opened a
+            # value and was never closed: if nothing follows it, that is what is wrong with it.
+            left_open = line > start and lines_of_record.count(b'"') % 2 == 1
             if len(record) != width:
+                if left_open and next(reader, None) is None:
+                    return _unclosed_in(record, name, start)
                 msg = f"{name}:{start}: expected {width} fields, found {len(record)}"
                 return DataError(msg)
             for i, column in used.items():
@@ -66,6 +71,8 @@ def diagnose(
                     return check_utf8(lines_of_record[:-1], name, delimiter, "a value", start)
                 problem = _field_problem(record[i])
                 if problem is not None:
+                    if left_open and next(reader, None) is None:
+                        return _unclosed_in(record, name, start)
                     cls = NumericError if "finite" in problem else DataError
                     return cls(f"{name}:{start}:{i + 1}: column {quoted(column)}: {problem}")
     except csv.Error as exc:
@@ -75,15 +82,23 @@ def diagnose(
     return None
 
 
-def unclosed_quote(name: str, line: int, within: int | None) -> DataError:
-    """A quoted value that starts on ``line`` and does not end in the next ``within`` bytes (None:
-    before the end of the file)."""
+def unclosed_quote(name: str, line: int, within: int | None, column: int | None = None) -> DataError:
+    """A quoted value that starts on ``line`` (in field ``column``, if known) and does not end in
+    the next ``within`` bytes (None: before the end of the file)."""
     within_text = "before the end of the file" if within is None else f"in the next {_amount(within)}"
+    where = f"{name}:{line}" if column is None else f"{name}:{line}:{column}"
     msg = (
-        f"{name}:{line}: a quoted value starts on this line and does not end {within_text}: a stray quote"
+        f"{where}: a quoted value starts on this line and does not end {within_text}: a stray quote"
         " character? Remove it, or close the quoted value"
     )
     return DataError(msg)
+
+
+def _unclosed_in(record: list[str], name: str, line: int) -> DataError:
+    """The quote left open in ``record``, which starts on ``line``: in its first field that holds
+    a line break (the value it opened took the rest of the file)."""
+    column = next((i + 1 for i, field in enumerate(record) if "\n" in field or "\r" in field), None)
+    return unclosed_quote(name, line, None, column)
 
 
 def _amount(size: int) -> str:
