@@ -193,6 +193,11 @@ def test_parse_weights_file_keeps_full_precision() -> None:
             '{"weights": [1], "features": ["a", "b"]}',
             'w.json: "features" names 2 columns, but the file has 1 weight',
         ),
+        # The weights file is at fault, not the data it was then matched against.
+        (
+            '{"weights": [1, 1, 1], "features": ["a", "b", "a"]}',
+            "w.json: \"features\" names 'a' twice; each weight is for a column of its own",
+        ),
         ("[]", "w.json: weights must be a non-empty JSON array of numbers"),
         ('{"weights": []}', "w.json: weights must be a non-empty JSON array of numbers"),
         ('{"weights": 3}', "w.json: weights must be a non-empty JSON array of numbers"),

@@ -169,6 +169,12 @@ def saved_features(names: Any, expected: int, where: str, writer: str, holds: st
     if len(names) != expected:
         msg = f'{where}: "features" names {count(len(names), "column")}, but {holds}'
         raise InputError(msg)
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:  # each weight goes to the column of its name: one name cannot take two
+            msg = f'{where}: "features" names {quoted(name)} twice; each weight is for a column of its own'
+            raise InputError(msg)
+        seen.add(name)
     return tuple(names)
 
 
