@@ -118,6 +118,10 @@ FLAG_CASES = [
     ("file and flags", ("compute", str(SAMPLES / "course.csv"), "-w", "0,2,1", "-x", "1", "-y", "0"), 2,
      "give either a FILE or --input/--target, not both"),
     ("missing file", ("compute", str(NOPE), "-w", "1"), 1, f"{NOPE}: cannot open it: No such file or directory"),
+    ("quoted pattern", ("compute", f"{SAMPLES}/shards/*.csv", "-w", "1"), 1,
+     f"{SAMPLES}/shards/*.csv: cannot open it: No such file or directory; if it is a pattern, slopecli batch"
+     f" '{SAMPLES}/shards/*.csv' (add --combine for one result) or compute '{SAMPLES}/shards/*.csv'"
+     " --engine dask read the files it matches"),
     ("directory", ("compute", str(SAMPLES), "-w", "1"), 1,
      f"{SAMPLES}: is a directory; give a file in it, or run slopecli batch {SAMPLES} (add --combine for one"
      f" result) or compute {SAMPLES} --engine dask, which read every file in it"),

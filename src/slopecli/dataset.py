@@ -11,6 +11,8 @@ read once, and file-open errors.
 
 from __future__ import annotations
 
+import glob
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -270,6 +272,15 @@ def open_path(run: Plan, path: str | Path, fp: IO[bytes] | None = None) -> Itera
                 f"{path}: is a directory; give a file in it, or run slopecli batch {path} (add"
                 f" --combine for one result) or compute {path} --engine dask, which read every file in it"
             )
+            raise InputError(msg) from None
+        except FileNotFoundError as exc:
+            msg = opening_error(path, exc)
+            if glob.has_magic(name):  # a pattern the shell did not expand (quoted, or no match)
+                pattern = shlex.quote(name)
+                msg += (
+                    f"; if it is a pattern, slopecli batch {pattern} (add --combine for one result) or"
+                    f" compute {pattern} --engine dask read the files it matches"
+                )
             raise InputError(msg) from None
         except OSError as exc:
             raise InputError(opening_error(path, exc)) from None
