@@ -432,7 +432,10 @@ def test_names_a_weights_file_was_saved_for_are_cut_in_messages(slopecli, tmp_pa
 def test_a_long_parquet_column_name_is_cut_in_messages(slopecli, parquet):
     path = parquet("s.parquet", **{HUGE: ["x"], "target": [1.0]})
     assert_fails(
-        slopecli("compute", path, "-w", "1"), 1, f"{path}: column {QUOTED} holds string, not numbers"
+        slopecli("compute", path, "-w", "1"),
+        1,
+        f"{path}: column {QUOTED} holds string, not numbers; store it as integers, floats or decimals"
+        " (pandas: df[column].astype(float)), or leave it out with --features",
     )
 
 

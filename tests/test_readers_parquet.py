@@ -48,6 +48,33 @@ def test_columns_of_mixed_numeric_types_read_as_float64(tmp_path):
     assert X.tolist() == [[1, 0.5, 7], [2, 1.5, 8], [3, 2.5, 9]] and y.tolist() == [1, 0, 1]
 
 
+def test_decimal_columns_are_numbers(tmp_path):
+    from decimal import Decimal
+
+    path = write(
+        tmp_path / "d.parquet",
+        a=pa.array([Decimal("1.10"), Decimal("-2.25")], pa.decimal128(10, 2)),
+        target=pa.array([Decimal("3"), Decimal("0.5")], pa.decimal128(5, 1)),
+    )
+    X, y, _ = read(path)
+    assert X.tolist() == [[1.1], [-2.25]] and y.tolist() == [3.0, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("column", "hint"),
+    [("a", ", or leave it out with --features"), ("target", "")],  # the target cannot be left out
+)
+def test_a_column_of_text_says_how_to_make_it_numbers(tmp_path, column, hint):
+    columns = {"a": [1.0], "target": [2.0]} | {column: pa.array(["1"])}
+    path = write(tmp_path / "s.parquet", **columns)
+    with pytest.raises(DataError) as caught:
+        read(path)
+    assert str(caught.value) == (
+        f"{path}: column '{column}' holds string, not numbers; store it as integers, floats or decimals"
+        f" (pandas: df[column].astype(float)){hint}"
+    )
+
+
 def test_features_are_read_in_the_order_asked_for(tmp_path):
     path = write(tmp_path / "o.parquet", a=[1.0, 2.0], b=[3.0, 4.0], target=[5.0, 6.0])
     X, _, _ = read(path, features=("b", "a"))
@@ -110,3 +137,13 @@ def test_values_whose_sum_overflows_are_finite_and_read(tmp_path):
     path = write(tmp_path / "huge.parquet", a=[1e308, 1e308], target=[1e308, 1e308])
     X, y, _ = read(path)
     assert X.tolist() == [[1e308], [1e308]] and y.tolist() == [1e308, 1e308]
+
+
+def test_a_name_twice_in_a_schema_has_no_line_number(tmp_path):
+    path = str(tmp_path / "twice.parquet")
+    pq.write_table(
+        pa.Table.from_arrays([pa.array([1.0]), pa.array([2.0]), pa.array([3.0])], ["a", "a", "target"]), path
+    )
+    with pytest.raises(DataError) as caught:
+        read(path)
+    assert str(caught.value) == f"{path}: column name 'a' appears more than once (columns 1 and 2)"

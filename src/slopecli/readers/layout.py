@@ -95,7 +95,8 @@ def layout_of(
         names = tuple(map(str.strip, record))
     else:
         names = (*(f"x{i}" for i in range(1, len(record))), "target")
-    index = _Index(names, name)
+    # A repeated name is on the header's line of a text file; a schema has no lines.
+    index = _Index(names, name, f"{name}:1" if delimited else name)
     if options.target_column is not None:
         target = index.position(options.target_column, "--target-column")
     elif "target" in index.last:
@@ -122,8 +123,8 @@ def layout_of(
 class _Index:
     """Where each name of a header is, for the lookups of one :func:`layout_of`."""
 
-    def __init__(self, names: tuple[str, ...], source: str) -> None:
-        self.names, self.source = names, source
+    def __init__(self, names: tuple[str, ...], source: str, header: str) -> None:
+        self.names, self.source, self.header = names, source, header
         # Built in C: a lookup per column must not cost a scan of the header, nor 40,000 columns a
         # Python loop. Only a header that repeats a name lists every position of each.
         self.last = dict(zip(names, range(len(names)), strict=True))
@@ -151,7 +152,7 @@ class _Index:
             where = " and ".join(str(i + 1) for i in hits)
             if len(hits) > 4:  # a wide file may repeat a name thousands of times
                 where = ", ".join(str(i + 1) for i in hits[:3]) + f" and {len(hits) - 3:,} more"
-            msg = f"{self.source}:1: column name {quoted(column)} appears more than once (columns {where})"
+            msg = f"{self.header}: column name {quoted(column)} appears more than once (columns {where})"
             raise DataError(msg)
         return hits[0]
 

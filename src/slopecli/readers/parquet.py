@@ -77,9 +77,15 @@ class ParquetTable:
         # Parquet always names its columns: --no-header and --delimiter do not apply.
         self.layout: Layout = layout_of(names or None, name, replace(options, header=True), delimited=False)
         fields = [self._file.schema_arrow.field(i) for i in self.layout.used]
-        for field in fields:
-            if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
-                msg = f"{name}: column {quoted(field.name)} holds {field.type}, not numbers"
+        for position, field in zip(self.layout.used, fields, strict=True):
+            kind = field.type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+                msg = (
+                    f"{name}: column {quoted(field.name)} holds {kind}, not numbers; store it as integers,"
+                    " floats or decimals (pandas: df[column].astype(float))"
+                )
+                if position != self.layout.target_position:
+                    msg += ", or leave it out with --features"
                 raise DataError(msg)
         self._float64 = all(field.type == pa.float64() for field in fields)
 
