@@ -67,6 +67,7 @@ QUOTED: dict[int, dict[str, tuple[str, ...]]] = {
     3: {"check": ("check", POINTS, *W, "--rtol", "1e-300", "--atol", "1e-300")},
     130: {"Ctrl-C": ()},  # test_interrupted
     141: {"| head": ()},  # test_a_closed_pipe
+    143: {"kill": ()},  # test_batch.test_a_run_killed_mid_write_leaves_no_output_file
 }
 
 # What the table names in words, each with its exit code and command.
