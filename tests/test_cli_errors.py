@@ -62,6 +62,13 @@ FILE_CASES = [
      " e.g. iconv -f utf-32be -t utf-8 FILE > NEW.csv"),
     ("not utf-8", b"a,b,target\n1,2,3\n\xff,2,3\n", ("-w", "1,2"), 1, "{f}:3:1: a value is not UTF-8 text (byte 0xff at offset 0 in the line); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > NEW.csv"),
     ("weights count", "a,b,target\n1,2,3\n", W3, 1, "--weights: 3 weights, but {f} has 2 features (a, b)"),
+    # A column that is no feature (an id, a name): --features leaves it out.
+    ("a column more", "id,a,target\n7,1,2\n", ("-w", "1"), 1,
+     "--weights: 1 weight, but {f} has 2 features (id, a); --features names the columns the weights are for"),
+    ("a column of names", "id,a,target\nA,1,2\n", ("-w", "1,1"), 1,
+     "{f}:2:1: column 'id': 'A' is not a number; if 'id' is not a feature, leave it out with --features"),
+    ("a word later", "id,a,target\n1,1,2\nA,1,2\n", ("-w", "1,1"), 1, "{f}:3:1: column 'id': 'A' is not a number"),
+    ("a word in the target", "a,target\n1,yes\n", ("-w", "1"), 1, "{f}:2:2: column 'target': 'yes' is not a number"),
     ("overflow", "a,b,target\n1e300,1e300,0\n", ("-w", "1e300,1"), 1,
      "{f}: data row 1: the error overflows float64; the values are too large"),
     ("target only", "target\n1\n", ("-w", "1"), 1, "{f}: no feature columns: the file has only the target column 'target'"),
@@ -154,7 +161,8 @@ WEIGHTS_FILE_CASES = [
     ("empty array", "[]", "--weights-file {f}: weights must be a non-empty JSON array of numbers"),
     ("bad json", "[0, 2,", "--weights-file {f}:1:7: not valid JSON: Expecting value"),
     ("two lines", "0,2\n1\n", "--weights-file {f}: expected one line of comma-separated weights, found 2 lines"),
-    ("wrong count", "[1, 2]", "--weights-file: 2 weights, but {c} has 3 features (x1, x2, x3)"),
+    ("wrong count", "[1, 2]",
+     "--weights-file: 2 weights, but {c} has 3 features (x1, x2, x3); --features names the columns the weights are for"),
     ("a key twice", '{"weights": [0, 2, 1], "weights": [1, 1, 1]}',
      "--weights-file {f}: the key 'weights' is given twice in one object; keep one"),
 ]

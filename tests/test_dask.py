@@ -290,7 +290,10 @@ def test_compute_on_dask_fails_as_a_whole_when_a_shard_is_bad(tmp_path):
         "compute", str(tmp_path), "-w", "1", "--json", "--engine", "dask", "--scheduler", "synchronous"
     )
     assert (run.exit_code, run.stdout) == (1, "")
-    assert run.stderr == f"slopecli: error: {tmp_path / 'b.csv'}:2:1: column 'a': 'x' is not a number\n"
+    assert run.stderr == (
+        f"slopecli: error: {tmp_path / 'b.csv'}:2:1: column 'a': 'x' is not a number; if 'a' is not a feature,"
+        " leave it out with --features\n"
+    )
 
 
 def test_the_dask_engine_aligns_features_by_name_as_the_local_one_does(tmp_path):

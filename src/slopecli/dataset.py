@@ -326,8 +326,16 @@ def fitted(run: Plan, table: Table) -> Table:
             f"{run.weights_flag}: {count(len(run.weights), 'weight')}, but {table.name} has"
             f" {count(len(table.features), 'feature')} ({shown})"
         )
+        if len(run.weights) < len(table.features) and run.read.features is None and not _from_flags(table):
+            # A column that is no feature (an id, a name) is left out by naming the ones that are.
+            msg += "; --features names the columns the weights are for"
         raise InputError(msg)
     return table
+
+
+def _from_flags(table: Table) -> bool:
+    """The rows were typed as --input/--target, not read from a file."""
+    return isinstance(table.unbiased if isinstance(table, Biased) else table, FlagTable)
 
 
 def with_first_order(run: Plan, paths: Iterable[Path]) -> Plan:
@@ -381,8 +389,7 @@ class Dataset:
     @property
     def title(self) -> str:
         """How tables name the data: its file, or "flags"."""
-        source = self.table.unbiased if isinstance(self.table, Biased) else self.table
-        return "flags" if isinstance(source, FlagTable) else self.name
+        return "flags" if _from_flags(self.table) else self.name
 
     def sums(self, threads: int = CORES) -> Sums:
         """The sums of every row: split across threads when the data allows, else one pass."""

@@ -44,6 +44,8 @@ def diagnose(
     width = len(layout.names)
     line = first_line - 1
     header_pending = options.header if header is None else header
+    # A column of text (an id, a name) shows in the first row; a typo may come anywhere.
+    first_row = first_line == 1 and options.header and options.features is None
     try:
         for record in reader:
             start, line = line + 1, first_line - 1 + reader.line_num
@@ -73,8 +75,12 @@ def diagnose(
                 if problem is not None:
                     if left_open and next(reader, None) is None:
                         return _unclosed_in(record, name, start)
+                    text = problem.endswith(" is not a number") and _words(record[i])
+                    if first_row and text and i != layout.target_position:
+                        problem += f"; if {quoted(column)} is not a feature, leave it out with --features"
                     cls = NumericError if "finite" in problem else DataError
                     return cls(f"{name}:{start}:{i + 1}: column {quoted(column)}: {problem}")
+            first_row = False
     except csv.Error as exc:
         return DataError(f"{name}:{line + 1}: {exc}")
     except _Unclosed as unclosed:
@@ -234,6 +240,11 @@ def check_utf8(data: bytes, name: str, delimiter: str, what: str, first_line: in
         " in the line); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > NEW.csv"
     )
     return DataError(msg)
+
+
+def _words(field: str) -> bool:
+    """``field`` holds letters (other than an exponent's e): a name or an id, not a mistyped number."""
+    return any(c.isalpha() and c not in "eE" for c in field)
 
 
 def _field_problem(field: str) -> str | None:
