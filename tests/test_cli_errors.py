@@ -219,7 +219,7 @@ def test_check_names_the_file_whose_values_overflow(tmp_path):
     _check(
         invoke("check", str(data), "-w", "1e200,2,1"),
         1,
-        f"{data}: the gradient or MSE overflows float64; the values are too large",
+        f"{data}: data row 1: the squared error overflows float64; the values are too large",
     )
 
 
@@ -231,7 +231,7 @@ def test_descend_and_step_name_the_file_whose_starting_values_overflow(tmp_path,
     _check(
         invoke(*command, str(data), "-w", "1e200,2,1"),
         1,
-        f"{data}: the gradient or MSE overflows float64; the values are too large",
+        f"{data}: data row 1: the squared error overflows float64; the values are too large",
     )
 
 

@@ -192,25 +192,28 @@ def test_overflowing_slope_names_the_data_row() -> None:
     assert message == "f.csv: data row 42: the slope overflows float64; the values are too large"
 
 
-def test_overflowing_sums_without_per_row_results_name_no_row() -> None:
-    # Without on_rows no slope is formed; the overflow surfaces in Σ x·error and Σ error².
+@pytest.mark.parametrize("with_rows", [True, False])
+def test_an_overflowing_slope_is_named_by_its_row_with_or_without_per_row_results(with_rows) -> None:
+    # Row 2's error is 1e300 and its slope 2·1e10·1e300: the summary names it as per-row output does.
     chunk = Chunk(np.array([[1.0], [1e10]]), np.array([0.0, 0.0]), 0)
-    message, _ = overflow([chunk], [1e290], with_rows=False)
-    assert message == "f.csv: the gradient or MSE overflows float64; the values are too large"
+    message, _ = overflow([chunk], [1e290], with_rows=with_rows)
+    assert message == "f.csv: data row 2: the slope overflows float64; the values are too large"
 
 
-def test_overflowing_sum_of_squares_is_reported() -> None:
+@pytest.mark.parametrize("with_rows", [True, False])
+def test_an_overflowing_square_is_named_by_its_row(with_rows) -> None:
     # Every error (1e200) and slope (2e200) is finite; their squares are not.
     chunk = Chunk(np.ones((2, 1)), np.zeros(2), 0)
-    message, delivered = overflow([chunk], [1e200])
-    assert message == "f.csv: the gradient or MSE overflows float64; the values are too large"
-    assert delivered == [0]
+    message, delivered = overflow([chunk], [1e200], with_rows=with_rows)
+    assert message == "f.csv: data row 1: the squared error overflows float64; the values are too large"
+    assert delivered == ([0] if with_rows else [])
 
 
-def test_sums_overflowing_only_when_merged_are_reported() -> None:
-    # Each chunk's error is 1e154, and its Σ x·error and Σ error² are 1e308, finite; their sums are not.
-    chunk = Chunk(np.array([[1e154]]), np.zeros(1), 0)
-    message, _ = overflow([chunk, Chunk(chunk.X, chunk.y, 1)], [1.0], with_rows=False)
+@pytest.mark.parametrize("with_rows", [True, False])
+def test_sums_overflowing_only_when_merged_are_reported_with_no_row(with_rows) -> None:
+    # Each row's error 9e153, slope 1.62e308 and square 8.1e307 are finite; three rows' sums are not.
+    chunks = [Chunk(np.array([[9e153]]), np.zeros(1), i) for i in range(3)]
+    message, _ = overflow(chunks, [1.0], with_rows=with_rows)
     assert message == "f.csv: the gradient or MSE overflows float64; the values are too large"
 
 

@@ -77,7 +77,10 @@ def evaluate(
             rows = rows_of(chunk, weights, source)
             on_rows(rows)
             with np.errstate(over="ignore", invalid="ignore"):
-                total = total + Sums.of_error(chunk.X, rows.error)
+                part = Sums.of_error(chunk.X, rows.error)
+                if not math.isfinite(part.sse):  # errors and slopes were checked: the squares?
+                    _check_finite(rows.error * rows.error, "squared error", chunk.first_row, source)
+                total = total + part
             if on_chunk is not None:
                 on_chunk(len(rows.y))
         return checked(total, source)
@@ -104,9 +107,12 @@ def _fold(
             err = X @ weights
             err -= chunk.y
             part = float(err @ err)
-            if not math.isfinite(part):
-                _check_finite(err, "error", chunk.first_row, source)
-            xte += X.T @ err
+            products = X.T @ err
+            # One check of both sums (a NaN or an infinity in either makes it one): the row
+            # search runs only when it fails, and names the row as the per-row path would.
+            if not math.isfinite(part + float(products.sum())):
+                _name_overflow(X, err, chunk.first_row, source)
+            xte += products
             sse += part
             n += len(err)
             if on_chunk is not None:
@@ -231,6 +237,19 @@ def _predict(chunk: Chunk, weights: Vector, source: str) -> tuple[Vector, Vector
         err = error(preds, chunk.y)
     _check_finite(err, "error", chunk.first_row, source)
     return preds, err
+
+
+def _name_overflow(X: Matrix, err: Vector, first_row: int, source: str) -> None:
+    """The first row whose error, slope or squared error overflows, named as the per-row path
+    names it; nothing if only a sum overflows (the total's check says so, with no row).
+
+    Raises:
+        NumericError: a row's value overflows.
+    """
+    _check_finite(err, "error", first_row, source)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _check_finite(2 * X * err[:, None], "slope", first_row, source)
+        _check_finite(err * err, "squared error", first_row, source)
 
 
 def _mismatch(features: int, weights: int, source: str) -> NoReturn:
