@@ -319,8 +319,25 @@ def test_check_reports_a_kink_and_exits_3(tmp_path):
     run = invoke("check", "--network", written(tmp_path, kinked), "-x", "1", "-y", "1")
     assert run.exit_code == 3
     assert "layers[0].bias[0]" in run.stderr and "✗" in run.stdout
+    # z = 1·1 − 1 = 0: the learner is told it is the kink, not a wrong gradient.
+    assert run.stderr.endswith(
+        "; layers[0] node 0 has z = 0 on data row 1, where ReLU has no derivative (slopecli takes 0;"
+        " the differences see the kink)\n"
+    )
     assert run.stdout.splitlines()[2].startswith("┃ Parameter ")  # a network's are not features
     assert "2 of 3 weights disagree beyond the tolerance" in run.stdout
+
+
+def test_a_kink_is_found_on_the_row_it_is_on_from_a_stream_too(tmp_path):
+    kinked = {
+        "layers": [{"weights": [[1.0, -1.0]], "bias": [0.0], "activation": "relu"}, {"weights": [[1.0]]}]
+    }
+    net = written(tmp_path, kinked)
+    run = invoke("check", "--network", net, "-", input="a,b,target\n3,1,1\n2,2,1\n")
+    assert run.exit_code == 3
+    assert "; layers[0] node 0 has z = 0 on data row 2, where ReLU" in run.stderr
+    fine = invoke("check", "--network", net, "-", input="a,b,target\n3,1,1\n")
+    assert (fine.exit_code, fine.stderr) == (0, "")
 
 
 @pytest.mark.process_coverage

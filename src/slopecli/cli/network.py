@@ -311,10 +311,13 @@ def check_network(
     """``check --network``: every weight's and bias's gradient against central differences."""
     from slopecli.cli.output import held_stdout
     from slopecli.errors import CheckFailed
-    from slopecli.network.check import check_gradient
+    from slopecli.network.check import check_gradient, relu_kink
 
     with _dataset(data, network) as source, held_stdout() as out:
-        checks = check_gradient(source.passes(), source.network, rtol=rtol, atol=atol, source=source.name)
+        passes = source.passes()  # one pass kept in memory (a stream is read once): check and kink
+        checks = check_gradient(passes, source.network, rtol=rtol, atol=atol, source=source.name)
+        # A failure at a ReLU's kink is no wrong gradient: the message says where the kink is.
+        kink = None if all(c.ok for c in checks) else relu_kink(passes, source.network)
         names = source.network.parameter_names()
         if output is OutputFormat.table:
             from slopecli.render.descent_tables import draw_check
@@ -334,4 +337,6 @@ def check_network(
         from slopecli.text import listed
 
         msg = f"check: the analytic gradient disagrees with finite differences for {listed(bad)}"
+        if kink is not None:
+            msg += f"; {kink}"
         raise CheckFailed(msg)

@@ -70,6 +70,37 @@ def check_gradient(
     return checks
 
 
+@dataclass(frozen=True)
+class Kink:
+    """A ReLU node whose ``z`` is exactly 0 on a data row (1-based): ReLU has no derivative there."""
+
+    layer: int
+    node: int
+    row: int
+
+    def __str__(self) -> str:
+        return (
+            f"layers[{self.layer}] node {self.node} has z = 0 on data row {self.row}, where ReLU has no"
+            " derivative (slopecli takes 0; the differences see the kink)"
+        )
+
+
+def relu_kink(data: Blocks, network: Network) -> Kink | None:
+    """The first ReLU node whose ``z`` is exactly 0 on a row, if any: what a failed check most
+    often means for a learner's hand-made network, and not a wrong gradient."""
+    relu = [i for i, layer in enumerate(network.layers) if layer.activation == "relu"]
+    if not relu:
+        return None
+    for block in data():
+        passed = forward(network, block.X)
+        for i in relu:
+            hits = np.argwhere(passed.z[i] == 0)
+            if len(hits):
+                row, node = hits[0]
+                return Kink(i, int(node), block.first_row + int(row) + 1)
+    return None
+
+
 def _difference(data: Blocks, network: Network, theta: Matrix, i: int, h: float) -> tuple[float, float]:
     """``(L(θ+h·eᵢ) − L(θ−h·eᵢ))/width`` and a bound on its rounding; width is the step taken
     after rounding ``θᵢ ± h`` to doubles."""
