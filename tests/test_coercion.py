@@ -48,8 +48,12 @@ def test_values_that_need_coercion_get_typers() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--precision", "0"), "Invalid value for '--precision': Input should be greater than or equal to 1"),
-        (("--precision", "x"), "Invalid value for '--precision'"),
+        # pydantic's words name one bound ("Input should be greater than or equal to 1"): the
+        # message gives the whole range, as the help does.
+        (("--precision", "0"), "Invalid value for '--precision': expected a whole number from 1 to 17 (see"),
+        (("--precision", "18"), "Invalid value for '--precision': expected a whole number from 1 to 17 (see"),
+        (("--precision", "x"), "Invalid value for '--precision': expected a whole number from 1 to 17 (see"),
+        (("--show-rows", "-1"), "Invalid value for '--show-rows': expected a whole number, at least 0 (see"),
         (("--format", "xml"), "'xml' is not one of 'table', 'json', 'jsonl', 'csv'"),
     ],
 )

@@ -85,7 +85,7 @@ class SlopeGroup(TyperGroup):
         except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
             command = getattr(getattr(exc, "ctx", None), "command_path", prog_name or "slopecli")
             # Typer validates choices through pydantic, whose messages carry a "Value error, " prefix.
-            message = exc.format_message().replace("Value error, ", "")
+            message = _whole_range(exc, exc.format_message().replace("Value error, ", ""))
             if message:  # `slopecli` alone prints the help and has nothing more to say
                 report(f"{command}: usage error: {message} (see '{command} --help')")
             code = getattr(exc, "exit_code", EXIT_USAGE)
@@ -118,6 +118,25 @@ class SlopeGroup(TyperGroup):
         except BrokenPipeError:
             # Caught here, not in main: Click would turn it into exit 1.
             raise typer.Exit(_reader_gone()) from None
+
+
+def _whole_range(exc: Any, message: str) -> str:
+    """``message``, with pydantic's words for a value out of a flag's range (``Input should be
+    greater than or equal to 1``: one bound) or not a number as the flag's whole range, as its
+    help shows it: ``expected a whole number from 1 to 17``."""
+    param = getattr(exc, "param", None)
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    head, found, _ = message.partition(": Input should be ")
+    if not found or (low is None and high is None):
+        return message
+    kind = "a whole number" if isinstance(low if low is not None else high, int) else "a number"
+    if low is not None and high is not None:
+        return f"{head}: expected {kind} from {low} to {high}"
+    return (
+        f"{head}: expected {kind}, at least {low}"
+        if low is not None
+        else f"{head}: expected {kind}, at most {high}"
+    )
 
 
 def _reader_gone() -> int:
