@@ -34,6 +34,11 @@ def test_course_example_with_an_intercept():
     assert doc["gradient"] == [15.0, 30.0, 45.0, 15.0]  # the intercept's slope is 2·error
 
 
+def test_a_missing_intercept_weight_is_not_pointed_to_features():
+    run = invoke("compute", str(SAMPLES / "points.csv"), "-w", "0,2,1", "--bias")
+    assert run.stderr.endswith("(size, rooms, age, bias; --bias adds one weight, last)\n")
+
+
 @pytest.mark.parametrize("command", ["compute", "step"])
 def test_a_table_names_flags_as_flags_with_an_intercept_too(command):
     table = invoke(command, "-w", "0,2,1,0.5", "-x", "1,2,3", "-y", "0", "--bias").stdout

@@ -68,6 +68,7 @@ FILE_CASES = [
     ("a column of names", "id,a,target\nA,1,2\n", ("-w", "1,1"), 1,
      "{f}:2:1: column 'id': 'A' is not a number; if 'id' is not a feature, leave it out with --features"),
     ("a word later", "id,a,target\n1,1,2\nA,1,2\n", ("-w", "1,1"), 1, "{f}:3:1: column 'id': 'A' is not a number"),
+    ("a missing mark", "a,b,target\nNA,1,2\n", ("-w", "1,1"), 1, "{f}:2:1: column 'a': 'NA' is not a number"),
     ("a word in the target", "a,target\n1,yes\n", ("-w", "1"), 1, "{f}:2:2: column 'target': 'yes' is not a number"),
     ("overflow", "a,b,target\n1e300,1e300,0\n", ("-w", "1e300,1"), 1,
      "{f}: data row 1: the error overflows float64; the values are too large"),
@@ -125,6 +126,9 @@ FLAG_CASES = [
     ("file and flags", ("compute", str(SAMPLES / "course.csv"), "-w", "0,2,1", "-x", "1", "-y", "0"), 2,
      "give either a FILE or --input/--target, not both"),
     ("missing file", ("compute", str(NOPE), "-w", "1"), 1, f"{NOPE}: cannot open it: No such file or directory"),
+    ("pattern matching nothing", ("compute", f"{SAMPLES}/nothing*.csv", "-w", "1"), 1,
+     f"{SAMPLES}/nothing*.csv: cannot open it: No such file or directory; as a pattern it matches no file"
+     " either: check its spelling and its folder"),
     ("quoted pattern", ("compute", f"{SAMPLES}/shards/*.csv", "-w", "1"), 1,
      f"{SAMPLES}/shards/*.csv: cannot open it: No such file or directory; if it is a pattern, slopecli batch"
      f" '{SAMPLES}/shards/*.csv' (add --combine for one result) or compute '{SAMPLES}/shards/*.csv'"

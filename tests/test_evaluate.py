@@ -201,6 +201,14 @@ def test_an_overflowing_slope_is_named_by_its_row_with_or_without_per_row_result
 
 
 @pytest.mark.parametrize("with_rows", [True, False])
+def test_the_row_named_is_the_one_whose_slope_overflows_not_one_whose_2x_does(with_rows) -> None:
+    # Row 1: x = 1e308, error 0 (2·x alone overflows, its slope 0 does not); row 2's slope does.
+    chunk = Chunk(np.array([[1e308], [1e308]]), np.array([1e308, 9.99999999999999e307]), 0)
+    message, _ = overflow([chunk], [1.0], with_rows=with_rows)
+    assert message == "f.csv: data row 2: the slope overflows float64; the values are too large"
+
+
+@pytest.mark.parametrize("with_rows", [True, False])
 def test_an_overflowing_square_is_named_by_its_row(with_rows) -> None:
     # Every error (1e200) and slope (2e200) is finite; their squares are not.
     chunk = Chunk(np.ones((2, 1)), np.zeros(2), 0)

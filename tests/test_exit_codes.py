@@ -67,7 +67,7 @@ QUOTED: dict[int, dict[str, tuple[str, ...]]] = {
     3: {"check": ("check", POINTS, *W, "--rtol", "1e-300", "--atol", "1e-300")},
     130: {"Ctrl-C": ()},  # test_interrupted
     141: {"| head": ()},  # test_a_closed_pipe
-    143: {"kill": ()},  # test_batch.test_a_run_killed_mid_write_leaves_no_output_file
+    143: {"kill": ()},  # test_interrupted; batch's own: test_batch.test_a_run_killed_mid_write_…
 }
 
 # What the table names in words, each with its exit code and command.
@@ -130,9 +130,19 @@ def test_each_example_in_words_exits_as_the_table_says(tmp_path, example, code, 
     assert (run.exit_code, run.stdout, len(run.stderr.splitlines())) == (code, "", 1), run.stderr
 
 
-def test_interrupted():
-    """Ctrl-C once the run is under way (it has printed a row: a fixed sleep would race a slow
-    start): exit 130, one line; the rows already streamed stay (README: JSON Lines)."""
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        (signal.SIGINT, 130, b"slopecli: interrupted\n"),
+        # kill: the run ends as the signal ends any process (-15 here, 143 to a shell), silently.
+        (signal.SIGTERM, -signal.SIGTERM, b""),
+    ],
+    ids=["Ctrl-C", "kill"],
+)
+def test_interrupted(sig, code, said):
+    """Ctrl-C or kill once the run is under way (it has printed a row: a fixed sleep would race a
+    slow start): exit 130 with one line, or the end kill gives; the rows already streamed stay
+    (README: JSON Lines)."""
     proc = subprocess.Popen(
         [installed_slopecli(), "compute", "-", "-w", "1", "--format", "jsonl"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plain_env(),
@@ -156,10 +166,21 @@ def test_interrupted():
     first = proc.stdout.readline()
     seen.set()
     writer.join()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert first.startswith(b'{"kind": "row", "row": 1,')
-    assert (proc.returncode, err) == (130, b"slopecli: interrupted\n")
+    assert (proc.returncode, err) == (code, said)
+
+
+def test_an_output_that_is_the_run_s_standard_output_is_a_usage_error(tmp_path):
+    # Named in the table's words; tests/test_outfiles.py tries /dev/stdout and a pipe too.
+    out = tmp_path / "out.json"
+    with out.open("wb") as stdout:
+        done = subprocess.run(
+            [installed_slopecli(), "descend", POINTS, *W, "--json", "--save-weights", str(out)],
+            stdout=stdout, stderr=subprocess.PIPE, env=plain_env(), timeout=60, check=False,
+        )  # fmt: skip
+    assert (done.returncode, out.read_bytes(), len(done.stderr.splitlines())) == (2, b"", 1)
 
 
 @pytest.mark.process_coverage

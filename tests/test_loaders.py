@@ -593,6 +593,11 @@ def test_errors_are_raised_when_iterating_not_when_opening() -> None:
     assert table.features == ("a", "b")
     with pytest.raises(DataError, match=exactly("f.csv:3:2: column 'b': 'x' is not a number")):
         list(table.chunks())
+    # In the first row, a word may be a column of names: --features would leave it out.
+    first = open_table(b"a,b,target\n1,x,3\n")
+    hint = "f.csv:2:2: column 'b': 'x' is not a number; if 'b' is not a feature, leave it out with --features"
+    with pytest.raises(DataError, match=exactly(hint)):
+        list(first.chunks())
 
 
 # ---------------------------------------------------------------------------------------------

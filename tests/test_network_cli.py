@@ -325,7 +325,7 @@ def test_check_reports_a_kink_and_exits_3(tmp_path):
         " the differences see the kink)\n"
     )
     assert run.stdout.splitlines()[2].startswith("┃ Parameter ")  # a network's are not features
-    assert "2 of 3 weights disagree beyond the tolerance" in run.stdout
+    assert "2 of 3 parameters disagree beyond the tolerance" in run.stdout
 
 
 def test_a_kink_is_found_on_the_row_it_is_on_from_a_stream_too(tmp_path):

@@ -60,6 +60,20 @@ def test_decimal_columns_are_numbers(tmp_path):
     assert X.tolist() == [[1.1], [-2.25]] and y.tolist() == [3.0, 0.5]
 
 
+def test_a_decimal_is_the_double_nearest_its_digits_as_in_a_csv_file(tmp_path):
+    # Arrow's own decimal-to-double cast gives 56047.595400000006 for 56047.5954.
+    from decimal import Decimal
+
+    digits = ["56047.5954", "0.1000", "-123456789.0123", "99999999.9999"]
+    path = write(
+        tmp_path / "d.parquet",
+        a=pa.array([Decimal(d) for d in digits], pa.decimal128(14, 4)),
+        target=[0.0] * len(digits),
+    )
+    X, _, _ = read(path)
+    assert X[:, 0].tolist() == [float(d) for d in digits]
+
+
 @pytest.mark.parametrize(
     ("column", "hint"),
     [("a", ", or leave it out with --features"), ("target", "")],  # the target cannot be left out

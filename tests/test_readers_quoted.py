@@ -370,6 +370,10 @@ def test_a_quote_left_open_in_the_header_is_named_where_it_opens(data, where, pi
             b"a,b,target\n" + b"1,2,3\n" * 50 + b'1,2,"3\n' + b"4,5,6\n" * 50,
             "f.csv:52:3: a quoted value starts on this line and does not end",
         ),
+        # On the last line, and after a closed value of two lines: where it opens.
+        (b'a,b,target\n4,5,6\n1,"2,3\n', "f.csv:3:2: a quoted value starts on this line and does not end"),
+        (b'a,b,target\n4,5,6\n1,2,"3\n', "f.csv:3:3: a quoted value starts on this line and does not end"),
+        (b'a,b,target,c\n1,"x\ny",3,"4\n5,6,7,8\n', "f.csv:3:4: a quoted value starts on this line"),
         # Closed, with a line break inside: the row is short, as it says.
         (b'a,b,target\n1,"a\nb"\n4,5,6\n', "f.csv:2: expected 3 fields, found 2"),
     ],

@@ -133,7 +133,14 @@ def test_num(value, text):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(1.1, "1.1"), (-2.5e-7, "-2.5e-07"), (0.1 + 0.2, "0.30000000000000004"), (1 / 3, "0.3333333333333333")],
+    [
+        (1.1, "1.1"),
+        (-2.5e-7, "-2.5e-07"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (1 / 3, "0.3333333333333333"),
+        (1.2e15, "1200000000000000"),  # in full, as %.17g writes it: no exponent for fewer digits
+        (1e300, "1e+300"),
+    ],
 )
 def test_at_17_digits_a_number_shows_no_more_digits_than_it_has(value, text):
     assert num(value, precision=17) == text

@@ -326,6 +326,16 @@ def test_on_a_narrow_terminal_the_hint_breaks_between_words_as_a_shell_reads_the
     assert text(tiny) == ""
 
 
+def test_the_hint_measures_wide_characters_as_the_terminal_does():
+    # Each of データ takes two columns: by len() the first line would fit 40, on screen it takes 45.
+    data = DataOptions(file="データ/訓練データ.csv", weights="0,2,1")
+    narrow = Console(file=Terminal(), color_system=None, width=40)
+    suggest_next("compute", data, console=narrow)
+    assert text(narrow) == (
+        "next: slopecli step \\\n      'データ/訓練データ.csv' \\\n      --weights 0,2,1 --lr 0.01\n"
+    )
+
+
 def test_the_hint_gives_the_learning_rate_as_it_was_given():
     assert next_command("step", data_arguments(COURSE), learning_rate=0.0123456789) == (
         "next: slopecli descend --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.0123456789 --steps 100"

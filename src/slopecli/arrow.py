@@ -28,6 +28,10 @@ def to_numpy(column: pa.Array) -> Vector:
     if column.type != pa.float64() or column.null_count:
         import pyarrow.compute as pc  # 20 ms to import: only for Parquet's ints and nulls
 
+        if pa.types.is_decimal(column.type):
+            # Through its digits: Arrow's decimal-to-double cast is not correctly rounded
+            # (56047.5954 became 56047.595400000006), its text-to-double parse is, as for CSV.
+            column = pc.cast(column, pa.string())
         column = pc.fill_null(pc.cast(column, pa.float64(), safe=False), float("nan"))
     values = column.buffers()[1]
     return np.frombuffer(values, dtype=np.float64, count=len(column), offset=column.offset * 8)

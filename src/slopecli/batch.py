@@ -24,7 +24,7 @@ from slopecli.core import Sums, Vector
 from slopecli.dataset import Plan, open_path, opening_error
 from slopecli.errors import InputError, OutputExists, SlopeError, UsageError
 from slopecli.evaluation import RowBatch, evaluate, evaluate_table
-from slopecli.outfiles import AtomicFile, output_path_for
+from slopecli.outfiles import AtomicFile, is_stdout, output_path_for
 from slopecli.readers.chunk import Chunk
 from slopecli.readers.layout import data_name
 from slopecli.text import count
@@ -193,6 +193,12 @@ def plan_outputs(paths: list[Path], out_dir: Path) -> dict[Path, Path]:
         target = output_path_for(path, out_dir)
         if target.resolve() in inputs:
             msg = f"--out: the results of {path} would overwrite the input {target}; choose another --out"
+            raise UsageError(msg)
+        if is_stdout(target):
+            msg = (
+                f"--out: the results of {path} would replace {target}, this run's standard output;"
+                " choose another --out"
+            )
             raise UsageError(msg)
         if target in taken and taken[target] != path:
             msg = f"--out: {path} and {taken[target]} would both write {target}; rename one"

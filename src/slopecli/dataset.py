@@ -279,10 +279,13 @@ def open_path(run: Plan, path: str | Path, fp: IO[bytes] | None = None) -> Itera
             msg = opening_error(path, exc)
             if glob.has_magic(name):  # a pattern the shell did not expand (quoted, or no match)
                 pattern = shlex.quote(name)
-                msg += (
-                    f"; if it is a pattern, slopecli batch {pattern} (add --combine for one result) or"
-                    f" compute {pattern} --engine dask read the files it matches"
-                )
+                if glob.glob(name):
+                    msg += (
+                        f"; if it is a pattern, slopecli batch {pattern} (add --combine for one result)"
+                        f" or compute {pattern} --engine dask read the files it matches"
+                    )
+                else:
+                    msg += "; as a pattern it matches no file either: check its spelling and its folder"
             raise InputError(msg) from None
         except OSError as exc:
             raise InputError(opening_error(path, exc)) from None
@@ -322,13 +325,15 @@ def fitted(run: Plan, table: Table) -> Table:
         table = Biased(table)
     if len(run.weights) != len(table.features):
         shown = listed(table.features)
-        if run.bias and len(run.weights) == len(table.features) - 1:
+        bias_short = run.bias and len(run.weights) == len(table.features) - 1
+        if bias_short:
             shown += "; --bias adds one weight, last"
         msg = (
             f"{run.weights_flag}: {count(len(run.weights), 'weight')}, but {table.name} has"
             f" {count(len(table.features), 'feature')} ({shown})"
         )
-        if len(run.weights) < len(table.features) and run.read.features is None and not _from_flags(table):
+        spare = len(run.weights) < len(table.features) and not bias_short
+        if spare and run.read.features is None and not _from_flags(table):
             # A column that is no feature (an id, a name) is left out by naming the ones that are.
             msg += "; --features names the columns the weights are for"
         raise InputError(msg)

@@ -248,7 +248,7 @@ def _name_overflow(X: Matrix, err: Vector, first_row: int, source: str) -> None:
     """
     _check_finite(err, "error", first_row, source)
     with np.errstate(over="ignore", invalid="ignore"):
-        _check_finite(2 * X * err[:, None], "slope", first_row, source)
+        _check_finite(slope(X, err), "slope", first_row, source)
         _check_finite(err * err, "squared error", first_row, source)
 
 

@@ -58,9 +58,9 @@ def diagnose(
             if header_pending:
                 header_pending = False
                 continue
-            # A record of several lines with an odd number of quotes may be a quote that opened a
-            # value and was never closed: if nothing follows it, that is what is wrong with it.
-            left_open = line > start and lines_of_record.count(b'"') % 2 == 1
+            # A record whose last value holds a line break, with an odd number of quotes, may be a
+            # quote that opened that value and was never closed: if nothing follows, it was.
+            left_open = bool(record) and _breaks(record[-1]) > 0 and lines_of_record.count(b'"') % 2 == 1
             if len(record) != width:
                 if left_open and next(reader, None) is None:
                     return _unclosed_in(record, name, start)
@@ -101,10 +101,15 @@ def unclosed_quote(name: str, line: int, within: int | None, column: int | None 
 
 
 def _unclosed_in(record: list[str], name: str, line: int) -> DataError:
-    """The quote left open in ``record``, which starts on ``line``: in its first field that holds
-    a line break (the value it opened took the rest of the file)."""
-    column = next((i + 1 for i, field in enumerate(record) if "\n" in field or "\r" in field), None)
-    return unclosed_quote(name, line, None, column)
+    """The quote left open in ``record``, which starts on ``line``: in its last field (the value
+    it opened took the rest of the file), on the line the fields before it end on."""
+    opened = line + sum(_breaks(field) for field in record[:-1])
+    return unclosed_quote(name, opened, None, len(record))
+
+
+def _breaks(text: str) -> int:
+    """The line endings in ``text``: ``\n``, ``\r\n`` or a lone ``\r``, as lines are counted."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
 def _amount(size: int) -> str:
@@ -243,8 +248,14 @@ def check_utf8(data: bytes, name: str, delimiter: str, what: str, first_line: in
 
 
 def _words(field: str) -> bool:
-    """``field`` holds letters (other than an exponent's e): a name or an id, not a mistyped number."""
+    """``field`` holds letters (other than an exponent's e): a name or an id, not a mistyped
+    number, nor a spreadsheet's mark of a missing value."""
+    if field.strip(BLANKS).lower() in _MISSING:
+        return False
     return any(c.isalpha() and c not in "eE" for c in field)
+
+
+_MISSING = frozenset({"na", "n/a", "nan", "null", "none", "missing", "#n/a", "nil"})
 
 
 def _field_problem(field: str) -> str | None:

@@ -8,6 +8,8 @@ import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from slopecli.render.wrap import cells
+
 if TYPE_CHECKING:
     from slopecli.dataset import DataOptions
 
@@ -71,15 +73,15 @@ def next_command_lines(
     lines = [HINT + units[0]]
     for i, unit in enumerate(units[1:], start=1):
         rest = " ".join(units[i:])
-        if len(lines[-1]) + 1 + len(rest) <= width:  # the rest fits: no more breaks
+        if cells(lines[-1]) + 1 + cells(rest) <= width:  # the rest fits: no more breaks
             lines[-1] += " " + rest
             break
-        if len(lines[-1]) + 1 + len(unit) + len(CONTINUED) <= width:
+        if cells(lines[-1]) + 1 + cells(unit) + len(CONTINUED) <= width:
             lines[-1] += " " + unit
         else:
             lines[-1] += CONTINUED
             lines.append(" " * len(HINT) + unit)
-    if any(len(line) > width for line in lines):
+    if any(cells(line) > width for line in lines):
         return None
     return lines
 

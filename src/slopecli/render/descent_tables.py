@@ -232,13 +232,14 @@ def draw_check(
             ]
         )
     bad = sum(not c.ok for c in checks)
+    noun = "weight" if label == FEATURE.header else label.lower()  # a network's are its parameters
     if len(checks) == 1:
-        caption = "The weight disagrees beyond the tolerance" if bad else "The weight agrees"
+        caption = f"The {noun} disagrees beyond the tolerance" if bad else f"The {noun} agrees"
     else:
         caption = (
-            f"{bad} of {len(checks)} weights disagree beyond the tolerance"
+            f"{bad} of {len(checks)} {noun}s disagree beyond the tolerance"
             if bad
-            else f"All {len(checks)} weights agree"
+            else f"All {len(checks)} {noun}s agree"
         )
     caption += f" (rtol {rtol:g})."
     title = "Gradient check: analytic vs central differences"

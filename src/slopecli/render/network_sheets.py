@@ -100,7 +100,9 @@ def loss_sheet(network: Network, row: NetRows, targets: Sequence[str], precision
     k = len(errors)
     squares = " + ".join(squared(float(e), p) for e in errors)
     loss = float(np.mean(errors * errors))
-    formula = f"loss = {squares} = {num(loss, p)}" if k == 1 else f"loss = ({squares}) / {k} = {num(loss, p)}"
+    formula = (
+        f"loss = {squares} = {num(loss, p)}" if k == 1 else f"loss = (1/{k})·({squares}) = {num(loss, p)}"
+    )
     columns = (
         NODE,
         Column("target\ncolumn", prose=True, label="target column"),

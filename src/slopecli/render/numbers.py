@@ -4,6 +4,7 @@ their middle elided as numpy does."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 ELLIPSIS = "…"
@@ -17,10 +18,13 @@ def num(value: float, precision: int = 6) -> str:
     """
     if abs(value) < 1e15 and value == int(value):
         return str(int(value))
-    # A non-integral value has more significant digits than its integer part: fewer digits than
-    # asked for never turn it into exponent notation.
     mantissa = repr(float(value)).split("e")[0]
     digits = len(mantissa.lstrip("-").replace(".", "").strip("0"))
+    whole = math.floor(math.log10(abs(value))) + 1 if math.isfinite(value) and abs(value) >= 1 else 0
+    if whole <= precision:
+        # A number %g writes in full at this precision stays in full, 1200000000000000 and not
+        # 1.2e+15: below its integer part's digits %g would turn to exponent notation.
+        digits = max(digits, whole)
     return f"{value:.{max(1, min(precision, digits))}g}"
 
 
