@@ -310,6 +310,7 @@ def test_a_file_that_cannot_take_the_weights_does_not_name_the_features_of_the_o
     )
 
 
+@pytest.mark.process_coverage
 def test_a_pipe_in_a_folder_or_a_pattern_fails_on_its_own_instead_of_waiting_for_a_writer(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -138,6 +138,7 @@ def test_saving_over_the_file_that_is_stdin_is_refused(tmp_path, name):
     assert data.read_bytes() == before
 
 
+@pytest.mark.process_coverage
 @pytest.mark.parametrize(
     ("stdout", "name"), [("a file", "the file"), ("a file", "/dev/stdout"), ("a pipe", "/dev/stdout")]
 )
@@ -162,6 +163,39 @@ def test_saving_over_the_run_s_own_stdout_is_refused(tmp_path, stdout, name):
     assert done.stderr.decode().splitlines() == [
         f"slopecli: error: --save-weights: {target} is this run's standard output, where its results go;"
         " choose another file"
+    ]
+
+
+@pytest.mark.process_coverage
+def test_batch_results_over_the_run_s_own_stdout_are_refused(tmp_path):
+    # batch --out DIR --force > DIR/a.slopes.csv: the results file would replace what stdout wrote.
+    import subprocess
+
+    from conftest import installed_slopecli
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    out.mkdir()
+    _points(data).rename(data / "a.csv")
+    target = out / "a.slopes.csv"
+    argv = [
+        installed_slopecli(),
+        "batch",
+        str(data),
+        "-w",
+        "0,2,1",
+        "--out",
+        str(out),
+        "--force",
+        "--format",
+        "csv",
+    ]
+    with target.open("wb") as sink:
+        done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, timeout=60, check=False)
+    assert (done.returncode, target.read_bytes()) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        f"slopecli: error: --out: the results of {data / 'a.csv'} would replace {target}, this run's"
+        " standard output; choose another --out"
     ]
 
 
