@@ -201,11 +201,36 @@ def test_csv_outputs_have_a_column_per_value(tmp_path):
     # Two rows, a blank line, a header and the network's 8 weights and biases.
     assert len(step) == 3 + 1 + 1 + 8 and step[3:5] == ["", "parameter,weight,gradient,weight_updated"]
     descend = invoke("descend", "--network", net, *data, "--lr", "0.0001", "--steps", "2", "-f", "csv")
-    assert (
-        descend.stdout.splitlines()[0] == "step,loss,gradient_norm" and len(descend.stdout.splitlines()) == 4
-    )
+    lines = descend.stdout.splitlines()
+    # A column per weight and bias, named as check names them: the trajectory, as the linear
+    # model's CSV has its w_<feature> columns.
+    names = [f"layers[0].weights[{j}][{m}]" for j in (0, 1) for m in (0, 1)] + [
+        "layers[0].bias[0]",
+        "layers[0].bias[1]",
+    ]
+    names += ["layers[1].weights[0][0]", "layers[1].weights[0][1]"]
+    assert lines[0] == "step,loss,gradient_norm," + ",".join(names) and len(lines) == 4
+    assert lines[1].endswith(",2,4,4,-5,0,0,2,7")  # step 0: the file's weights, in its order
     check = invoke("check", "--network", net, *data, "-f", "csv").stdout.splitlines()
     assert check[0].startswith("parameter,analytic") and check[1].startswith("layers[0].weights[0][0],326,")
+
+
+def test_descend_records_every_parameter_at_every_step(tmp_path):
+    net = written(tmp_path, WORKED)
+    data = ("-x", "3,5", "-y", "1", "-x", "1,1", "-y", "2")
+    doc = invoke("descend", "--network", net, *data, "--lr", "0.0001", "--steps", "3", "--json").json()
+    assert doc["parameter_names"][0] == "layers[0].weights[0][0]"
+    assert [len(h["parameters"]) for h in doc["history"]] == [len(doc["parameter_names"])] * 4
+    # The last step's parameters are the final network's, flattened in the names' order.
+    final = doc["network_final"]["layers"]
+    flat = [
+        v for layer in final for v in [*(w for row in layer["weights"] for w in row), *layer.get("bias", [])]
+    ]
+    assert doc["history"][-1]["parameters"] == flat
+    lines = invoke(
+        "descend", "--network", net, *data, "--lr", "0.0001", "--steps", "3", "-f", "jsonl"
+    ).jsonl()
+    assert [line["parameters"] for line in lines[:-1]] == [h["parameters"] for h in doc["history"]]
 
 
 def test_several_outputs_from_flags_and_from_a_file(tmp_path):

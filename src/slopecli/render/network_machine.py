@@ -158,12 +158,14 @@ class NetworkStepWriter:
 
 
 class NetworkDescentWriter:
-    """``descend --network``: one record per step (``step``, ``loss``, ``gradient_norm``), then the
-    final network; CSV: ``step,loss,gradient_norm``."""
+    """``descend --network``: one record per step (``step``, ``loss``, ``gradient_norm`` and every
+    weight and bias as ``parameters``, in the order ``parameter_names`` gives), then the final
+    network; CSV: ``step,loss,gradient_norm`` and a column per parameter, named as in the file."""
 
     def __init__(self, out: ByteStream, fmt: str) -> None:
-        columns = ["step", "loss", "gradient_norm"]
-        self._document = Document(out, fmt, key="history", kind="step", columns=columns)
+        self._out = out
+        self._fmt = fmt
+        self._document: Document | None = None
 
     def begin(
         self,
@@ -174,9 +176,19 @@ class NetworkDescentWriter:
         steps: int,
         tol: float | None,
     ) -> None:
+        names = network.parameter_names()
+        self._document = Document(
+            self._out,
+            self._fmt,
+            key="history",
+            kind="step",
+            columns=["step", "loss", "gradient_norm", *names],
+            flatten=lambda r: [r["step"], r["loss"], r["gradient_norm"], *r["parameters"]],
+        )
         self._document.begin(
             {
                 **head(network, features, targets),
+                "parameter_names": names,
                 "learning_rate": learning_rate,
                 "max_steps": steps,
                 "tol": tol,
@@ -184,9 +196,17 @@ class NetworkDescentWriter:
         )
 
     def step(self, entry: StepRecord) -> None:
-        self._document.add([{"step": entry.step, "loss": entry.mse, "gradient_norm": entry.gradient_norm}])
+        assert self._document is not None, "begin() comes first"
+        record = {
+            "step": entry.step,
+            "loss": entry.mse,
+            "gradient_norm": entry.gradient_norm,
+            "parameters": entry.weights.tolist(),
+        }
+        self._document.add([record])
 
     def end(self, run: Descent, final: Network) -> None:
+        assert self._document is not None, "begin() comes first"
         self._document.end(
             {
                 "steps": run.final.step,
