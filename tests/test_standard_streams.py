@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, installed_slopecli, plain_env
+from conftest import SAMPLES, installed_slopecli, invoke, plain_env
 
 POINTS = str(SAMPLES / "points.csv")
 W = ("-w", "0,2,1")
@@ -279,6 +279,18 @@ def test_a_size_that_is_no_positive_number_is_dropped_before_rich_reads_it(monke
     assert os.environ["COLUMNS"] == "40"
 
 
+@pytest.mark.parametrize("value", ["10001", "1000000", "9223372036854775807", "99999999999999999999999"])
+def test_a_size_beyond_any_screen_is_taken_as_the_largest(monkeypatch, value):
+    # Rich pads help to the width: COLUMNS=10000000 wrote gigabytes, 2⁶³ and more a traceback.
+    from slopecli.cli.app import LARGEST_SIZE, _drop_sizes_that_are_not_sizes
+
+    monkeypatch.setenv("COLUMNS", value)
+    _drop_sizes_that_are_not_sizes()
+    assert os.environ["COLUMNS"] == str(LARGEST_SIZE) == "10000"
+    run = invoke("--help")
+    assert run.exit_code == 0 and len(run.stdout) < 1_000_000
+
+
 def test_a_positive_columns_still_sets_the_width():
     done = run("compute", POINTS, *W, env=environment(COLUMNS="40"))
     assert done.returncode == 0 and done.stdout != unset(("compute", POINTS, *W)).stdout
@@ -300,11 +312,27 @@ def test_a_callers_own_stdout_is_left_alone(monkeypatch):
     assert sys.stdout is own
 
 
+@pytest.mark.parametrize("columns", ["100", "60"], ids=["rich", "plain"])
+def test_help_of_slopecli_alone_reaches_a_buffered_stdout(tmp_path, columns):
+    # The plain help stayed in stdout's buffer: the run ends in os._exit, which flushes nothing.
+    out = tmp_path / "help.txt"
+    with out.open("wb") as stdout:
+        done = subprocess.run(
+            [installed_slopecli()], stdout=stdout, stderr=subprocess.PIPE, env=environment(COLUMNS=columns)
+        )
+    assert (done.returncode, done.stderr) == (2, b"")
+    assert "Usage: slopecli [OPTIONS] COMMAND" in out.read_text()
+
+
 @pytest.mark.process_coverage
-@pytest.mark.parametrize("args", [("--help",), ("compute", "--help")], ids=["slopecli", "compute"])
-def test_help_to_a_reader_that_is_gone_is_a_closed_pipe(args):
-    # Rich ends help it cannot write with exit 1 (Console.on_broken_pipe); a closed pipe is 141
-    # whoever was writing, as `--version | true` and a command's own output are.
+@pytest.mark.parametrize("columns", ["100", "60"], ids=["rich", "plain"])
+@pytest.mark.parametrize(
+    "args", [("--help",), ("compute", "--help"), ()], ids=["slopecli", "compute", "alone"]
+)
+def test_help_to_a_reader_that_is_gone_is_a_closed_pipe(args, columns):
+    # Rich ends help it cannot write with exit 1 (Console.on_broken_pipe), and so does Typer the
+    # plain help below 80 columns (EPIPE); a closed pipe is 141 whoever was writing, as
+    # `--version | true` and a command's own output are.
     read, write = os.pipe()
     os.close(read)  # gone before slopecli writes a byte
     try:
@@ -312,7 +340,7 @@ def test_help_to_a_reader_that_is_gone_is_a_closed_pipe(args):
             [installed_slopecli(), *args],
             stdout=write,
             stderr=subprocess.PIPE,
-            env=environment(),
+            env=environment(COLUMNS=columns),
             check=False,
         )
     finally:

@@ -336,6 +336,15 @@ def test_the_hint_measures_wide_characters_as_the_terminal_does():
     )
 
 
+def test_the_hint_names_a_file_that_looks_like_a_flag_as_a_file():
+    assert next_command("compute", data_arguments(DataOptions(file="--dash.csv", weights="1"))) == (
+        "next: slopecli step ./--dash.csv --weights 1 --lr 0.01"
+    )
+    assert next_command("compute", data_arguments(DataOptions(file="-", weights="1"))) == (
+        "next: slopecli step - --weights 1 --lr 0.01"
+    )
+
+
 def test_the_hint_gives_the_learning_rate_as_it_was_given():
     assert next_command("step", data_arguments(COURSE), learning_rate=0.0123456789) == (
         "next: slopecli descend --weights 0,2,1 --input 1,2,3 --target 0 --lr 0.0123456789 --steps 100"

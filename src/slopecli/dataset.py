@@ -313,30 +313,33 @@ def fitted(run: Plan, table: Table) -> Table:
     """
     if run.bias:  # first: the file's own 'bias' column is its problem, wherever it stands in the run
         with_bias_name(table.features, table.name)
-    if run.order is not None:
-        if not run.bias and run.order[-1:] == (BIAS,) and BIAS not in table.features:
-            msg = (
-                f"{table.name}: the weights end with one for 'bias' {run.order_source}, but this run"
-                " has no intercept: add --bias"
-            )
-            raise DataError(msg)
-        table.layout = reordered(table.layout, run.order, table.name, run.order_source)
-    if run.bias:
-        table = Biased(table)
-    if len(run.weights) != len(table.features):
-        shown = listed(table.features)
-        bias_short = run.bias and len(run.weights) == len(table.features) - 1
+    if run.order is not None and not run.bias and run.order[-1:] == (BIAS,) and BIAS not in table.features:
+        msg = (
+            f"{table.name}: the weights end with one for 'bias' {run.order_source}, but this run"
+            " has no intercept: add --bias"
+        )
+        raise DataError(msg)
+    # The count first: a file that cannot take the weights is told so, not that its names differ
+    # from another file's (aligning by name only orders the same number of features).
+    features = (*table.features, BIAS) if run.bias else table.features
+    if len(run.weights) != len(features):
+        shown = listed(features)
+        bias_short = run.bias and len(run.weights) == len(features) - 1
         if bias_short:
             shown += "; --bias adds one weight, last"
         msg = (
             f"{run.weights_flag}: {count(len(run.weights), 'weight')}, but {table.name} has"
-            f" {count(len(table.features), 'feature')} ({shown})"
+            f" {count(len(features), 'feature')} ({shown})"
         )
-        spare = len(run.weights) < len(table.features) and not bias_short
+        spare = len(run.weights) < len(features) and not bias_short
         if spare and run.read.features is None and not _from_flags(table):
             # A column that is no feature (an id, a name) is left out by naming the ones that are.
             msg += "; --features names the columns the weights are for"
         raise InputError(msg)
+    if run.order is not None:
+        table.layout = reordered(table.layout, run.order, table.name, run.order_source)
+    if run.bias:
+        table = Biased(table)
     return table
 
 

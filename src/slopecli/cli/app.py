@@ -26,6 +26,9 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 TERMINAL_SIZES = ("COLUMNS", "LINES")
 """What Rich reads for the size of every console: tables on stdout, progress on stderr, help."""
+LARGEST_SIZE = 10_000
+"""The widest (and tallest) terminal taken from COLUMNS and LINES: wider than any screen, and a
+help padded to it is 1 MB at most."""
 
 
 class SlopeGroup(TyperGroup):
@@ -67,11 +70,12 @@ class SlopeGroup(TyperGroup):
         except BrokenPipeError:  # at the last flush; the command's own are caught in invoke
             code = _reader_gone()
         except SystemExit as exc:
-            # Rich ends a help text whose reader went away with exit 1 (Console.on_broken_pipe):
-            # a closed pipe is 141 here, whoever was writing.
-            if not _rich_saw_a_closed_pipe(exc):
+            # Rich ends a help text whose reader went away with exit 1 (Console.on_broken_pipe),
+            # and so does Typer when the plain help's write meets it: a closed pipe is 141 here,
+            # whoever was writing.
+            if not _a_closed_pipe(exc):
                 raise
-            code = EXIT_BROKEN_PIPE
+            code = _reader_gone()
         except OSError as exc:  # what the system refused, most often writing the output (a full disk)
             where = f"{exc.filename}" if exc.filename is not None else "cannot write the output"
             report(f"{prog_name or 'slopecli'}: error: {where}: {exc.strerror or exc}")
@@ -147,11 +151,15 @@ def _reader_gone() -> int:
     return EXIT_BROKEN_PIPE
 
 
-def _rich_saw_a_closed_pipe(exc: SystemExit) -> bool:
+def _a_closed_pipe(exc: SystemExit) -> bool:
+    if exc.code != 1:
+        return False
+    if isinstance(exc.__context__, BrokenPipeError):  # Typer's main: sys.exit(1) on EPIPE
+        return True
     last = exc.__traceback__
     while last is not None and last.tb_next is not None:
         last = last.tb_next
-    return exc.code == 1 and last is not None and last.tb_frame.f_code.co_name == "on_broken_pipe"
+    return last is not None and last.tb_frame.f_code.co_name == "on_broken_pipe"
 
 
 def _require_stdout() -> None:
@@ -256,11 +264,16 @@ def main() -> None:
 
 def _drop_sizes_that_are_not_sizes() -> None:
     """A COLUMNS or LINES that is not a positive whole number is removed: as if unset, so the
-    terminal's size is used, or 80 columns off a terminal.
+    terminal's size is used, or 80 columns off a terminal. One above :data:`LARGEST_SIZE` is
+    taken as that.
 
     Rich ignores a negative or non-numeric value itself, but takes 0 as the width (a table drew
-    nothing at all) and fails on a digit that int() does not read (``²``).
+    nothing at all) and fails on a digit that int() does not read (``²``). It pads help to the
+    width: COLUMNS=10000000 wrote gigabytes, and a width past 2⁶³ failed with a traceback.
     """
     for name in TERMINAL_SIZES:
-        if name in os.environ and environment_size(name) is None:
-            del os.environ[name]
+        size = environment_size(name)
+        if size is None:
+            os.environ.pop(name, None)
+        elif size > LARGEST_SIZE:
+            os.environ[name] = str(LARGEST_SIZE)

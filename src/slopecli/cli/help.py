@@ -48,6 +48,9 @@ class FittedHelpContext(typer.Context):
         # Written here, as Typer's Rich help writes itself: Click shows the help of a command
         # given no arguments as an error's message, which would make it one line on stderr.
         sys.stdout.write(text + "\n")
+        # Now, as Rich's help is: the run may end in os._exit (no flush), or without the help
+        # having passed through a handler that would report a closed pipe.
+        sys.stdout.flush()
         return ""
 
     def make_formatter(self) -> HelpFormatter:

@@ -19,7 +19,10 @@ DESCEND_STEPS = 100
 
 def data_arguments(data: DataOptions) -> list[str]:
     """The data flags of ``data`` as a command line would give them again."""
-    args: list[str] = [data.file] if data.file is not None else []
+    args: list[str] = []
+    if data.file is not None:
+        # A name that starts with "-" would be read as flags: ./-data.csv is the same file.
+        args.append(f"./{data.file}" if data.file.startswith("-") and data.file != "-" else data.file)
     if data.weights is not None:
         args += ["--weights", data.weights]
     if data.weights_file is not None:
