@@ -353,6 +353,16 @@ def test_check_reports_a_kink_and_exits_3(tmp_path):
     assert "2 of 3 parameters disagree beyond the tolerance" in run.stdout
 
 
+def test_a_z_within_a_step_of_the_kink_is_named_too():
+    # node 1: z = 4·5 − 5·4.00000001 = −5e-08; the differences' steps (about 6e-6 of its terms) cross 0.
+    run = invoke("check", "--network", str(SAMPLES / "network.json"), "-x", "5,4.00000001", "-y", "1")
+    assert run.exit_code == 3
+    assert run.stderr.endswith(
+        "; layers[0] node 1 has z = -5e-08 on data row 1, so near ReLU's kink at 0 that the differences'"
+        " steps cross it\n"
+    )
+
+
 def test_a_kink_is_found_on_the_row_it_is_on_from_a_stream_too(tmp_path):
     kinked = {
         "layers": [{"weights": [[1.0, -1.0]], "bias": [0.0], "activation": "relu"}, {"weights": [[1.0]]}]

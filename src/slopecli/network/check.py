@@ -72,32 +72,48 @@ def check_gradient(
 
 @dataclass(frozen=True)
 class Kink:
-    """A ReLU node whose ``z`` is exactly 0 on a data row (1-based): ReLU has no derivative there."""
+    """A ReLU node whose ``z`` is 0 on a data row (1-based), or so near 0 that the differences'
+    steps cross it: ReLU has no derivative there, and the check cannot agree."""
 
     layer: int
     node: int
     row: int
+    z: float
 
     def __str__(self) -> str:
+        where = f"layers[{self.layer}] node {self.node}"
+        if self.z == 0:
+            return (
+                f"{where} has z = 0 on data row {self.row}, where ReLU has no derivative (slopecli"
+                " takes 0; the differences see the kink)"
+            )
         return (
-            f"layers[{self.layer}] node {self.node} has z = 0 on data row {self.row}, where ReLU has no"
-            " derivative (slopecli takes 0; the differences see the kink)"
+            f"{where} has z = {self.z:.3g} on data row {self.row}, so near ReLU's kink at 0 that the"
+            " differences' steps cross it"
         )
 
 
 def relu_kink(data: Blocks, network: Network) -> Kink | None:
-    """The first ReLU node whose ``z`` is exactly 0 on a row, if any: what a failed check most
-    often means for a learner's hand-made network, and not a wrong gradient."""
+    """The first ReLU node whose ``z`` on a row is 0, or nearer 0 than a step of the check can
+    move it (twice ``ε^(1/3)`` of the terms it is summed from, at least of 1), if any: what a
+    failed check most often means for a learner's hand-made network, not a wrong gradient."""
     relu = [i for i, layer in enumerate(network.layers) if layer.activation == "relu"]
     if not relu:
         return None
+    reach = 2 * EPS ** (1 / 3)
     for block in data():
         passed = forward(network, block.X)
         for i in relu:
-            hits = np.argwhere(passed.z[i] == 0)
+            layer = network.layers[i]
+            a_prev = passed.inputs if i == 0 else passed.a[i - 1]
+            terms = np.abs(a_prev) @ np.abs(layer.weights).T
+            if layer.bias is not None:
+                terms = terms + np.abs(layer.bias)
+            z = passed.z[i]
+            hits = np.argwhere(np.abs(z) <= reach * np.maximum(1.0, terms))
             if len(hits):
                 row, node = hits[0]
-                return Kink(i, int(node), block.first_row + int(row) + 1)
+                return Kink(i, int(node), block.first_row + int(row) + 1, float(z[row, node]))
     return None
 
 
