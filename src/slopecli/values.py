@@ -16,7 +16,7 @@ import numpy as np
 
 from slopecli.core import Vector
 from slopecli.errors import InputError
-from slopecli.text import count, quoted
+from slopecli.text import count, quoted, repeated
 
 # The decimal syntax Arrow accepts, so a number means the same on a flag and in a file (Python's
 # float() alone would also take "1_000" and full-width digits, which Arrow rejects).
@@ -169,12 +169,10 @@ def saved_features(names: Any, expected: int, where: str, writer: str, holds: st
     if len(names) != expected:
         msg = f'{where}: "features" names {count(len(names), "column")}, but {holds}'
         raise InputError(msg)
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:  # each weight goes to the column of its name: one name cannot take two
-            msg = f'{where}: "features" names {quoted(name)} twice; each weight is for a column of its own'
-            raise InputError(msg)
-        seen.add(name)
+    twice = repeated(names)
+    if twice is not None:  # each weight goes to the column of its name: one name cannot take two
+        msg = f'{where}: "features" names {quoted(twice)} twice; each weight is for a column of its own'
+        raise InputError(msg)
     return tuple(names)
 
 
